@@ -1,0 +1,195 @@
+// gpt2.h: the public API of the gpt2 engine.
+//
+// One path from checkpoint to text:
+//   gpt2_build (load) -> gpt2_forward (logits of the last position) -> sampler_sample (token id)
+//   -> tokenizer_decode (bytes) -> your output.
+// gpt2_generate runs that loop the way the tutorial's generate() does, with context cropping and the
+// end-of-text stop. Every function that can fail returns non-zero and writes a one-line message into
+// err (GPT2_ERR_LEN bytes) naming the function and the file; nothing here prints or exits.
+//
+// Dimension letters used in every shape comment:
+//   B batch (always 1 here), T tokens in a forward call, C channels, NH heads, hs = C/NH head size,
+//   V vocabulary, Vp V padded (rows V..Vp-1 of wte are never used), L layers, maxT context length.
+#ifndef GPT2_H
+#define GPT2_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GPT2_ERR_LEN 512
+
+// ----------------------------------------------------------------------------------------------
+// Checkpoint: llm.c's layout. int32 header[256] = {GPT2_MAGIC, version, maxT, V, L, NH, C, Vp, 0...},
+// then the 16 tensors back to back (see gpt2.c, param_shapes).
+
+#define GPT2_MAGIC 20240326
+#define GPT2_VERSION_F32 3  // float32 tensors
+#define GPT2_VERSION_BF16 5 // bfloat16 tensors (the top 16 bits of a float32)
+
+// How the five big matrices (wte, qkvw, attprojw, fcw, fcprojw) are held in memory.
+typedef enum {
+    GPT2_F32 = 0,  // float32, read straight from the mapped file
+    GPT2_BF16 = 1, // bfloat16, read straight from the mapped file
+    GPT2_Q8 = 2,   // int8 with one float scale per GPT2_Q8_GROUP inputs, made at load time
+} GPT2DType;
+
+#define GPT2_Q8_GROUP 32
+
+typedef struct {
+    int maxT; // max sequence length (GPT-2: 1024)
+    int V;    // vocabulary size (50257)
+    int Vp;   // padded vocabulary size (50304)
+    int L;    // layers (12)
+    int NH;   // heads (12)
+    int C;    // channels (768)
+} GPT2Config;
+
+// One weight matrix (or a stack of L of them) in the storage format of GPT2DType.
+typedef struct {
+    const void *w;      // (rows, cols) of float, uint16_t (bf16) or int8_t
+    const float *scale; // (rows, cols / GPT2_Q8_GROUP), GPT2_Q8 only
+} GPT2Matrix;
+
+typedef struct {
+    GPT2Matrix wte;      // (Vp, C) token embedding, also the output head (tied)
+    GPT2Matrix qkvw;     // (L, 3C, C) rows: q, then k, then v
+    GPT2Matrix attprojw; // (L, C, C)
+    GPT2Matrix fcw;      // (L, 4C, C)
+    GPT2Matrix fcprojw;  // (L, C, 4C)
+    const float *wpe;      // (maxT, C)
+    const float *ln1w;     // (L, C)
+    const float *ln1b;     // (L, C)
+    const float *qkvb;     // (L, 3C)
+    const float *attprojb; // (L, C)
+    const float *ln2w;     // (L, C)
+    const float *ln2b;     // (L, C)
+    const float *fcb;      // (L, 4C)
+    const float *fcprojb;  // (L, C)
+    const float *lnfw;     // (C)
+    const float *lnfb;     // (C)
+} GPT2Weights;
+
+// Scratch for one forward call of up to maxT tokens, allocated once in gpt2_build.
+typedef struct {
+    float *x;      // (maxT, C) residual stream
+    float *xn;     // (maxT, C) LayerNorm output
+    float *qkv;    // (maxT, 3C)
+    float *att;    // (maxT, C) attention output, before the projection
+    float *fch;    // (maxT, 4C) fc output, then GELU in place
+    float *scores; // (NH, maxT) attention weights, one row per head
+    float *logits; // (Vp) logits of the last position
+    int8_t *xq;    // (maxT, 4C) activations quantized for GPT2_Q8
+    float *xqs;    // (maxT, 4C / GPT2_Q8_GROUP) their scales
+} GPT2Acts;
+
+// Keys and values of every position seen so far, so that a new token costs one position.
+typedef struct {
+    float *k; // (L, maxT, C)
+    float *v; // (L, maxT, C)
+} GPT2KVCache;
+
+typedef struct GPT2Pool GPT2Pool; // worker threads (kernels.c)
+
+typedef struct {
+    GPT2Config config;
+    GPT2DType dtype;
+    GPT2Weights w;
+    GPT2Acts acts;
+    GPT2KVCache cache;
+    GPT2Pool *pool;
+    int file_version;  // header[1] of the checkpoint
+    void *map;         // the checkpoint, mapped read-only
+    size_t map_size;   // its size in bytes
+    void *owned;       // tensors converted or quantized at load time (NULL for plain float32)
+} GPT2;
+
+typedef struct {
+    int quantize_int8; // 1: quantize the matrices to GPT2_Q8 at load time
+    int threads;       // worker threads including the caller; 0: the number of online cores
+} GPT2Options;
+
+int gpt2_build(GPT2 *model, const char *path, const GPT2Options *opt, char *err);
+void gpt2_free(GPT2 *model);
+
+// Run tokens (T) at positions pos..pos+T-1; positions 0..pos-1 come from the KV cache, filled by
+// earlier calls. Returns the logits (V) of the last position, valid until the next call.
+// Requires 1 <= T, pos + T <= maxT and every token in 0..V-1 (checked by the caller).
+const float *gpt2_forward(GPT2 *model, const int *tokens, int T, int pos);
+
+// Logits (n, V) of positions t0..t0+n-1 of the last gpt2_forward call (for scoring a text).
+void gpt2_logits(GPT2 *model, int t0, int n, float *out);
+
+// ----------------------------------------------------------------------------------------------
+// Sampler (sampler.c): the tutorial's top-k and temperature, plus the usual extra filters, each
+// off by default. Applied in this order: repeat penalty, top-k, temperature (0: argmax, the lowest
+// id among equal maxima), top-p, min-p, then one draw from the renormalised softmax.
+// RNG: xoshiro256** seeded through splitmix64, so seeds 1, 2, 3 give unrelated streams.
+
+typedef struct {
+    float temperature;    // 0: greedy; > 0: divide the logits by it
+    int top_k;            // 0: off; else keep logits >= the k-th largest (ties kept)
+    float top_p;          // 1: off; else keep the smallest set of most likely tokens with mass >= top_p
+    float min_p;          // 0: off; else drop tokens with p < min_p * p_max
+    float repeat_penalty; // 1: off; else llama.cpp's / HF's penalty on recently seen tokens
+    int repeat_last_n;    // how many recent tokens the penalty looks at
+    uint64_t seed;
+} SamplerConfig;
+
+SamplerConfig sampler_defaults(void);
+
+typedef struct {
+    SamplerConfig cfg;
+    int V;           // vocabulary size
+    uint64_t rng[4]; // xoshiro256** state
+    float *logits;   // (V) working copy of the logits after the penalty and the filters
+    float *probs;    // (V) the distribution the last draw was taken from
+    int *order;      // (V) scratch for sorting candidates
+} Sampler;
+
+int sampler_build(Sampler *s, int V, const SamplerConfig *cfg, char *err);
+void sampler_free(Sampler *s);
+// The distribution the sampler draws from for these logits (V) into s->probs (V): 0 for filtered
+// tokens. history (n_history) is the sequence so far, for the repeat penalty.
+void sampler_probs(Sampler *s, const float *logits, const int *history, int n_history);
+// One token id for these logits (V). With temperature 0 this is the argmax and no randomness is used.
+int sampler_sample(Sampler *s, const float *logits, const int *history, int n_history);
+// A uniform double in [0, 1) from the sampler's generator (53 random bits).
+double sampler_uniform(Sampler *s);
+
+// ----------------------------------------------------------------------------------------------
+// Tokenizer (tokenizer.c): GPT-2's byte-level BPE, identical to tiktoken's "gpt2" encoding.
+// File: llm.c's format, uint32 header[256] = {20240328, 2, V, eot}, then per token a uint8 length
+// and the raw bytes.
+
+#define TOKENIZER_MAGIC 20240328
+
+typedef struct TokenizerIndex TokenizerIndex; // byte string -> id lookup (tokenizer.c)
+
+typedef struct {
+    int V;                 // vocabulary size
+    int eot;               // id of <|endoftext|>
+    unsigned char *bytes;  // all token bytes back to back
+    uint32_t *offset;      // (V + 1) token i is bytes[offset[i] .. offset[i+1])
+    TokenizerIndex *index;
+} Tokenizer;
+
+int tokenizer_build(Tokenizer *t, const char *path, char *err);
+void tokenizer_free(Tokenizer *t);
+// Encode n bytes (any bytes, not only UTF-8). "<|endoftext|>" in the text becomes eot.
+// On success *ids is malloc'd (free it), *n_ids its length, returns 0; -1 only when out of memory.
+int tokenizer_encode(const Tokenizer *t, const char *text, size_t n, int **ids, size_t *n_ids);
+// The raw bytes of one token (not NUL-terminated); id must be in 0..V-1.
+const unsigned char *tokenizer_decode(const Tokenizer *t, int id, size_t *len);
+
+// ----------------------------------------------------------------------------------------------
+// Generation: the tutorial's generate(). For each of at most max_new steps: crop the sequence to its
+// last `context` tokens, take the logits of the last position, sample, stop on `eos` (-1: never),
+// else append. on_token is called with each new id (return non-zero to stop early).
+// ids must have room for n_prompt + max_new tokens; returns the new length, or -1 on bad arguments.
+
+typedef int (*gpt2_on_token)(void *ctx, int token, const float *logits);
+
+int gpt2_generate(GPT2 *model, Sampler *sampler, int *ids, int n_prompt, int max_new, int context,
+                  int eos, gpt2_on_token on_token, void *ctx);
+
+#endif // GPT2_H
