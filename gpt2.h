@@ -97,6 +97,7 @@ typedef struct {
     GPT2Acts acts;
     GPT2KVCache cache;
     GPT2Pool *pool;
+    int n_threads;     // threads of the forward pass, the caller included
     int file_version;  // header[1] of the checkpoint
     void *map;         // the checkpoint, mapped read-only
     size_t map_size;   // its size in bytes

@@ -1,0 +1,482 @@
+// kernels.c: the thread pool and the hot loops of the forward pass. See kernels.h for why this is a
+// file of its own. Every kernel has a portable scalar path; AVX2/FMA versions of the inner loops sit
+// behind #ifdef and are compiled out with -DGPT2_SCALAR (make SCALAR=1), which the tests also run.
+#include "kernels.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#if defined(__AVX2__) && defined(__FMA__) && !defined(GPT2_SCALAR)
+#define USE_AVX2 1
+#include <immintrin.h>
+#else
+#define USE_AVX2 0
+#endif
+
+// ----------------------------------------------------------------------------------------------
+// Thread pool.
+//
+// A job is fn(ctx, i) for i in 0..n-1. Tasks are claimed from one 64-bit word that packs the job's
+// generation (16 bits), its task count (24 bits) and the next free index (24 bits), so a claim
+// says by itself whether it is valid: a worker that wakes late can never run a task of a finished
+// job or read a job descriptor that is being rewritten. Claiming is dynamic, so when another
+// process takes a core the other threads simply claim more tasks. Idle workers spin for about
+// SPIN_NS (decode issues dozens of jobs per token, microseconds apart) and then sleep.
+
+#define SPIN_NS 100000
+#define GEN_SHIFT 48
+#define N_SHIFT 24
+#define IDX_MASK ((1ull << N_SHIFT) - 1)
+
+struct GPT2Pool {
+    int n_threads;              // including the caller of pool_for
+    pthread_t *threads;         // (n_threads - 1) workers
+    pthread_mutex_t mu;
+    pthread_cond_t wake;        // a new job or stop
+    pthread_cond_t finished;    // the last task of a job is done
+    pool_task fn;               // the current job
+    void *ctx;
+    _Atomic uint64_t claim;     // gen << 48 | n << 24 | next index
+    atomic_int done;            // tasks of the current job finished
+    atomic_int sleepers;        // workers waiting on `wake`
+    atomic_int caller_sleeping; // the caller waits on `finished`
+    atomic_int stop;
+};
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline void cpu_relax(void) {
+#if USE_AVX2
+    _mm_pause();
+#endif
+}
+
+// Claim and run tasks until none is left; returns the generation that ran out.
+static unsigned run_tasks(GPT2Pool *p) {
+    for (;;) {
+        uint64_t v = atomic_fetch_add(&p->claim, 1);
+        int n = (int)((v >> N_SHIFT) & IDX_MASK), i = (int)(v & IDX_MASK);
+        if (i >= n) return (unsigned)(v >> GEN_SHIFT);
+        p->fn(p->ctx, i);
+        if (atomic_fetch_add(&p->done, 1) + 1 == n && atomic_load(&p->caller_sleeping)) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_broadcast(&p->finished);
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
+}
+
+static unsigned current_gen(GPT2Pool *p) { return (unsigned)(atomic_load(&p->claim) >> GEN_SHIFT); }
+
+static void *worker_main(void *arg) {
+    GPT2Pool *p = arg;
+    unsigned seen = current_gen(p);
+    while (!atomic_load(&p->stop)) {
+        uint64_t t0 = now_ns();
+        for (int spin = 0; current_gen(p) == seen && !atomic_load(&p->stop); spin++) {
+            cpu_relax();
+            if ((spin & 255) == 255 && now_ns() - t0 > SPIN_NS) {
+                pthread_mutex_lock(&p->mu);
+                atomic_fetch_add(&p->sleepers, 1);
+                while (current_gen(p) == seen && !atomic_load(&p->stop))
+                    pthread_cond_wait(&p->wake, &p->mu);
+                atomic_fetch_sub(&p->sleepers, 1);
+                pthread_mutex_unlock(&p->mu);
+            }
+        }
+        if (atomic_load(&p->stop)) break;
+        seen = run_tasks(p);
+    }
+    return NULL;
+}
+
+GPT2Pool *pool_create(int n_threads) {
+    GPT2Pool *p = calloc(1, sizeof(*p));
+    if (!p) return NULL;
+    p->n_threads = n_threads < 1 ? 1 : n_threads;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->finished, NULL);
+    p->threads = calloc((size_t)p->n_threads, sizeof(pthread_t));
+    if (!p->threads) { pool_free(p); return NULL; }
+    int started = 1;
+    for (; started < p->n_threads; started++)
+        if (pthread_create(&p->threads[started - 1], NULL, worker_main, p) != 0) break;
+    p->n_threads = started; // fewer threads if the system refused some: slower, still correct
+    return p;
+}
+
+void pool_free(GPT2Pool *p) {
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    atomic_store(&p->stop, 1);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; p->threads && i < p->n_threads - 1; i++) pthread_join(p->threads[i], NULL);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->wake);
+    pthread_cond_destroy(&p->finished);
+    free(p->threads);
+    free(p);
+}
+
+int pool_threads(const GPT2Pool *p) { return p ? p->n_threads : 1; }
+
+void pool_for(GPT2Pool *p, int n, pool_task fn, void *ctx) {
+    if (!p || p->n_threads == 1 || n <= 1) {
+        for (int i = 0; i < n; i++) fn(ctx, i);
+        return;
+    }
+    // The previous job is finished (we waited for it), so nobody reads fn/ctx now.
+    p->fn = fn;
+    p->ctx = ctx;
+    atomic_store(&p->done, 0);
+    uint64_t gen = (atomic_load(&p->claim) >> GEN_SHIFT) + 1;
+    atomic_store(&p->claim, (gen & 0xffff) << GEN_SHIFT | (uint64_t)n << N_SHIFT);
+    if (atomic_load(&p->sleepers) > 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->mu);
+    }
+    run_tasks(p);
+    uint64_t t0 = now_ns();
+    for (int spin = 0; atomic_load(&p->done) < n; spin++) {
+        cpu_relax();
+        if ((spin & 255) == 255 && now_ns() - t0 > SPIN_NS) {
+            pthread_mutex_lock(&p->mu);
+            atomic_store(&p->caller_sleeping, 1);
+            while (atomic_load(&p->done) < n) pthread_cond_wait(&p->finished, &p->mu);
+            atomic_store(&p->caller_sleeping, 0);
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+// Dot products of one weight row with one input row, in each storage format.
+
+#if USE_AVX2
+static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+static inline __m256 load_bf16x8(const uint16_t *p) {
+    __m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
+}
+#endif
+
+// Four independent accumulators keep the FMA pipes busy while the row streams in from memory.
+static float dot_f32(const float *w, const float *x, int n) {
+    int i = 0;
+    float sum = 0.0f;
+#if USE_AVX2
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 24), _mm256_loadu_ps(x + i + 24), a3);
+    }
+    for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
+    sum = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+#else
+    float s[4] = {0};
+    for (; i + 4 <= n; i += 4)
+        for (int j = 0; j < 4; j++) s[j] += w[i + j] * x[i + j];
+    sum = (s[0] + s[1]) + (s[2] + s[3]);
+#endif
+    for (; i < n; i++) sum += w[i] * x[i];
+    return sum;
+}
+
+static float dot_bf16(const uint16_t *w, const float *x, int n) {
+    int i = 0;
+    float sum = 0.0f;
+#if USE_AVX2
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_fmadd_ps(load_bf16x8(w + i), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(load_bf16x8(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
+        a2 = _mm256_fmadd_ps(load_bf16x8(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
+        a3 = _mm256_fmadd_ps(load_bf16x8(w + i + 24), _mm256_loadu_ps(x + i + 24), a3);
+    }
+    for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(load_bf16x8(w + i), _mm256_loadu_ps(x + i), a0);
+    sum = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+#else
+    float s[4] = {0};
+    for (; i + 4 <= n; i += 4)
+        for (int j = 0; j < 4; j++) s[j] += bf16_to_f32(w[i + j]) * x[i + j];
+    sum = (s[0] + s[1]) + (s[2] + s[3]);
+#endif
+    for (; i < n; i++) sum += bf16_to_f32(w[i]) * x[i];
+    return sum;
+}
+
+// int8 weights (n) with scales (n/G) times int8 activations with scales: exact integer sums per
+// group, then one float multiply-add per group. n is a multiple of GPT2_Q8_GROUP.
+static float dot_q8(const int8_t *w, const float *ws, const int8_t *x, const float *xs, int n) {
+    int groups = n / GPT2_Q8_GROUP;
+#if USE_AVX2 && GPT2_Q8_GROUP == 32
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int g = 0; g < groups; g++) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(w + 32 * g));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(x + 32 * g));
+        // maddubs multiplies unsigned by signed bytes: move a's sign onto b. |a|, |b| <= 127, so the
+        // pairwise int16 sums cannot saturate.
+        __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
+        __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
+        acc = _mm256_fmadd_ps(p, _mm256_set1_ps(ws[g] * xs[g]), acc);
+    }
+    return hsum8(acc);
+#else
+    float sum = 0.0f;
+    for (int g = 0; g < groups; g++) {
+        int32_t isum = 0;
+        for (int j = 0; j < GPT2_Q8_GROUP; j++)
+            isum += (int32_t)w[g * GPT2_Q8_GROUP + j] * (int32_t)x[g * GPT2_Q8_GROUP + j];
+        sum += (float)isum * (ws[g] * xs[g]);
+    }
+    return sum;
+#endif
+}
+
+// Symmetric int8 of one row (n) of float32 or bf16: scale = max|x| / 127 per group.
+static void quantize_row(int8_t *q, float *scale, const void *src, int src_bf16, int n) {
+    for (int g = 0; g < n / GPT2_Q8_GROUP; g++) {
+        float v[GPT2_Q8_GROUP], amax = 0.0f;
+        for (int j = 0; j < GPT2_Q8_GROUP; j++) {
+            size_t k = (size_t)g * GPT2_Q8_GROUP + j;
+            v[j] = src_bf16 ? bf16_to_f32(((const uint16_t *)src)[k]) : ((const float *)src)[k];
+            amax = fmaxf(amax, fabsf(v[j]));
+        }
+        float s = amax / 127.0f, inv = s > 0.0f ? 1.0f / s : 0.0f;
+        scale[g] = s;
+        for (int j = 0; j < GPT2_Q8_GROUP; j++) q[g * GPT2_Q8_GROUP + j] = (int8_t)lrintf(v[j] * inv);
+    }
+}
+
+typedef struct {
+    int8_t *q;
+    float *scale;
+    const void *src;
+    int src_bf16, C;
+    size_t rows, rows_per_task;
+} QuantizeJob;
+
+static void quantize_task(void *ctx, int i) {
+    const QuantizeJob *j = ctx;
+    size_t r0 = (size_t)i * j->rows_per_task, r1 = r0 + j->rows_per_task;
+    if (r1 > j->rows) r1 = j->rows;
+    size_t esize = j->src_bf16 ? 2 : 4;
+    for (size_t r = r0; r < r1; r++)
+        quantize_row(j->q + r * j->C, j->scale + r * (j->C / GPT2_Q8_GROUP),
+                     (const char *)j->src + r * j->C * esize, j->src_bf16, j->C);
+}
+
+void quantize_q8(GPT2Pool *pool, int8_t *q, float *scale, const void *src, int src_bf16, size_t rows, int C) {
+    QuantizeJob j = {q, scale, src, src_bf16, C, rows, 64};
+    pool_for(pool, (int)((rows + j.rows_per_task - 1) / j.rows_per_task), quantize_task, &j);
+}
+
+// ----------------------------------------------------------------------------------------------
+// Matrix multiply.
+
+float gelu(float x) {
+    const float s = 0.7978845608028654f; // sqrt(2 / pi)
+    return 0.5f * x * (1.0f + tanhf(s * (x + 0.044715f * x * x * x)));
+}
+
+static inline void finish(float *out, float v, Epilogue epi) {
+    if (epi == EPI_GELU) *out = gelu(v);
+    else if (epi == EPI_ADD) *out += v;
+    else *out = v;
+}
+
+GPT2Matrix matrix_layer(GPT2Matrix w, GPT2DType dt, int l, int OC, int C) {
+    size_t off = (size_t)l * OC * C;
+    GPT2Matrix m = w;
+    if (dt == GPT2_F32) m.w = (const float *)w.w + off;
+    else if (dt == GPT2_BF16) m.w = (const uint16_t *)w.w + off;
+    else {
+        m.w = (const int8_t *)w.w + off;
+        m.scale = w.scale + off / GPT2_Q8_GROUP;
+    }
+    return m;
+}
+
+void matrix_row(float *out, GPT2Matrix w, GPT2DType dt, int row, int C) {
+    size_t off = (size_t)row * C;
+    for (int i = 0; i < C; i++) {
+        if (dt == GPT2_F32) out[i] = ((const float *)w.w)[off + i];
+        else if (dt == GPT2_BF16) out[i] = bf16_to_f32(((const uint16_t *)w.w)[off + i]);
+        else out[i] = ((const int8_t *)w.w)[off + i] * w.scale[(off + i) / GPT2_Q8_GROUP];
+    }
+}
+
+typedef struct {
+    float *out;       // (T, OC)
+    const float *inp; // (T, C)
+    const int8_t *xq; // (T, C) quantized inp, GPT2_Q8 only
+    const float *xqs; // (T, C/G)
+    GPT2Matrix w;     // (OC, C)
+    GPT2DType dt;
+    const float *bias; // (OC) or NULL
+    int T, C, OC, rows_per_task;
+    Epilogue epi;
+} MatmulJob;
+
+// One output element: bias + w[o] . inp[t].
+static float matmul_one(const MatmulJob *j, int t, int o) {
+    size_t wo = (size_t)o * j->C, xo = (size_t)t * j->C;
+    float v;
+    if (j->dt == GPT2_F32) v = dot_f32((const float *)j->w.w + wo, j->inp + xo, j->C);
+    else if (j->dt == GPT2_BF16) v = dot_bf16((const uint16_t *)j->w.w + wo, j->inp + xo, j->C);
+    else v = dot_q8((const int8_t *)j->w.w + wo, j->w.scale + wo / GPT2_Q8_GROUP, j->xq + xo,
+                    j->xqs + xo / GPT2_Q8_GROUP, j->C);
+    return j->bias ? v + j->bias[o] : v;
+}
+
+#if USE_AVX2
+// A 4-token by 3-output register tile for float32 prefill: every weight vector loaded is used for
+// 4 tokens and every input vector for 3 outputs, 12 independent FMA chains. C % 8 == 0.
+static void tile_4x3(const MatmulJob *j, int t0, int o0) {
+    const int C = j->C;
+    const float *x = j->inp + (size_t)t0 * C, *w = (const float *)j->w.w + (size_t)o0 * C;
+    __m256 acc[4][3];
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 3; b++) acc[a][b] = _mm256_setzero_ps();
+    for (int c = 0; c < C; c += 8) {
+        __m256 w0 = _mm256_loadu_ps(w + c), w1 = _mm256_loadu_ps(w + C + c), w2 = _mm256_loadu_ps(w + 2 * C + c);
+        for (int a = 0; a < 4; a++) {
+            __m256 xa = _mm256_loadu_ps(x + (size_t)a * C + c);
+            acc[a][0] = _mm256_fmadd_ps(xa, w0, acc[a][0]);
+            acc[a][1] = _mm256_fmadd_ps(xa, w1, acc[a][1]);
+            acc[a][2] = _mm256_fmadd_ps(xa, w2, acc[a][2]);
+        }
+    }
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 3; b++) {
+            float v = hsum8(acc[a][b]);
+            if (j->bias) v += j->bias[o0 + b];
+            finish(j->out + (size_t)(t0 + a) * j->OC + o0 + b, v, j->epi);
+        }
+}
+#endif
+
+// A block of output rows for all T tokens. The block's weights stay in cache while the tokens
+// stream past them, so each weight is read from memory once per matmul, not once per token.
+static void matmul_task(void *ctx, int i) {
+    const MatmulJob *j = ctx;
+    int o0 = i * j->rows_per_task, o1 = o0 + j->rows_per_task;
+    if (o1 > j->OC) o1 = j->OC;
+    int t = 0;
+#if USE_AVX2
+    if (j->dt == GPT2_F32 && j->C % 8 == 0) {
+        int o3 = o0 + (o1 - o0) / 3 * 3;
+        for (; t + 4 <= j->T; t += 4)
+            for (int o = o0; o < o3; o += 3) tile_4x3(j, t, o);
+        for (int tt = 0; tt < t; tt++) // rows of the block the 3-wide tiles did not cover
+            for (int o = o3; o < o1; o++) finish(j->out + (size_t)tt * j->OC + o, matmul_one(j, tt, o), j->epi);
+    }
+#endif
+    for (; t < j->T; t++)
+        for (int o = o0; o < o1; o++) finish(j->out + (size_t)t * j->OC + o, matmul_one(j, t, o), j->epi);
+}
+
+void matmul(GPT2Pool *pool, float *out, const float *inp, GPT2Matrix w, GPT2DType dt,
+            const float *bias, int T, int C, int OC, Epilogue epi, int8_t *xq, float *xqs) {
+    if (dt == GPT2_Q8)
+        for (int t = 0; t < T; t++)
+            quantize_row(xq + (size_t)t * C, xqs + (size_t)t * (C / GPT2_Q8_GROUP), inp + (size_t)t * C, 0, C);
+    // Decode (T = 1) splits the rows finely so that a busy core delays little; prefill uses blocks
+    // of rows that fit in L2 with a multiple of 3 for the register tile.
+    int rows = T == 1 ? 16 : 48;
+    MatmulJob j = {out, inp, xq, xqs, w, dt, bias, T, C, OC, rows, epi};
+    pool_for(pool, (OC + rows - 1) / rows, matmul_task, &j);
+}
+
+void matmul_naive(float *out, const float *inp, GPT2Matrix w, GPT2DType dt, const float *bias,
+                  int T, int C, int OC, Epilogue epi) {
+    for (int t = 0; t < T; t++)
+        for (int o = 0; o < OC; o++) {
+            double sum = bias ? bias[o] : 0.0;
+            size_t wo = (size_t)o * C;
+            for (int c = 0; c < C; c++) {
+                float wv = dt == GPT2_F32    ? ((const float *)w.w)[wo + c]
+                           : dt == GPT2_BF16 ? bf16_to_f32(((const uint16_t *)w.w)[wo + c])
+                                             : ((const int8_t *)w.w)[wo + c] * w.scale[(wo + c) / GPT2_Q8_GROUP];
+                sum += (double)wv * inp[(size_t)t * C + c];
+            }
+            finish(out + (size_t)t * OC + o, (float)sum, epi);
+        }
+}
+
+// ----------------------------------------------------------------------------------------------
+// LayerNorm and attention.
+
+void layernorm(float *out, const float *inp, const float *w, const float *b, int T, int C) {
+    for (int t = 0; t < T; t++) {
+        const float *x = inp + (size_t)t * C;
+        float *y = out + (size_t)t * C;
+        double mean = 0.0, var = 0.0;
+        for (int i = 0; i < C; i++) mean += x[i];
+        mean /= C;
+        for (int i = 0; i < C; i++) var += (x[i] - mean) * (x[i] - mean);
+        var /= C;
+        float m = (float)mean, rstd = (float)(1.0 / sqrt(var + 1e-5));
+        for (int i = 0; i < C; i++) y[i] = (x[i] - m) * rstd * w[i] + b[i];
+    }
+}
+
+typedef struct {
+    float *out;
+    const float *qkv, *kcache, *vcache;
+    float *scores;
+    int T, pos, C, NH, maxT;
+} AttentionJob;
+
+// One head, all T queries: softmax(q . k_j / sqrt(hs)) over j <= the query's position, times v.
+static void attention_task(void *ctx, int h) {
+    const AttentionJob *j = ctx;
+    int C = j->C, hs = C / j->NH;
+    float scale = 1.0f / sqrtf((float)hs), *s = j->scores + (size_t)h * j->maxT;
+    for (int t = 0; t < j->T; t++) {
+        const float *q = j->qkv + (size_t)t * 3 * C + h * hs;
+        int n = j->pos + t + 1; // causal: keys 0..pos+t
+        float max = -INFINITY;
+        for (int k = 0; k < n; k++) {
+            s[k] = dot_f32(j->kcache + (size_t)k * C + h * hs, q, hs) * scale;
+            if (s[k] > max) max = s[k];
+        }
+        float sum = 0.0f;
+        for (int k = 0; k < n; k++) {
+            s[k] = expf(s[k] - max);
+            sum += s[k];
+        }
+        float *o = j->out + (size_t)t * C + h * hs, inv = 1.0f / sum;
+        memset(o, 0, (size_t)hs * sizeof(float));
+        for (int k = 0; k < n; k++) {
+            const float *v = j->vcache + (size_t)k * C + h * hs;
+            float p = s[k] * inv;
+            for (int i = 0; i < hs; i++) o[i] += p * v[i];
+        }
+    }
+}
+
+void attention(GPT2Pool *pool, float *out, const float *qkv, const float *kcache,
+               const float *vcache, float *scores, int T, int pos, int C, int NH, int maxT) {
+    AttentionJob j = {out, qkv, kcache, vcache, scores, T, pos, C, NH, maxT};
+    pool_for(pool, NH, attention_task, &j);
+}

@@ -1,0 +1,198 @@
+// sampler.c: from logits to one token id. The tutorial's top-k and temperature, with the filters
+// users know from Hugging Face and llama.cpp; each is off by default, so -t and -k alone give
+// exactly the tutorial's distribution. Order: repeat penalty, top-k, temperature, top-p, min-p.
+#include "gpt2.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+SamplerConfig sampler_defaults(void) {
+    return (SamplerConfig){.temperature = 0.0f, .top_k = 0, .top_p = 1.0f, .min_p = 0.0f,
+                           .repeat_penalty = 1.0f, .repeat_last_n = 64, .seed = 42};
+}
+
+// ---- RNG: xoshiro256** (Blackman and Vigna), its four words of state filled by splitmix64 from the
+// seed, as its authors recommend; nearby seeds give unrelated streams.
+
+static uint64_t splitmix64(uint64_t *x) {
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t xoshiro256ss(uint64_t s[4]) {
+    uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0], s[3] ^= s[1], s[1] ^= s[2], s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+double sampler_uniform(Sampler *s) { return (double)(xoshiro256ss(s->rng) >> 11) * 0x1.0p-53; }
+
+int sampler_build(Sampler *s, int V, const SamplerConfig *cfg, char *err) {
+    memset(s, 0, sizeof(*s));
+    s->cfg = cfg ? *cfg : sampler_defaults();
+    s->V = V;
+    uint64_t x = s->cfg.seed;
+    for (int i = 0; i < 4; i++) s->rng[i] = splitmix64(&x);
+    s->logits = malloc((size_t)V * sizeof(float));
+    s->probs = malloc((size_t)V * sizeof(float));
+    s->order = malloc((size_t)V * sizeof(int));
+    if (V < 1 || !s->logits || !s->probs || !s->order) {
+        sampler_free(s);
+        snprintf(err, GPT2_ERR_LEN, "sampler_build: out of memory for a vocabulary of %d", V);
+        return 1;
+    }
+    return 0;
+}
+
+void sampler_free(Sampler *s) {
+    free(s->logits), free(s->probs), free(s->order);
+    s->logits = s->probs = NULL;
+    s->order = NULL;
+}
+
+// ---- the filters, each on s->logits (V) or s->probs (V)
+
+// llama.cpp's and Hugging Face's repetition penalty: a seen token's positive logit is divided by
+// the penalty, a negative one multiplied, once per token however often it was seen.
+static void apply_repeat_penalty(Sampler *s, const int *history, int n) {
+    float r = s->cfg.repeat_penalty;
+    int from = n - s->cfg.repeat_last_n < 0 ? 0 : n - s->cfg.repeat_last_n;
+    for (int i = from; i < n; i++) {
+        int id = history[i];
+        if (id < 0 || id >= s->V) continue;
+        int seen = 0; // already penalised by an earlier occurrence in the window?
+        for (int j = from; j < i && !seen; j++) seen = history[j] == id;
+        if (!seen) s->logits[id] = s->logits[id] > 0 ? s->logits[id] / r : s->logits[id] * r;
+    }
+}
+
+// The k-th largest of x (n) by quickselect on scratch (n); O(n) on average.
+static float kth_largest(const float *x, float *scratch, int n, int k) {
+    memcpy(scratch, x, (size_t)n * sizeof(float));
+    int lo = 0, hi = n - 1, want = k - 1; // index of the k-th largest in descending order
+    while (lo < hi) {
+        float pivot = scratch[lo + (hi - lo) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (scratch[i] > pivot) i++;
+            while (scratch[j] < pivot) j--;
+            if (i <= j) {
+                float t = scratch[i];
+                scratch[i++] = scratch[j];
+                scratch[j--] = t;
+            }
+        }
+        if (want <= j) hi = j;
+        else if (want >= i) lo = i;
+        else break;
+    }
+    return scratch[want];
+}
+
+// torch.topk then torch.where(logits < min_val, -inf, logits): ties with the k-th value stay.
+static void apply_top_k(Sampler *s) {
+    int k = s->cfg.top_k;
+    if (k <= 0 || k >= s->V) return;
+    float min_val = kth_largest(s->logits, s->probs, s->V, k);
+    for (int i = 0; i < s->V; i++)
+        if (s->logits[i] < min_val) s->logits[i] = -INFINITY;
+}
+
+static int argmax(const float *x, int n) {
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i; // strict: the lowest id wins ties, as torch.argmax
+    return best;
+}
+
+// softmax(logits / T) into probs; the sum in double so that 50,257 small terms keep their mass.
+static void softmax_temperature(Sampler *s) {
+    float max = s->logits[argmax(s->logits, s->V)], inv_t = 1.0f / s->cfg.temperature;
+    double sum = 0.0;
+    for (int i = 0; i < s->V; i++) {
+        float p = expf((s->logits[i] - max) * inv_t);
+        s->probs[i] = p;
+        sum += p;
+    }
+    for (int i = 0; i < s->V; i++) s->probs[i] = (float)(s->probs[i] / sum);
+}
+
+static int by_prob_desc(const void *a, const void *b, void *probs) {
+    float pa = ((const float *)probs)[*(const int *)a], pb = ((const float *)probs)[*(const int *)b];
+    return pa < pb ? 1 : pa > pb ? -1 : *(const int *)a - *(const int *)b;
+}
+
+// Nucleus: keep the most likely tokens until their mass reaches top_p (the one that crosses it
+// included). Tokens below (1 - top_p) / (V - 1) can never be needed to reach it, so only the rest
+// are sorted (llama2.c's trick): a few hundred candidates instead of the whole vocabulary.
+static void apply_top_p(Sampler *s) {
+    float p = s->cfg.top_p;
+    if (p >= 1.0f) return;
+    float cutoff = (1.0f - p) / (float)(s->V > 1 ? s->V - 1 : 1);
+    int n = 0;
+    for (int i = 0; i < s->V; i++)
+        if (s->probs[i] >= cutoff && s->probs[i] > 0.0f) s->order[n++] = i;
+    qsort_r(s->order, (size_t)n, sizeof(int), by_prob_desc, s->probs);
+    double cum = 0.0;
+    int keep = 0;
+    while (keep < n && cum < p) cum += s->probs[s->order[keep++]];
+    if (keep == 0) keep = 1;
+    float floor_p = s->probs[s->order[keep - 1]];
+    // everything after the kept prefix goes, including tokens below the cutoff
+    for (int i = keep; i < n; i++) s->probs[s->order[i]] = 0.0f;
+    for (int i = 0; i < s->V; i++)
+        if (s->probs[i] < floor_p) s->probs[i] = 0.0f;
+}
+
+static void apply_min_p(Sampler *s) {
+    if (s->cfg.min_p <= 0.0f) return;
+    float limit = s->cfg.min_p * s->probs[argmax(s->probs, s->V)];
+    for (int i = 0; i < s->V; i++)
+        if (s->probs[i] < limit) s->probs[i] = 0.0f;
+}
+
+static void renormalize(float *p, int n) {
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) sum += p[i];
+    for (int i = 0; i < n; i++) p[i] = (float)(p[i] / sum);
+}
+
+void sampler_probs(Sampler *s, const float *logits, const int *history, int n_history) {
+    memcpy(s->logits, logits, (size_t)s->V * sizeof(float));
+    if (s->cfg.repeat_penalty != 1.0f) apply_repeat_penalty(s, history, n_history);
+    apply_top_k(s);
+    if (s->cfg.temperature <= 0.0f) { // greedy: all the mass on the argmax
+        memset(s->probs, 0, (size_t)s->V * sizeof(float));
+        s->probs[argmax(s->logits, s->V)] = 1.0f;
+        return;
+    }
+    softmax_temperature(s);
+    if (s->cfg.top_p < 1.0f || s->cfg.min_p > 0.0f) {
+        apply_top_p(s);
+        apply_min_p(s);
+        renormalize(s->probs, s->V);
+    }
+}
+
+int sampler_sample(Sampler *s, const float *logits, const int *history, int n_history) {
+    sampler_probs(s, logits, history, n_history);
+    if (s->cfg.temperature <= 0.0f) return argmax(s->probs, s->V);
+    // inverse CDF of one uniform draw; the last token with mass catches rounding at the top end
+    double u = sampler_uniform(s), cdf = 0.0;
+    int last = 0;
+    for (int i = 0; i < s->V; i++) {
+        if (s->probs[i] <= 0.0f) continue;
+        cdf += s->probs[i];
+        last = i;
+        if (u < cdf) return i;
+    }
+    return last;
+}
