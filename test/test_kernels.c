@@ -1,0 +1,210 @@
+// test_kernels: the fast kernels against plain reference loops, for every weight format, odd shapes
+// and 1, 2 and 3 threads (which must agree bit for bit). Built from the library's own objects;
+// `make test-scalar` runs it again with the portable kernels.
+#include "../gpt2.h"
+#include "../kernels.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures = 0;
+
+static uint64_t rng_state = 1;
+static float frand(void) { // uniform in [-1, 1), deterministic
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((rng_state >> 40) * 0x1.0p-24) * 2.0f - 1.0f;
+}
+
+// Worst |a - b| over n, allowed atol + rtol * |b|; prints the worst element on failure.
+static void check_close(const char *what, const float *a, const float *b, size_t n, double atol, double rtol) {
+    double worst = -1.0, worst_excess = -INFINITY;
+    size_t wi = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]), excess = d - (atol + rtol * fabs(b[i]));
+        if (isnan(d)) excess = INFINITY;
+        if (excess > worst_excess) worst_excess = excess, worst = d, wi = i;
+    }
+    if (worst_excess > 0) {
+        printf("FAIL %s: element %zu: %.9g vs reference %.9g (|diff| %.3g > %.3g + %.3g*|ref|)\n", what, wi, a[wi],
+               b[wi], worst, atol, rtol);
+        failures++;
+    }
+}
+
+static uint16_t to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return (uint16_t)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+}
+
+// Reference for GPT2_Q8: the quantized input times the quantized weights, exactly, in double.
+static void matmul_q8_exact(float *out, const float *inp, const int8_t *wq, const float *ws, const float *bias,
+                            int T, int C, int OC) {
+    int G = GPT2_Q8_GROUP, ng = C / G;
+    int8_t *xq = malloc((size_t)T * C);
+    float *xs = malloc((size_t)T * ng * sizeof(float));
+    quantize_q8(NULL, xq, xs, inp, 0, (size_t)T, C);
+    for (int t = 0; t < T; t++)
+        for (int o = 0; o < OC; o++) {
+            double sum = bias ? bias[o] : 0.0;
+            for (int g = 0; g < ng; g++) {
+                long isum = 0;
+                for (int j = 0; j < G; j++) isum += (long)wq[(size_t)o * C + g * G + j] * xq[(size_t)t * C + g * G + j];
+                sum += (double)isum * ws[(size_t)o * ng + g] * xs[(size_t)t * ng + g];
+            }
+            out[(size_t)t * OC + o] = (float)sum;
+        }
+    free(xq), free(xs);
+}
+
+static void test_matmul(GPT2Pool *pools[3], GPT2DType dt, int T, int C, int OC, Epilogue epi) {
+    size_t nw = (size_t)OC * C;
+    float *inp = malloc((size_t)T * C * sizeof(float)), *wf = malloc(nw * sizeof(float));
+    float *bias = malloc((size_t)OC * sizeof(float)), *ref = malloc((size_t)T * OC * sizeof(float));
+    float *out[3], *init = malloc((size_t)T * OC * sizeof(float));
+    uint16_t *wh = malloc(nw * sizeof(uint16_t));
+    int8_t *wq = malloc(nw), *xq = malloc((size_t)T * C);
+    float *wqs = malloc(nw / GPT2_Q8_GROUP * sizeof(float) + 4), *xqs = malloc((size_t)T * C / GPT2_Q8_GROUP * 4 + 4);
+    for (size_t i = 0; i < (size_t)T * C; i++) inp[i] = frand();
+    for (size_t i = 0; i < nw; i++) wf[i] = frand() * 0.1f, wh[i] = to_bf16(wf[i]);
+    for (int i = 0; i < OC; i++) bias[i] = frand();
+    for (size_t i = 0; i < (size_t)T * OC; i++) init[i] = frand();
+    GPT2Matrix w = {wf, NULL};
+    if (dt == GPT2_BF16) w.w = wh;
+    if (dt == GPT2_Q8) {
+        quantize_q8(NULL, wq, wqs, wf, 0, (size_t)OC, C);
+        w = (GPT2Matrix){wq, wqs};
+    }
+    memcpy(ref, init, (size_t)T * OC * sizeof(float));
+    if (dt == GPT2_Q8) {
+        float *tmp = malloc((size_t)T * OC * sizeof(float));
+        matmul_q8_exact(tmp, inp, wq, wqs, bias, T, C, OC);
+        for (size_t i = 0; i < (size_t)T * OC; i++)
+            ref[i] = epi == EPI_GELU ? gelu(tmp[i]) : epi == EPI_ADD ? ref[i] + tmp[i] : tmp[i];
+        free(tmp);
+    } else {
+        matmul_naive(ref, inp, w, dt, bias, T, C, OC, epi);
+    }
+    char what[128];
+    for (int p = 0; p < 3; p++) {
+        out[p] = malloc((size_t)T * OC * sizeof(float));
+        memcpy(out[p], init, (size_t)T * OC * sizeof(float));
+        matmul(pools[p], out[p], inp, w, dt, bias, T, C, OC, epi, xq, xqs);
+        snprintf(what, sizeof(what), "matmul dtype %d T=%d C=%d OC=%d epilogue %d, %d threads", dt, T, C, OC, epi,
+                 pool_threads(pools[p]));
+        check_close(what, out[p], ref, (size_t)T * OC, 1e-5, 1e-5);
+        if (p > 0 && memcmp(out[p], out[0], (size_t)T * OC * sizeof(float)) != 0) {
+            printf("FAIL %s: not bit-identical to 1 thread\n", what);
+            failures++;
+        }
+    }
+    // and the naive float matmul on the dequantized weights is close to the int8 one
+    if (dt == GPT2_Q8) {
+        float *deq = malloc((size_t)T * OC * sizeof(float));
+        memcpy(deq, init, (size_t)T * OC * sizeof(float));
+        matmul_naive(deq, inp, w, dt, bias, T, C, OC, epi);
+        snprintf(what, sizeof(what), "int8 matmul vs dequantized weights T=%d C=%d OC=%d", T, C, OC);
+        // activations rounded to 1/254 of their group's range: |error| <= sum |w| * max|x| / 254
+        check_close(what, out[0], deq, (size_t)T * OC, 0.1 * C / 254.0 * 0.5, 1e-3);
+        free(deq);
+    }
+    for (int p = 0; p < 3; p++) free(out[p]);
+    free(inp), free(wf), free(bias), free(ref), free(init), free(wh), free(wq), free(xq), free(wqs), free(xqs);
+}
+
+// Causal attention in the most direct form, double precision.
+static void attention_naive(float *out, const float *qkv, const float *kc, const float *vc, int T, int pos, int C,
+                            int NH) {
+    int hs = C / NH;
+    double *s = malloc((size_t)(pos + T) * sizeof(double));
+    for (int t = 0; t < T; t++)
+        for (int h = 0; h < NH; h++) {
+            int n = pos + t + 1;
+            double max = -INFINITY, sum = 0.0;
+            for (int k = 0; k < n; k++) {
+                double d = 0.0;
+                for (int i = 0; i < hs; i++) d += (double)qkv[(size_t)t * 3 * C + h * hs + i] * kc[(size_t)k * C + h * hs + i];
+                s[k] = d / sqrt((double)hs);
+                if (s[k] > max) max = s[k];
+            }
+            for (int k = 0; k < n; k++) sum += (s[k] = exp(s[k] - max));
+            for (int i = 0; i < hs; i++) {
+                double o = 0.0;
+                for (int k = 0; k < n; k++) o += s[k] / sum * vc[(size_t)k * C + h * hs + i];
+                out[(size_t)t * C + h * hs + i] = (float)o;
+            }
+        }
+    free(s);
+}
+
+static void test_attention(GPT2Pool *pools[3], int T, int pos, int C, int NH) {
+    int maxT = pos + T;
+    float *qkv = malloc((size_t)T * 3 * C * sizeof(float)), *kc = malloc((size_t)maxT * C * sizeof(float));
+    float *vc = malloc((size_t)maxT * C * sizeof(float)), *ref = malloc((size_t)T * C * sizeof(float));
+    float *scores = malloc((size_t)NH * maxT * sizeof(float)), *out[3];
+    for (size_t i = 0; i < (size_t)T * 3 * C; i++) qkv[i] = frand() * 2.0f;
+    for (size_t i = 0; i < (size_t)maxT * C; i++) kc[i] = frand() * 2.0f, vc[i] = frand();
+    attention_naive(ref, qkv, kc, vc, T, pos, C, NH);
+    char what[128];
+    for (int p = 0; p < 3; p++) {
+        out[p] = malloc((size_t)T * C * sizeof(float));
+        attention(pools[p], out[p], qkv, kc, vc, scores, T, pos, C, NH, maxT);
+        snprintf(what, sizeof(what), "attention T=%d pos=%d C=%d NH=%d, %d threads", T, pos, C, NH, pool_threads(pools[p]));
+        check_close(what, out[p], ref, (size_t)T * C, 1e-5, 1e-5);
+        if (p > 0 && memcmp(out[p], out[0], (size_t)T * C * sizeof(float)) != 0) {
+            printf("FAIL %s: not bit-identical to 1 thread\n", what);
+            failures++;
+        }
+    }
+    for (int p = 0; p < 3; p++) free(out[p]);
+    free(qkv), free(kc), free(vc), free(ref), free(scores);
+}
+
+static void test_layernorm(void) {
+    int T = 3, C = 77;
+    float x[3 * 77], w[77], b[77], out[3 * 77], ref[3 * 77];
+    for (int i = 0; i < T * C; i++) x[i] = frand() * 3.0f + 1.0f;
+    for (int i = 0; i < C; i++) w[i] = 1.0f + frand() * 0.1f, b[i] = frand() * 0.1f;
+    for (int t = 0; t < T; t++) {
+        double mean = 0.0, var = 0.0;
+        for (int i = 0; i < C; i++) mean += x[t * C + i] / (double)C;
+        for (int i = 0; i < C; i++) var += (x[t * C + i] - mean) * (x[t * C + i] - mean) / C;
+        for (int i = 0; i < C; i++) ref[t * C + i] = (float)((x[t * C + i] - mean) / sqrt(var + 1e-5) * w[i] + b[i]);
+    }
+    layernorm(out, x, w, b, T, C);
+    check_close("layernorm", out, ref, (size_t)T * C, 1e-5, 1e-5);
+}
+
+static void test_gelu(void) {
+    for (float x = -8.0f; x <= 8.0f; x += 0.01f) {
+        double ref = 0.5 * x * (1.0 + tanh(sqrt(2.0 / M_PI) * (x + 0.044715 * (double)x * x * x)));
+        float got = gelu(x);
+        check_close("gelu", &got, &(float){(float)ref}, 1, 1e-6, 1e-6);
+    }
+}
+
+int main(void) {
+    GPT2Pool *pools[3] = {pool_create(1), pool_create(2), pool_create(3)};
+    const GPT2DType dts[3] = {GPT2_F32, GPT2_BF16, GPT2_Q8};
+    const int shapes[][3] = {{1, 64, 1},  {1, 96, 50},  {1, 13, 7},    {3, 64, 100}, {4, 64, 48}, {5, 96, 97},
+                             {8, 32, 144}, {13, 128, 49}, {17, 40, 200}, {64, 256, 96}, {2, 7, 5}};
+    for (int d = 0; d < 3; d++)
+        for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
+            for (int e = 0; e < 3; e++) {
+                if (dts[d] == GPT2_Q8 && shapes[s][1] % GPT2_Q8_GROUP) continue;
+                test_matmul(pools, dts[d], shapes[s][0], shapes[s][1], shapes[s][2], (Epilogue)e);
+            }
+    const int att[][4] = {{1, 0, 64, 4}, {1, 9, 64, 4}, {5, 0, 96, 3}, {7, 4, 48, 2}, {16, 0, 64, 1}, {3, 30, 120, 5}};
+    for (size_t i = 0; i < sizeof(att) / sizeof(att[0]); i++) test_attention(pools, att[i][0], att[i][1], att[i][2], att[i][3]);
+    test_layernorm();
+    test_gelu();
+    for (int p = 0; p < 3; p++) pool_free(pools[p]);
+    if (failures) {
+        printf("test_kernels: %d failures\n", failures);
+        return 1;
+    }
+    printf("test_kernels: all passed\n");
+    return 0;
+}
