@@ -412,6 +412,9 @@ static void test_bad_files(Tally *tally) {
     bad[n] = 'x';
     expect_file_refused(tally, dir, "trailing.bin", bad, n + 1, "1 trailing bytes");
     memcpy(bad, buf, n);
+    set_u32(bad + 12, 9); // eot = the token of byte 0x09, which is then missing from BPE's alphabet
+    expect_file_refused(tally, dir, "eot_byte.bin", bad, n, "no token for the single byte 0x09");
+    memcpy(bad, buf, n);
     bad[1024 + 2 * 9 + 1] = 'A'; // token 9 is now "A" like token 65, and byte 0x09 has no token
     expect_file_refused(tally, dir, "dup.bin", bad, n, "token 65 repeats the bytes of token 9");
     free(buf);
