@@ -298,9 +298,49 @@ float gelu(float x) {
     return 0.5f * x * (1.0f + tanhf(s * (x + 0.044715f * x * x * x)));
 }
 
+#if USE_AVX2
+// e^x for 8 floats: x = n ln2 + r with |r| <= ln2/2, e^r by Cephes' degree-6 polynomial (relative
+// error about 1e-7), 2^n put straight into the exponent bits.
+static inline __m256 exp8(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+// gelu of 8 floats; tanh(u) = 1 - 2 / (e^2u + 1), off from tanhf by about 1e-7 absolute.
+static inline __m256 gelu8(__m256 x) {
+    __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+    __m256 u = _mm256_mul_ps(_mm256_set1_ps(2.0f * 0.7978845608028654f),
+                             _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), x3, x));
+    __m256 t = _mm256_sub_ps(_mm256_set1_ps(1.0f),
+                             _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(exp8(u), _mm256_set1_ps(1.0f))));
+    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), _mm256_add_ps(t, _mm256_set1_ps(1.0f)));
+}
+#endif
+
+// gelu in place over x (n): the fc output block a matmul task just wrote, still in cache.
+static void gelu_inplace(float *x, int n) {
+    int i = 0;
+#if USE_AVX2
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, gelu8(_mm256_loadu_ps(x + i)));
+#endif
+    for (; i < n; i++) x[i] = gelu(x[i]);
+}
+
+// Store one result; GELU is applied afterwards by the caller, a block at a time (gelu_inplace).
 static inline void finish(float *out, float v, Epilogue epi) {
-    if (epi == EPI_GELU) *out = gelu(v);
-    else if (epi == EPI_ADD) *out += v;
+    if (epi == EPI_ADD) *out += v;
     else *out = v;
 }
 
@@ -393,6 +433,8 @@ static void matmul_task(void *ctx, int i) {
 #endif
     for (; t < j->T; t++)
         for (int o = o0; o < o1; o++) finish(j->out + (size_t)t * j->OC + o, matmul_one(j, t, o), j->epi);
+    if (j->epi == EPI_GELU)
+        for (t = 0; t < j->T; t++) gelu_inplace(j->out + (size_t)t * j->OC + o0, o1 - o0);
 }
 
 void matmul(GPT2Pool *pool, float *out, const float *inp, GPT2Matrix w, GPT2DType dt,
@@ -419,7 +461,8 @@ void matmul_naive(float *out, const float *inp, GPT2Matrix w, GPT2DType dt, cons
                                              : ((const int8_t *)w.w)[wo + c] * w.scale[(wo + c) / GPT2_Q8_GROUP];
                 sum += (double)wv * inp[(size_t)t * C + c];
             }
-            finish(out + (size_t)t * OC + o, (float)sum, epi);
+            if (epi == EPI_GELU) out[(size_t)t * OC + o] = gelu((float)sum);
+            else finish(out + (size_t)t * OC + o, (float)sum, epi);
         }
 }
 

@@ -1,0 +1,185 @@
+// bench: speed of the engine and of the machine it runs on. test/bench.py runs it once per weight
+// format and thread count (a fresh process each, so peak RSS is per configuration) and prints the
+// tables that `make bench` shows.
+//
+//   bench machine THREADS            read bandwidth (GB/s, summing 512 MB) and FMA peak (GFLOP/s)
+//   bench model PATH THREADS [int8]  load s, prefill 128/512 tok/s, first-token ms, decode tok/s, RSS
+#include "../gpt2.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+// ---- machine: what a summing loop reads and what FMA chains compute, per thread, then in total
+
+typedef struct {
+    const float *data;
+    size_t n;
+    double result;
+    int fma_iters;
+} Part;
+
+static void *sum_part(void *arg) {
+    Part *p = arg;
+#if defined(__AVX2__) && defined(__FMA__)
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t i = 0; i + 32 <= p->n; i += 32) {
+        a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p->data + i));
+        a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p->data + i + 8));
+        a2 = _mm256_add_ps(a2, _mm256_loadu_ps(p->data + i + 16));
+        a3 = _mm256_add_ps(a3, _mm256_loadu_ps(p->data + i + 24));
+    }
+    float s[8];
+    _mm256_storeu_ps(s, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    p->result = s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+#else
+    float s[8] = {0};
+    for (size_t i = 0; i + 8 <= p->n; i += 8)
+        for (int j = 0; j < 8; j++) s[j] += p->data[i + j];
+    p->result = s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+#endif
+    return NULL;
+}
+
+static void *fma_part(void *arg) {
+    Part *p = arg;
+#if defined(__AVX2__) && defined(__FMA__)
+    __m256 acc[12], m = _mm256_set1_ps(0.999999f), a = _mm256_set1_ps(1e-7f);
+    for (int i = 0; i < 12; i++) acc[i] = _mm256_set1_ps((float)i);
+    for (int it = 0; it < p->fma_iters; it++)
+        for (int i = 0; i < 12; i++) acc[i] = _mm256_fmadd_ps(acc[i], m, a);
+    float s[8];
+    for (int i = 1; i < 12; i++) acc[0] = _mm256_add_ps(acc[0], acc[i]);
+    _mm256_storeu_ps(s, acc[0]);
+    p->result = s[0];
+#else
+    float acc[12];
+    for (int i = 0; i < 12; i++) acc[i] = (float)i;
+    for (int it = 0; it < p->fma_iters; it++)
+        for (int i = 0; i < 12; i++) acc[i] = acc[i] * 0.999999f + 1e-7f;
+    p->result = acc[0];
+#endif
+    return NULL;
+}
+
+// Runs fn on `threads` parts at once; returns the best wall time of `reps` runs.
+static double run_parts(void *(*fn)(void *), Part *parts, int threads, int reps) {
+    double best = 1e30;
+    pthread_t tid[64];
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_s();
+        for (int i = 1; i < threads; i++) pthread_create(&tid[i], NULL, fn, &parts[i]);
+        fn(&parts[0]);
+        for (int i = 1; i < threads; i++) pthread_join(tid[i], NULL);
+        double t = now_s() - t0;
+        if (t < best) best = t;
+    }
+    return best;
+}
+
+static int bench_machine(int threads) {
+    size_t n = (512u << 20) / sizeof(float);
+    float *data = malloc(n * sizeof(float));
+    if (!data || threads < 1 || threads > 64) return 1;
+    for (size_t i = 0; i < n; i++) data[i] = (float)(i & 7);
+    Part parts[64];
+    for (int i = 0; i < threads; i++)
+        parts[i] = (Part){data + n / threads * i, n / threads, 0.0, 20000000};
+    double t_read = run_parts(sum_part, parts, threads, 5);
+    double t_fma = run_parts(fma_part, parts, threads, 3);
+#if defined(__AVX2__) && defined(__FMA__)
+    double flops = 12.0 * 8 * 2 * parts[0].fma_iters * threads;
+#else
+    double flops = 12.0 * 2 * parts[0].fma_iters * threads;
+#endif
+    printf("{\"threads\": %d, \"read_gbs\": %.2f, \"fma_gflops\": %.1f}\n", threads, n * sizeof(float) / t_read / 1e9,
+           flops / t_fma / 1e9);
+    free(data);
+    return 0;
+}
+
+// ---- model
+
+static double best_prefill(GPT2 *m, int T) {
+    int *ids = malloc((size_t)T * sizeof(int));
+    for (int i = 0; i < T; i++) ids[i] = (i * 7919) % m->config.V;
+    double best = 1e30;
+    for (int r = 0; r < 3; r++) {
+        double t0 = now_s();
+        gpt2_forward(m, ids, T, 0);
+        double t = now_s() - t0;
+        if (t < best) best = t;
+    }
+    free(ids);
+    return T / best;
+}
+
+typedef struct {
+    double t_first;
+} Timing;
+
+static int on_token(void *ctx, int token, const float *logits) {
+    (void)token, (void)logits;
+    Timing *t = ctx;
+    if (t->t_first == 0.0) t->t_first = now_s();
+    return 0;
+}
+
+static int bench_model(const char *path, int threads, int int8) {
+    char err[GPT2_ERR_LEN];
+    GPT2 m;
+    GPT2Options opt = {.quantize_int8 = int8, .threads = threads};
+    double t0 = now_s();
+    if (gpt2_build(&m, path, &opt, err)) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    double t_load = now_s() - t0;
+    Sampler s;
+    SamplerConfig sc = sampler_defaults(); // greedy
+    if (sampler_build(&s, m.config.V, &sc, err)) return 1;
+    int n_new = 128, ids[4 + 128] = {6109, 3626, 6100, 345};
+    // time to first token and decode: best of 3 runs of a 4-token prompt and 128 new tokens
+    double ttft = 1e30, decode = 0.0;
+    for (int r = 0; r < 3; r++) {
+        Timing tm = {0.0};
+        double start = now_s();
+        int n = gpt2_generate(&m, &s, ids, 4, n_new, m.config.maxT, -1, on_token, &tm);
+        double end = now_s();
+        if (tm.t_first - start < ttft) ttft = tm.t_first - start;
+        double rate = (n - 4 - 1) / (end - tm.t_first);
+        if (rate > decode) decode = rate;
+    }
+    double p128 = best_prefill(&m, 128 < m.config.maxT ? 128 : m.config.maxT);
+    double p512 = best_prefill(&m, 512 < m.config.maxT ? 512 : m.config.maxT);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("{\"threads\": %d, \"dtype\": %d, \"load_s\": %.3f, \"prefill128\": %.1f, \"prefill512\": %.1f, "
+           "\"ttft_ms\": %.1f, \"decode\": %.1f, \"rss_mb\": %.1f, \"file_mb\": %.1f, \"kv_mb\": %.1f}\n",
+           m.n_threads, m.dtype, t_load, p128, p512, ttft * 1e3, decode, ru.ru_maxrss / 1024.0, m.map_size / 1048576.0,
+           2.0 * m.config.L * m.config.maxT * m.config.C * sizeof(float) / 1048576.0);
+    sampler_free(&s);
+    gpt2_free(&m);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 3 && strcmp(argv[1], "machine") == 0) return bench_machine(atoi(argv[2]));
+    if (argc >= 4 && strcmp(argv[1], "model") == 0)
+        return bench_model(argv[2], atoi(argv[3]), argc >= 5 && strcmp(argv[4], "int8") == 0);
+    fprintf(stderr, "usage: bench machine THREADS | bench model PATH THREADS [int8]\n");
+    return 2;
+}
