@@ -76,6 +76,14 @@ $(O)/test_kernels: test/test_kernels.c $(LIB)
 test-kernels: $(O)/test_kernels
 	$(O)/test_kernels
 
+# The sampler on fixed logits against distributions computed in PyTorch (test/sampler_reference.py
+# and test/reference.py wrote the fixtures), and chi-square tests of 100,000 draws per case.
+.PHONY: test-sampler
+$(O)/test_sampler: test/test_sampler.c $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+test-sampler: $(O)/test_sampler
+	$(O)/test_sampler test/fixtures/sampler_cases.txt test/fixtures/ref_sampler.json
+
 # The CLI against the PyTorch reference on the exported random test models.
 test-engine: $(EXE) test-models
 	$(PYTHON) test/test_engine.py ./$(EXE) build/test
@@ -84,7 +92,7 @@ test-engine: $(EXE) test-models
 test-scalar:
 	$(MAKE) --no-print-directory SCALAR=1 test-kernels test-engine
 
-test: $(EXE) test-tokenizer test-kernels test-engine test-scalar
+test: $(EXE) test-tokenizer test-kernels test-sampler test-engine test-scalar
 	@echo "all tests passed"
 
 clean:

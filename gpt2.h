@@ -152,8 +152,13 @@ void sampler_free(Sampler *s);
 // The distribution the sampler draws from for these logits (V) into s->probs (V): 0 for filtered
 // tokens. history (n_history) is the sequence so far, for the repeat penalty.
 void sampler_probs(Sampler *s, const float *logits, const int *history, int n_history);
-// One token id for these logits (V). With temperature 0 this is the argmax and no randomness is used.
+// One token id for these logits (V): sampler_probs, then sampler_draw. With temperature 0 this is
+// the argmax and no randomness is used.
 int sampler_sample(Sampler *s, const float *logits, const int *history, int n_history);
+// One token id drawn from s->probs as the last sampler_probs left it (one uniform from the
+// generator, inverted through the cumulative sum in id order). Draw many times from one
+// distribution without recomputing it: sampler_probs once, then sampler_draw in a loop.
+int sampler_draw(Sampler *s);
 // A uniform double in [0, 1) from the sampler's generator (53 random bits).
 double sampler_uniform(Sampler *s);
 

@@ -61,16 +61,18 @@ void sampler_free(Sampler *s) {
 // ---- the filters, each on s->logits (V) or s->probs (V)
 
 // llama.cpp's and Hugging Face's repetition penalty: a seen token's positive logit is divided by
-// the penalty, a negative one multiplied, once per token however often it was seen.
+// the penalty, a negative one multiplied, once per token however often it was seen. s->order (V)
+// marks the tokens already penalised, so a long window costs O(n), not O(n^2).
 static void apply_repeat_penalty(Sampler *s, const int *history, int n) {
     float r = s->cfg.repeat_penalty;
     int from = n - s->cfg.repeat_last_n < 0 ? 0 : n - s->cfg.repeat_last_n;
+    for (int i = from; i < n; i++)
+        if (history[i] >= 0 && history[i] < s->V) s->order[history[i]] = 0;
     for (int i = from; i < n; i++) {
         int id = history[i];
-        if (id < 0 || id >= s->V) continue;
-        int seen = 0; // already penalised by an earlier occurrence in the window?
-        for (int j = from; j < i && !seen; j++) seen = history[j] == id;
-        if (!seen) s->logits[id] = s->logits[id] > 0 ? s->logits[id] / r : s->logits[id] * r;
+        if (id < 0 || id >= s->V || s->order[id]) continue;
+        s->order[id] = 1;
+        s->logits[id] = s->logits[id] > 0 ? s->logits[id] / r : s->logits[id] * r;
     }
 }
 
@@ -114,11 +116,13 @@ static int argmax(const float *x, int n) {
 }
 
 // softmax(logits / T) into probs; the sum in double so that 50,257 small terms keep their mass.
+// Divide rather than multiply by 1/T, as the tutorial does: with a tiny T, 1/T overflows to inf and
+// (max - max) * inf would be NaN, while (max - max) / T is 0.
 static void softmax_temperature(Sampler *s) {
-    float max = s->logits[argmax(s->logits, s->V)], inv_t = 1.0f / s->cfg.temperature;
+    float max = s->logits[argmax(s->logits, s->V)], t = s->cfg.temperature;
     double sum = 0.0;
     for (int i = 0; i < s->V; i++) {
-        float p = expf((s->logits[i] - max) * inv_t);
+        float p = expf((s->logits[i] - max) / t);
         s->probs[i] = p;
         sum += p;
     }
@@ -140,6 +144,9 @@ static void apply_top_p(Sampler *s) {
     int n = 0;
     for (int i = 0; i < s->V; i++)
         if (s->probs[i] >= cutoff && s->probs[i] > 0.0f) s->order[n++] = i;
+    if (n == 0) // top_p <= 1/V: the cutoff can exceed even the largest probability
+        for (int i = 0; i < s->V; i++)
+            if (s->probs[i] > 0.0f) s->order[n++] = i;
     qsort_r(s->order, (size_t)n, sizeof(int), by_prob_desc, s->probs);
     double cum = 0.0;
     int keep = 0;
@@ -182,10 +189,10 @@ void sampler_probs(Sampler *s, const float *logits, const int *history, int n_hi
     }
 }
 
-int sampler_sample(Sampler *s, const float *logits, const int *history, int n_history) {
-    sampler_probs(s, logits, history, n_history);
+int sampler_draw(Sampler *s) {
     if (s->cfg.temperature <= 0.0f) return argmax(s->probs, s->V);
-    // inverse CDF of one uniform draw; the last token with mass catches rounding at the top end
+    // inverse CDF of one uniform draw, ids in ascending order; the last token with mass catches
+    // rounding at the top end
     double u = sampler_uniform(s), cdf = 0.0;
     int last = 0;
     for (int i = 0; i < s->V; i++) {
@@ -195,4 +202,9 @@ int sampler_sample(Sampler *s, const float *logits, const int *history, int n_hi
         if (u < cdf) return i;
     }
     return last;
+}
+
+int sampler_sample(Sampler *s, const float *logits, const int *history, int n_history) {
+    sampler_probs(s, logits, history, n_history);
+    return sampler_draw(s);
 }
