@@ -389,29 +389,55 @@ static float matmul_one(const MatmulJob *j, int t, int o) {
 }
 
 #if USE_AVX2
-// A 4-token by 3-output register tile for float32 prefill: every weight vector loaded is used for
-// 4 tokens and every input vector for 3 outputs, 12 independent FMA chains. C % 8 == 0.
-static void tile_4x3(const MatmulJob *j, int t0, int o0) {
-    const int C = j->C;
-    const float *x = j->inp + (size_t)t0 * C, *w = (const float *)j->w.w + (size_t)o0 * C;
-    __m256 acc[4][3];
-    for (int a = 0; a < 4; a++)
-        for (int b = 0; b < 3; b++) acc[a][b] = _mm256_setzero_ps();
-    for (int c = 0; c < C; c += 8) {
-        __m256 w0 = _mm256_loadu_ps(w + c), w1 = _mm256_loadu_ps(w + C + c), w2 = _mm256_loadu_ps(w + 2 * C + c);
-        for (int a = 0; a < 4; a++) {
-            __m256 xa = _mm256_loadu_ps(x + (size_t)a * C + c);
+// Float32 prefill in the shape of BLIS's AVX2 kernel: a register tile of TILE_T tokens by TILE_O
+// outputs (12 accumulators) is updated by broadcasting one input of each token against TILE_O
+// weights. The weights are first packed transposed, (k, TILE_O), TILE_K inputs at a time, so the
+// packed panel (24 KB) stays in L1 while all T tokens stream past it from L2.
+#define TILE_T 6
+#define TILE_O 16
+#define TILE_K 384
+
+// out (TILE_T, TILE_O; rows ldo apart) = (load ? out : 0) + x (TILE_T, k; rows ldx apart) . wt (k, TILE_O)
+static void tile_6x16(float *out, int ldo, const float *x, int ldx, const float *wt, int k, int load) {
+    __m256 acc[TILE_T][2];
+    for (int a = 0; a < TILE_T; a++) {
+        acc[a][0] = load ? _mm256_loadu_ps(out + (size_t)a * ldo) : _mm256_setzero_ps();
+        acc[a][1] = load ? _mm256_loadu_ps(out + (size_t)a * ldo + 8) : _mm256_setzero_ps();
+    }
+    for (int p = 0; p < k; p++) {
+        __m256 w0 = _mm256_loadu_ps(wt + p * TILE_O), w1 = _mm256_loadu_ps(wt + p * TILE_O + 8);
+        for (int a = 0; a < TILE_T; a++) {
+            __m256 xa = _mm256_broadcast_ss(x + (size_t)a * ldx + p);
             acc[a][0] = _mm256_fmadd_ps(xa, w0, acc[a][0]);
             acc[a][1] = _mm256_fmadd_ps(xa, w1, acc[a][1]);
-            acc[a][2] = _mm256_fmadd_ps(xa, w2, acc[a][2]);
         }
     }
-    for (int a = 0; a < 4; a++)
-        for (int b = 0; b < 3; b++) {
-            float v = hsum8(acc[a][b]);
-            if (j->bias) v += j->bias[o0 + b];
-            finish(j->out + (size_t)(t0 + a) * j->OC + o0 + b, v, j->epi);
+    for (int a = 0; a < TILE_T; a++) {
+        _mm256_storeu_ps(out + (size_t)a * ldo, acc[a][0]);
+        _mm256_storeu_ps(out + (size_t)a * ldo + 8, acc[a][1]);
+    }
+}
+
+// The tiled part of a float32 block: tokens 0..tT-1 by outputs o0..oT-1. Partial sums over each
+// TILE_K slice of the inputs accumulate in out (EPI_ADD starts from the residual already there);
+// the bias is added at the end.
+static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
+    const int C = j->C, OC = j->OC;
+    float wt[TILE_K * TILE_O];
+    for (int c0 = 0; c0 < C; c0 += TILE_K) {
+        int k = C - c0 < TILE_K ? C - c0 : TILE_K;
+        for (int o = o0; o < oT; o += TILE_O) {
+            const float *w = (const float *)j->w.w + (size_t)o * C + c0;
+            for (int b = 0; b < TILE_O; b++)
+                for (int p = 0; p < k; p++) wt[p * TILE_O + b] = w[(size_t)b * C + p];
+            for (int t = 0; t < tT; t += TILE_T)
+                tile_6x16(j->out + (size_t)t * OC + o, OC, j->inp + (size_t)t * C + c0, C, wt, k,
+                          c0 > 0 || j->epi == EPI_ADD);
         }
+    }
+    if (j->bias)
+        for (int t = 0; t < tT; t++)
+            for (int o = o0; o < oT; o++) j->out[(size_t)t * OC + o] += j->bias[o];
 }
 #endif
 
@@ -424,11 +450,11 @@ static void matmul_task(void *ctx, int i) {
     int t = 0;
 #if USE_AVX2
     if (j->dt == GPT2_F32 && j->C % 8 == 0) {
-        int o3 = o0 + (o1 - o0) / 3 * 3;
-        for (; t + 4 <= j->T; t += 4)
-            for (int o = o0; o < o3; o += 3) tile_4x3(j, t, o);
-        for (int tt = 0; tt < t; tt++) // rows of the block the 3-wide tiles did not cover
-            for (int o = o3; o < o1; o++) finish(j->out + (size_t)tt * j->OC + o, matmul_one(j, tt, o), j->epi);
+        int oT = o0 + (o1 - o0) / TILE_O * TILE_O;
+        t = j->T / TILE_T * TILE_T;
+        matmul_tiles(j, t, o0, oT);
+        for (int tt = 0; tt < t; tt++) // outputs of the block the tiles did not cover
+            for (int o = oT; o < o1; o++) finish(j->out + (size_t)tt * j->OC + o, matmul_one(j, tt, o), j->epi);
     }
 #endif
     for (; t < j->T; t++)
@@ -490,6 +516,47 @@ typedef struct {
     int T, pos, C, NH, maxT;
 } AttentionJob;
 
+// s[k] = exp(s[k] - max) for k < n; returns the sum.
+static float exp_shifted(float *s, int n, float max) {
+    int k = 0;
+    float sum = 0.0f;
+#if USE_AVX2
+    __m256 acc = _mm256_setzero_ps(), m = _mm256_set1_ps(max);
+    for (; k + 8 <= n; k += 8) {
+        __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(s + k), m));
+        _mm256_storeu_ps(s + k, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    sum = hsum8(acc);
+#endif
+    for (; k < n; k++) sum += (s[k] = expf(s[k] - max));
+    return sum;
+}
+
+// o (hs) = sum over k < n of p[k] * scale * v_k, where v_k = v + k * C (hs).
+static void weighted_sum(float *o, const float *p, float scale, const float *v, int n, int C, int hs) {
+    int i0 = 0;
+#if USE_AVX2
+    // 32 outputs at a time held in four registers while the rows of v stream past
+    for (; i0 + 32 <= hs; i0 += 32) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int k = 0; k < n; k++) {
+            const float *vk = v + (size_t)k * C + i0;
+            __m256 pk = _mm256_set1_ps(p[k] * scale);
+            a0 = _mm256_fmadd_ps(pk, _mm256_loadu_ps(vk), a0);
+            a1 = _mm256_fmadd_ps(pk, _mm256_loadu_ps(vk + 8), a1);
+            a2 = _mm256_fmadd_ps(pk, _mm256_loadu_ps(vk + 16), a2);
+            a3 = _mm256_fmadd_ps(pk, _mm256_loadu_ps(vk + 24), a3);
+        }
+        _mm256_storeu_ps(o + i0, a0), _mm256_storeu_ps(o + i0 + 8, a1);
+        _mm256_storeu_ps(o + i0 + 16, a2), _mm256_storeu_ps(o + i0 + 24, a3);
+    }
+#endif
+    for (int i = i0; i < hs; i++) o[i] = 0.0f;
+    for (int k = 0; k < n; k++)
+        for (int i = i0; i < hs; i++) o[i] += p[k] * scale * v[(size_t)k * C + i];
+}
+
 // One head, all T queries: softmax(q . k_j / sqrt(hs)) over j <= the query's position, times v.
 static void attention_task(void *ctx, int h) {
     const AttentionJob *j = ctx;
@@ -503,18 +570,8 @@ static void attention_task(void *ctx, int h) {
             s[k] = dot_f32(j->kcache + (size_t)k * C + h * hs, q, hs) * scale;
             if (s[k] > max) max = s[k];
         }
-        float sum = 0.0f;
-        for (int k = 0; k < n; k++) {
-            s[k] = expf(s[k] - max);
-            sum += s[k];
-        }
-        float *o = j->out + (size_t)t * C + h * hs, inv = 1.0f / sum;
-        memset(o, 0, (size_t)hs * sizeof(float));
-        for (int k = 0; k < n; k++) {
-            const float *v = j->vcache + (size_t)k * C + h * hs;
-            float p = s[k] * inv;
-            for (int i = 0; i < hs; i++) o[i] += p * v[i];
-        }
+        float sum = exp_shifted(s, n, max);
+        weighted_sum(j->out + (size_t)t * C + h * hs, s, 1.0f / sum, j->vcache + h * hs, n, C, hs);
     }
 }
 

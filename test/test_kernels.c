@@ -189,7 +189,8 @@ int main(void) {
     GPT2Pool *pools[3] = {pool_create(1), pool_create(2), pool_create(3)};
     const GPT2DType dts[3] = {GPT2_F32, GPT2_BF16, GPT2_Q8};
     const int shapes[][3] = {{1, 64, 1},  {1, 96, 50},  {1, 13, 7},    {3, 64, 100}, {4, 64, 48}, {5, 96, 97},
-                             {8, 32, 144}, {13, 128, 49}, {17, 40, 200}, {64, 256, 96}, {2, 7, 5}};
+                             {8, 32, 144}, {13, 128, 49}, {17, 40, 200}, {64, 256, 96}, {2, 7, 5},
+                             {7, 800, 33},  {12, 1000, 64}, {6, 384, 16}};
     for (int d = 0; d < 3; d++)
         for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
             for (int e = 0; e < 3; e++) {
