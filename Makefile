@@ -24,9 +24,18 @@ O := build/native
 EXE := gpt2
 LIB := libgpt2.a
 endif
+# SANITIZE=1: AddressSanitizer and UndefinedBehaviorSanitizer, the first error fatal, into
+# build/asan-native (build/asan-scalar with SCALAR=1). -O1 -g: readable reports at a tolerable speed.
+ifeq ($(SANITIZE),1)
+CFLAGS += -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+O := $(subst build/,build/asan-,$(O))
+EXE := $(O)/gpt2
+LIB := $(O)/libgpt2.a
+endif
 LIB_OBJS = $(addprefix $(O)/,gpt2.o kernels.o tokenizer.o sampler.o)
 
 .PHONY: all lib test clean weights bench test-tokenizer bench-tokenizer test-kernels test-engine test-scalar
+.PHONY: test-errors test-fuzz-corpus check-sanitize check-valgrind fuzz
 all: $(EXE)
 
 $(EXE): $(O)/main.o $(LIB)
@@ -92,7 +101,69 @@ test-engine: $(EXE) test-models
 test-scalar:
 	$(MAKE) --no-print-directory SCALAR=1 test-kernels test-engine
 
-test: $(EXE) test-tokenizer test-kernels test-sampler test-engine test-scalar
+# ---- Hardening (README "What happens when..."): bad inputs, sanitizers, valgrind, fuzzing.
+# A small valid model for the CLI tests (V = GPT-2's 50257, so the real tokenizer fits it).
+build/random_checkpoint: tools/random_checkpoint.c
+	@mkdir -p build
+	$(CC) -O2 -std=c11 -Wall -Wextra -o $@ $<
+build/cli_test.bin: build/random_checkpoint
+	build/random_checkpoint $@ 1 2 32 16 50257
+
+# Every bad input of the README's table: exit status and message (test/test_errors.py makes the
+# broken checkpoints and tokenizers itself).
+test-errors: $(EXE) build/random_checkpoint build/cli_test.bin
+	$(PYTHON) test/test_errors.py ./$(EXE) build/random_checkpoint build/cli_test.bin
+
+# The fuzz targets' seed corpora and every input a fuzzer once failed on (test/fuzz/regress), replayed
+# without libFuzzer by test/fuzz/replay.c, with this build's compiler and flags.
+FUZZ_TARGETS = tokenizer tokenizer_file checkpoint cli
+$(O)/replay_%: test/fuzz/fuzz_%.c test/fuzz/replay.c $(LIB)
+	$(CC) $(CFLAGS) -o $@ $(filter-out main.c,$^) $(LDLIBS)
+$(O)/replay_cli: main.c
+test-fuzz-corpus: $(addprefix $(O)/replay_,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+		$(O)/replay_$$t test/fuzz/corpus/$$t $$(ls -d test/fuzz/regress/$$t 2>/dev/null) || exit 1; done
+
+# The whole suite with ASan and UBSan (exitcode 99: never mistaken for our own statuses 1 and 2).
+check-sanitize:
+	ASAN_OPTIONS=detect_leaks=1:exitcode=99 UBSAN_OPTIONS=print_stacktrace=1:exitcode=99 \
+		$(MAKE) --no-print-directory SANITIZE=1 test
+
+# Valgrind memcheck on a short generation and on --encode: no invalid access, no leak. Valgrind
+# cannot decode AVX-512, which -march=native may emit here: its own build with AVX2 at most.
+VG_FLAGS = O=build/valgrind EXE=build/valgrind/gpt2 LIB=build/valgrind/libgpt2.a \
+	NATIVE="$(if $(findstring x86_64,$(shell uname -m)),-mavx2 -mfma)"
+VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all
+check-valgrind: build/cli_test.bin
+	$(MAKE) --no-print-directory $(VG_FLAGS) build/valgrind/gpt2
+	$(VALGRIND) build/valgrind/gpt2 -m build/cli_test.bin -p "Every effort moves you" -n 4 -T 2 -t 1 -k 40
+	$(VALGRIND) build/valgrind/gpt2 -m build/cli_test.bin -p "Hello" -n 2 --quantize int8 -T 1
+	$(VALGRIND) build/valgrind/gpt2 --encode -p "Hello, world! naïve café 日本語 <|endoftext|>"
+	echo "15496 11 995" | $(VALGRIND) build/valgrind/gpt2 --decode
+	@echo "check-valgrind: no errors, no leaks"
+
+# libFuzzer targets (clang; Debian: clang and libclang-rt-14-dev). make fuzz FUZZ_SECONDS=N runs each
+# target N seconds, starting from its seed corpus (test/fuzz/corpus, made by test/fuzz/make_seeds.py);
+# what it finds goes to build/fuzz/. A failing input belongs in test/fuzz/regress/TARGET/.
+FUZZ_CC ?= clang
+FUZZ_CFLAGS = -O2 -g -std=c11 -D_GNU_SOURCE -pthread $(NATIVE) -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all
+FUZZ_SECONDS ?= 30
+build/fuzz/fuzz_%: test/fuzz/fuzz_%.c gpt2.c kernels.c tokenizer.c sampler.c gpt2.h kernels.h unicode_tables.h
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< gpt2.c kernels.c tokenizer.c sampler.c -lm
+build/fuzz/fuzz_cli: main.c
+fuzz: $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz/corpus/$$t; opts=; \
+		case $$t in cli) opts=-dict=test/fuzz/cli.dict;; checkpoint) opts=-max_len=32768;; esac; \
+		build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+			-artifact_prefix=build/fuzz/$$t- $$opts build/fuzz/corpus/$$t test/fuzz/corpus/$$t \
+			>build/fuzz/$$t.log 2>&1 || { tail -40 build/fuzz/$$t.log; echo "fuzz_$$t: FAILED"; exit 1; }; \
+		echo "fuzz_$$t: $$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' build/fuzz/$$t.log), no failure"; \
+	done
+
+test: $(EXE) test-tokenizer test-kernels test-sampler test-engine test-scalar test-errors test-fuzz-corpus
 	@echo "all tests passed"
 
 clean:

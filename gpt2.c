@@ -114,8 +114,8 @@ static int setup_weights(GPT2 *m, const size_t off[N_PARAMS + 1], const char *pa
     float *own = NULL;
     if (bytes > 0 && !(m->owned = own = malloc(bytes)))
         return fail(err, "gpt2_build: %s: out of memory for %zu bytes of converted weights", path, bytes);
-    int8_t *q = (int8_t *)(own + owned);
-    float *qs = (float *)(q + q8);
+    int8_t *q = own ? (int8_t *)(own + owned) : NULL; // own is NULL for plain float32: no arithmetic on it
+    float *qs = own ? (float *)(q + q8) : NULL;
     const void *ptr[N_PARAMS];
     GPT2Matrix mat[N_PARAMS];
     for (int i = 0; i < N_PARAMS; i++) {

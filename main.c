@@ -1,6 +1,6 @@
 // main.c: the command line. Parse the flags, load the tokenizer and the checkpoint, then either
 // encode/decode or run the tutorial's generate loop and stream the text to stdout.
-// Exit status: 0 success, 1 runtime or data error, 2 usage error.
+// Exit status: 0 success, 1 runtime or data error, 2 usage error, 130 interrupted (SIGINT).
 #include "gpt2.h"
 
 #include <errno.h>
@@ -59,7 +59,8 @@ static const char *usage_text =
     "  -h, --help                 this help\n"
     "\n"
     "Sampling order: repeat penalty, top-k, temperature, top-p, min-p, one draw.\n"
-    "Exit status: 0 success, 1 runtime or data error, 2 usage error.\n"
+    "Exit status: 0 success, 1 runtime or data error, 2 usage error, 130 interrupted (Ctrl-C:\n"
+    "the text so far is written out first).\n"
     "\n"
     "Examples:\n"
     "  gpt2 -p \"Every effort moves you\" -t 1.4 -k 25\n"
@@ -197,7 +198,9 @@ static double now_s(void) {
 // Writes to stdout; a failed write (disk full) is a runtime error.
 static int out_write(const void *p, size_t n) {
     if (fwrite(p, 1, n, stdout) != n || fflush(stdout) != 0) {
-        fprintf(stderr, "gpt2: stdout: %s\n", strerror(errno));
+        // A reader that went away (| head) is no error worth a message. With SIGPIPE at its default
+        // action (as here, like cat) the process ends quietly before this; EPIPE when it is ignored.
+        if (errno != EPIPE) fprintf(stderr, "gpt2: stdout: %s\n", strerror(errno));
         return EXIT_DATA;
     }
     return 0;
@@ -345,6 +348,10 @@ static int run_generate(const Args *a, const Tokenizer *tok) {
         ids = malloc(sizeof(int));
         if (ids) ids[n++] = tok ? tok->eot : GPT2_EOT;
     }
+    for (int i = 0; r == 0 && i < n; i++) // a tokenizer larger than the model: ids with no embedding row
+        if (ids[i] >= c->V)
+            r = (fprintf(stderr, "gpt2: prompt token %d is outside the model's vocabulary 0..%d (%s is for another model)\n",
+                         ids[i], c->V - 1, a->tokenizer), EXIT_DATA);
     if (r == 0 && (!ids || n > INT32_MAX - a->max_new)) r = EXIT_DATA;
     if (r == 0) { // room for the new tokens
         int *b = realloc(ids, ((size_t)n + a->max_new) * sizeof(int));
@@ -391,7 +398,7 @@ int main(int argc, char **argv) {
     int r = cli_parse(argc, argv, &a);
     if (r < 0) return fputs(usage_text, stdout), 0;
     if (r) return r;
-    signal(SIGINT, on_sigint);
+    if (a.mode == MODE_GENERATE) signal(SIGINT, on_sigint); // --encode/--decode may wait on stdin: Ctrl-C ends them
 
     Tokenizer tok;
     char err[GPT2_ERR_LEN];

@@ -1,0 +1,84 @@
+// fuzz_checkpoint: any bytes written as a checkpoint file -> gpt2_build loads it or refuses it with a
+// message naming the function; a loaded model has its tensors inside the file and runs a forward pass.
+//
+// The input is compressed so that the fuzzer spends its effort on what matters: an input of 32 bytes
+// or more is the header's first 8 ints (magic, version, maxT, V, L, NH, C, Vp), then the rest of the
+// 1024-byte header as zeros, then the input's remaining bytes as the tensors. A shorter input is
+// written as it is (a file truncated inside the header).
+// memfd_create needs _GNU_SOURCE (the Makefile defines it)
+#include "../../gpt2.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define HEADER_BYTES 1024
+
+// p[0..n) of elements of esize bytes lies inside the mapped file (or in the model's own buffer).
+static void inside(const GPT2 *m, const void *p, size_t n, size_t esize) {
+    const char *lo = (const char *)m->map + HEADER_BYTES, *hi = (const char *)m->map + m->map_size;
+    const char *q = p;
+    if (q >= lo && q <= hi) {
+        if (n > (size_t)(hi - q) / esize) abort(); // runs past the end of the file
+    } else if (!m->owned) {
+        abort(); // points neither into the file nor into converted weights
+    }
+}
+
+static void check_model(GPT2 *m) {
+    const GPT2Config *c = &m->config;
+    size_t C = c->C, L = c->L, es = m->file_version == GPT2_VERSION_F32 ? 4 : 2;
+    if (c->C % c->NH || c->V > c->Vp || c->maxT < 1 || c->L < 1) abort();
+    const GPT2Weights *w = &m->w;
+    if (m->dtype != GPT2_Q8) {
+        inside(m, w->wte.w, (size_t)c->Vp * C, es);
+        inside(m, w->qkvw.w, L * 3 * C * C, es);
+        inside(m, w->attprojw.w, L * C * C, es);
+        inside(m, w->fcw.w, L * 4 * C * C, es);
+        inside(m, w->fcprojw.w, L * 4 * C * C, es);
+    }
+    if (m->file_version == GPT2_VERSION_F32) { // the small tensors too (bf16 converts them)
+        inside(m, w->wpe, (size_t)c->maxT * C, 4);
+        inside(m, w->ln1w, L * C, 4), inside(m, w->ln1b, L * C, 4), inside(m, w->qkvb, L * 3 * C, 4);
+        inside(m, w->attprojb, L * C, 4), inside(m, w->ln2w, L * C, 4), inside(m, w->ln2b, L * C, 4);
+        inside(m, w->fcb, L * 4 * C, 4), inside(m, w->fcprojb, L * C, 4);
+        inside(m, w->lnfw, C, 4), inside(m, w->lnfb, C, 4);
+        if ((const char *)(w->lnfb + C) != (const char *)m->map + m->map_size) abort(); // the file ends there
+    }
+    // Two tokens at once, then one more from the KV cache, when the context has room.
+    int tokens[2] = {0, c->V - 1}, T = c->maxT >= 2 ? 2 : 1;
+    gpt2_forward(m, tokens, T, 0);
+    if (T < c->maxT) gpt2_forward(m, tokens + 1, 1, T);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (size > (1 << 20)) return 0;
+    int fd = memfd_create("checkpoint", 0);
+    if (fd < 0) abort();
+    if (size < 32) {
+        if (write(fd, data, size) != (ssize_t)size) abort();
+    } else {
+        static const unsigned char zeros[HEADER_BYTES - 32];
+        if (write(fd, data, 32) != 32 || write(fd, zeros, sizeof(zeros)) != (ssize_t)sizeof(zeros) ||
+            write(fd, data + 32, size - 32) != (ssize_t)(size - 32))
+            abort();
+    }
+    char path[64], err[GPT2_ERR_LEN] = "";
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    for (int q = 0; q < 2; q++) {
+        GPT2 m;
+        GPT2Options opt = {.quantize_int8 = q, .threads = 1};
+        if (gpt2_build(&m, path, &opt, err) == 0) {
+            check_model(&m);
+            gpt2_free(&m);
+        } else if (strncmp(err, "gpt2_build: ", 12) != 0) {
+            abort(); // refused without a message
+        } else if (q == 0) {
+            break; // refused as float: the quantized load would be refused the same way
+        }
+    }
+    close(fd);
+    return 0;
+}

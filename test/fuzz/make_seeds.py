@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Write the seed corpora of the fuzz targets into test/fuzz/corpus/<target>/ (committed; rerun only to
+change them). Standard library only.   python3 test/fuzz/make_seeds.py"""
+import os
+import random
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def put(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def tokenizer_file(tokens, eot):
+    """llm.c's tokenizer format: uint32 header[256] = {magic, 2, V, eot}, then (uint8 len, bytes)."""
+    head = struct.pack("<4I", 20240328, 2, len(tokens), eot) + bytes(1024 - 16)
+    return head + b"".join(bytes([len(t)]) + t for t in tokens)
+
+
+def checkpoint(L, NH, C, maxT, V, Vp, bf16=False, seed=1):
+    """The fuzz target's compressed checkpoint: header ints 0..7, then the tensors (the 992 zero bytes
+    of the header are added by the target)."""
+    n = (Vp * C + maxT * C + L * (2 * C + 3 * C * C + 3 * C + C * C + C + 2 * C + 4 * C * C + 4 * C
+                                   + 4 * C * C + C) + 2 * C)
+    rng = random.Random(seed)
+    vals = [rng.uniform(-0.5, 0.5) for _ in range(n)]
+    if bf16:
+        body = b"".join(struct.pack("<I", struct.unpack("<I", struct.pack("<f", v))[0])[2:] for v in vals)
+    else:
+        body = struct.pack(f"<{n}f", *vals)
+    return struct.pack("<8i", 20240326, 5 if bf16 else 3, maxT, V, L, NH, C, Vp) + body
+
+
+def main():
+    texts = {
+        "english": b"Every effort moves you. It's what they'd say, isn't it? 'Tis 1984.\n",
+        "unicode": "naïve café — 日本語のテキスト, Ελληνικά, emoji 🙂🙂, ١٢٣ digits".encode(),
+        "invalid_utf8": b"\xff\xfe\xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80 \xe2\x82 end",
+        "eot": b"a<|endoftext|>b<|endoftext|<|endoftext|>",
+        "spaces": b"   \t\n\n  x  \r\n   ",
+        "code": b"int main(void) {\n    return 0x1F + 3.14e-2;\n}\n",
+    }
+    for name, t in texts.items():
+        put("tokenizer", name, t)
+
+    bytes256 = [bytes([b]) for b in range(256)]
+    merges = [b"th", b"he", b"the", b" t", b" the", b"<|", b"in", b"ing"]
+    put("tokenizer_file", "valid", tokenizer_file(bytes256 + merges + [b"<|endoftext|>"], 256 + len(merges)))
+    put("tokenizer_file", "bytes_only", tokenizer_file(bytes256 + [b"<|endoftext|>"], 256))
+    put("tokenizer_file", "truncated", tokenizer_file(bytes256 + merges + [b"<|endoftext|>"], 264)[:1400])
+    put("tokenizer_file", "header_only", tokenizer_file(bytes256, 0)[:1024])
+
+    put("checkpoint", "f32_minimal", checkpoint(1, 1, 1, 1, 1, 1))
+    put("checkpoint", "f32_small", checkpoint(2, 2, 4, 3, 5, 8, seed=2))
+    put("checkpoint", "bf16_small", checkpoint(1, 2, 4, 2, 3, 4, bf16=True, seed=3))
+    put("checkpoint", "bf16_q8able", checkpoint(1, 1, 32, 2, 3, 4, bf16=True, seed=4))
+    put("checkpoint", "truncated_header", struct.pack("<5i", 20240326, 3, 1, 1, 1))
+    put("checkpoint", "overflow", struct.pack("<8i", 20240326, 3, 65536, 1 << 24, 4096, 1, 65536, 1 << 24))
+
+    argvs = {
+        "sampling": ["-p", "Hello", "-t", "1.4", "-k", "25", "--top-p", "0.9", "--min-p", "0.05", "-s", "7"],
+        "ids": ["--prompt-ids", "6109 3626 6100 345", "-n", "3", "--print-ids", "-c", "8", "--eos", "-1"],
+        "modes": ["--encode", "-p", "x", "--decode", "-v", "-T", "2", "--quantize", "int8", "-m", "a.bin"],
+        "bad": ["-t", "1.4x", "--top-k", "", "-n", "-1", "--seed", "nan", "--repeat-penalty", "inf"],
+        "missing": ["--tokenizer", "t.bin", "--dump-logits", "out.f32", "--repeat-last-n"],
+        "help": ["--temperature=0.5", "-n5", "-h"],
+    }
+    for name, args in argvs.items():
+        put("cli", name, b"\0".join(a.encode() for a in args))
+
+
+if __name__ == "__main__":
+    main()
