@@ -1,0 +1,50 @@
+// explore.h: the command line's views of the model (explore.c), for issue 4's experiments: the
+// next-token distribution as a bar chart, the same distribution at several temperatures, many draws
+// counted per token, and the perplexity of a text. Not part of the public API (gpt2.h): these
+// print, and the command line is their only caller. They live in libgpt2.a so that everything that
+// links main.c (the CLI, the fuzzers' replay of cli_parse) finds them.
+#ifndef EXPLORE_H
+#define EXPLORE_H
+
+#include "gpt2.h"
+
+#include <stdio.h>
+
+// Unicode block bars and color on f, or plain ASCII: fancy only when both stdout and f are
+// terminals and NO_COLOR is unset or empty (https://no-color.org).
+int explore_fancy(FILE *f);
+
+// Token bytes b (n) as a quoted C-like string with whitespace and control bytes visible ("\n",
+// "\t", "\x0c"; bytes that are not part of a valid UTF-8 character as \xNN), at most max_cols
+// display columns (cut with "..."). Writes a NUL-terminated string into out (cap >= 4 * max_cols);
+// returns its display width.
+int explore_escape(char *out, size_t cap, const unsigned char *b, size_t n, int max_cols);
+
+// The rows most likely next tokens by logit (V), one line each: token, id, logit, probability under
+// the raw softmax (T = 1, no filter), and under sampled (V, the sampler's distribution: s->probs);
+// the row of `chosen` is marked (-1: none). title heads the chart. tok may be NULL (ids only).
+// Returns 0, or 1 when out of memory (message in err).
+int explore_show_probs(FILE *f, const Tokenizer *tok, const float *logits, const float *sampled, int V,
+                       int chosen, int rows, int fancy, const char *title, char *err);
+
+// The tutorial's figure: the rows most likely tokens, one column of bars per temperature in temps
+// (n_temps), each the distribution the sampler draws from with cfg's other settings.
+int explore_compare_temperatures(FILE *f, const Tokenizer *tok, const float *logits, int V,
+                                 const SamplerConfig *cfg, const float *temps, int n_temps, int rows,
+                                 const int *history, int n_history, int fancy, char *err);
+
+// The tutorial's thousand-draw experiment: `draws` ids drawn from the sampler's distribution for
+// logits (V); one line per id drawn at least once (count, id, token), most frequent first. The
+// draws are exactly the ids that `draws` calls of sampler_draw would give.
+int explore_draws(FILE *f, const Tokenizer *tok, Sampler *s, const float *logits, const int *history,
+                  int n_history, long draws, char *err);
+
+// Mean negative log-likelihood of ids (n >= 2): every token after the first, given all tokens
+// before it within windows of `window` tokens that advance by `stride` (Hugging Face's perplexity
+// recipe: each window scores only the tokens no earlier window scored, the first all but its
+// first token). *nll_sum gets the sum of -log p (natural log), *n_scored the number scored (n - 1).
+// progress: a terminal to draw a progress bar on, or NULL.
+int explore_eval(GPT2 *model, const int *ids, int n, int window, int stride, FILE *progress, double *nll_sum,
+                 long *n_scored, char *err);
+
+#endif // EXPLORE_H
