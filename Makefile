@@ -136,13 +136,13 @@ check-sanitize:
 # cannot decode AVX-512, which -march=native may emit here: its own build with AVX2 at most.
 VG_FLAGS = O=build/valgrind EXE=build/valgrind/gpt2 LIB=build/valgrind/libgpt2.a \
 	NATIVE="$(if $(findstring x86_64,$(shell uname -m)),-mavx2 -mfma)"
-VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all
+VALGRIND = valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all
 check-valgrind: build/cli_test.bin
 	$(MAKE) --no-print-directory $(VG_FLAGS) build/valgrind/gpt2
-	$(VALGRIND) build/valgrind/gpt2 -m build/cli_test.bin -p "Every effort moves you" -n 4 -T 2 -t 1 -k 40
+	$(VALGRIND) build/valgrind/gpt2 -m build/cli_test.bin -p "Every effort moves you" -n 20 -T 2 -t 1 -k 40
 	$(VALGRIND) build/valgrind/gpt2 -m build/cli_test.bin -p "Hello" -n 2 --quantize int8 -T 1
 	$(VALGRIND) build/valgrind/gpt2 --encode -p "Hello, world! naïve café 日本語 <|endoftext|>"
-	echo "15496 11 995" | $(VALGRIND) build/valgrind/gpt2 --decode
+	echo "15496 11 995" | $(VALGRIND) build/valgrind/gpt2 --decode && echo
 	@echo "check-valgrind: no errors, no leaks"
 
 # libFuzzer targets (clang; Debian: clang and libclang-rt-14-dev). make fuzz FUZZ_SECONDS=N runs each

@@ -28,6 +28,10 @@
 // SPIN_NS (decode issues dozens of jobs per token, microseconds apart) and then sleep.
 
 #define SPIN_NS 100000
+// When a job's last task arrives much later than its tasks take (a worker was preempted while holding
+// one), the caller runs jobs alone for SOLO_NS before trying the workers again: on a shared machine
+// two threads are then never much slower than one.
+#define SOLO_NS 50000000
 #define GEN_SHIFT 48
 #define N_SHIFT 24
 #define IDX_MASK ((1ull << N_SHIFT) - 1)
@@ -45,6 +49,7 @@ struct GPT2Pool {
     atomic_int sleepers;        // workers waiting on `wake`
     atomic_int caller_sleeping; // the caller waits on `finished`
     atomic_int stop;
+    uint64_t solo_until;        // now_ns() before which pool_for runs jobs on the caller alone
 };
 
 static uint64_t now_ns(void) {
@@ -59,9 +64,9 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-// Claim and run tasks until none is left; returns the generation that ran out.
-static unsigned run_tasks(GPT2Pool *p) {
-    for (;;) {
+// Claim and run tasks until none is left; returns the generation that ran out, *ran how many ran.
+static unsigned run_tasks(GPT2Pool *p, int *ran) {
+    for (*ran = 0;; ++*ran) {
         uint64_t v = atomic_fetch_add(&p->claim, 1);
         int n = (int)((v >> N_SHIFT) & IDX_MASK), i = (int)(v & IDX_MASK);
         if (i >= n) return (unsigned)(v >> GEN_SHIFT);
@@ -93,7 +98,8 @@ static void *worker_main(void *arg) {
             }
         }
         if (atomic_load(&p->stop)) break;
-        seen = run_tasks(p);
+        int ran;
+        seen = run_tasks(p, &ran);
     }
     return NULL;
 }
@@ -131,7 +137,7 @@ void pool_free(GPT2Pool *p) {
 int pool_threads(const GPT2Pool *p) { return p ? p->n_threads : 1; }
 
 void pool_for(GPT2Pool *p, int n, pool_task fn, void *ctx) {
-    if (!p || p->n_threads == 1 || n <= 1) {
+    if (!p || p->n_threads == 1 || n <= 1 || (p->solo_until && now_ns() < p->solo_until)) {
         for (int i = 0; i < n; i++) fn(ctx, i);
         return;
     }
@@ -146,11 +152,13 @@ void pool_for(GPT2Pool *p, int n, pool_task fn, void *ctx) {
         pthread_cond_broadcast(&p->wake);
         pthread_mutex_unlock(&p->mu);
     }
-    run_tasks(p);
+    int ran;
     uint64_t t0 = now_ns();
+    run_tasks(p, &ran);
+    uint64_t t1 = now_ns();
     for (int spin = 0; atomic_load(&p->done) < n; spin++) {
         cpu_relax();
-        if ((spin & 255) == 255 && now_ns() - t0 > SPIN_NS) {
+        if ((spin & 255) == 255 && now_ns() - t1 > SPIN_NS) {
             pthread_mutex_lock(&p->mu);
             atomic_store(&p->caller_sleeping, 1);
             while (atomic_load(&p->done) < n) pthread_cond_wait(&p->finished, &p->mu);
@@ -158,6 +166,8 @@ void pool_for(GPT2Pool *p, int n, pool_task fn, void *ctx) {
             pthread_mutex_unlock(&p->mu);
         }
     }
+    uint64_t t2 = now_ns(), per_task = ran > 0 ? (t1 - t0) / (uint64_t)ran : t1 - t0;
+    p->solo_until = t2 - t1 > 4 * per_task + 50000 ? t2 + SOLO_NS : 0;
 }
 
 // ----------------------------------------------------------------------------------------------
