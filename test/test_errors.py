@@ -175,6 +175,20 @@ def rows(F, M):
         ("--top-k larger than V", ["-m", M, "-k", "50258", "-t", "1"], 2,
          "--top-k: 50258 is larger than the vocabulary (50257)"),
         ("--quantize with another format", gen + ["--quantize", "int4"], 2, "--quantize: 'int4' is not a format"),
+        ("--stop with an empty string", gen + ["--stop", ""], 2, "--stop: the stop string is empty"),
+        ("--compare-temperatures with an empty item", gen + ["--compare-temperatures", "1,,2"], 2,
+         "'1,,2' is not a list of temperatures"),
+        ("--compare-temperatures with NaN", gen + ["--compare-temperatures", "1,nan"], 2, "'nan' is not a finite"),
+        ("--compare-temperatures with a negative", gen + ["--compare-temperatures", "1,-1"], 2, "-1 is outside"),
+        ("--compare-temperatures with trailing characters", gen + ["--compare-temperatures", "1,2x"], 2,
+         "'2x' is not a finite number"),
+        ("--compare-temperatures with 17 values", gen + ["--compare-temperatures", ",".join(["1"] * 17)], 2,
+         "at most 16 temperatures"),
+        ("--eval file missing", ["-m", M, "--eval", os.path.join(F.tmp, "missing.txt")], 1,
+         "missing.txt: No such file or directory"),
+        ("--eval file is a directory", ["-m", M, "--eval", F.tmp], 1, "Is a directory"),
+        ("--eval file empty", lambda: ["-m", M, "--eval", F.write("empty.txt", b"")], 1,
+         "0 token(s); it needs at least two"),
     ]
     # every numeric flag: junk, empty, negative, NaN, inf, past its range, trailing characters
     floats = [("-t", "--temperature", "-0.5", "1e31"), ("--top-p", "--top-p", "0", "1.5"),
@@ -191,7 +205,9 @@ def rows(F, M):
             r.append((f"{flag} {what}", gen + [flag, value], 2, f"{name}: {msg}"))
     ints = [("-k", "--top-k", "0", "16777217"), ("--repeat-last-n", "--repeat-last-n", "-1", "16777217"),
             ("-n", "--max-new-tokens", "-1", "16777217"), ("-c", "--context", "0", "16777217"),
-            ("--eos", "--eos", "-2", "16777217"), ("-T", "--threads", "0", "1025")]
+            ("--eos", "--eos", "-2", "16777217"), ("-T", "--threads", "0", "1025"),
+            ("-N", "--num-samples", "0", "1048577"), ("--show-probs", "--show-probs", "0", "16777217"),
+            ("--draws", "--draws", "0", "1000000001"), ("--stride", "--stride", "0", "16777217")]
     for flag, name, neg, past in ints:
         for what, value, msg in [("junk", "abc", "'abc' is not an integer"),
                                  ("an empty string", "", "'' is not an integer"),
