@@ -219,6 +219,13 @@ static int check_vocabulary(Tokenizer *t, const char *path, char *err) {
             return -1;
         }
     }
+    // encode turns the text "<|endoftext|>" into eot: any other bytes would not decode back to the text.
+    size_t n;
+    const unsigned char *s = token_bytes(t, t->eot, &n);
+    if (n != EOT_LEN || memcmp(s, EOT_TEXT, EOT_LEN) != 0) {
+        snprintf(err, GPT2_ERR_LEN, "tokenizer_build: %s: eot token %d is not \"" EOT_TEXT "\"", path, t->eot);
+        return -1;
+    }
     return 0;
 }
 

@@ -150,6 +150,9 @@ def rows(F, M):
          lambda: gen + ["--tokenizer", F.write("tok_z.bin", F.tok[:F.token_offset(300)] + b"\0"
                                                + F.tok[F.token_offset(300) + 1:])], 1,
          "token 300 has length 0"),
+        ("tokenizer whose eot token is not <|endoftext|>",
+         lambda: gen + ["--tokenizer", F.write("tok_eot.bin", F.tok[:-13] + b"<|endoftexX|>")], 1,
+         'eot token 50256 is not "<|endoftext|>"'),
         ("tokenizer with fewer tokens than the model",
          lambda: gen + ["--tokenizer", F.write("tok_small.bin", struct.pack("<4I", 20240328, 2, 257, 256)
                                                + F.tok[16:F.token_offset(256)] + b"\x0d<|endoftext|>")], 1,
