@@ -96,6 +96,14 @@ $(O)/test_sampler: test/test_sampler.c $(LIB)
 test-sampler: $(O)/test_sampler
 	$(O)/test_sampler test/fixtures/sampler_cases.txt test/fixtures/ref_sampler.json
 
+# Issue 4 through the CLI on the random test models: --eval against test/eval_reference.py's PyTorch
+# numbers, -N, --stop, --draws, the charts, bad input; and README.md's library example (test/example.c).
+.PHONY: test-explore
+$(O)/example: test/example.c $(LIB)
+	$(CC) $(CFLAGS) -I. -o $@ $^ $(LDLIBS)
+test-explore: $(EXE) test-models $(O)/example
+	$(PYTHON) test/test_explore.py ./$(EXE) build/test $(O)/example
+
 # The CLI against the PyTorch reference on the exported random test models.
 test-engine: $(EXE) test-models
 	$(PYTHON) test/test_engine.py ./$(EXE) build/test
@@ -166,7 +174,7 @@ fuzz: $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 		echo "fuzz_$$t: $$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' build/fuzz/$$t.log), no failure"; \
 	done
 
-test: $(EXE) test-tokenizer test-kernels test-sampler test-engine test-scalar test-errors test-fuzz-corpus
+test: $(EXE) test-tokenizer test-kernels test-sampler test-explore test-engine test-scalar test-errors test-fuzz-corpus
 	@echo "all tests passed"
 
 clean:
