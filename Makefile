@@ -105,8 +105,11 @@ test-explore: $(EXE) test-models $(O)/example
 	$(PYTHON) test/test_explore.py ./$(EXE) build/test $(O)/example
 
 # The CLI against the PyTorch reference on the exported random test models.
-test-engine: $(EXE) test-models
-	$(PYTHON) test/test_engine.py ./$(EXE) build/test
+test-engine: $(EXE) $(O)/accuracy test-models
+	$(PYTHON) test/test_engine.py ./$(EXE) build/test $(O)/accuracy
+# How far bf16 and int8 are from float32 (test-engine's bounds; README's accuracy table).
+$(O)/accuracy: test/accuracy.c $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # The C tests and the engine tests again with the portable kernels (SIMD compiled out).
 test-scalar:

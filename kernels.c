@@ -428,18 +428,28 @@ static void tile_6x16(float *out, int ldo, const float *x, int ldx, const float 
     }
 }
 
-// The tiled part of a float32 block: tokens 0..tT-1 by outputs o0..oT-1. Partial sums over each
-// TILE_K slice of the inputs accumulate in out (EPI_ADD starts from the residual already there);
-// the bias is added at the end.
+// wt (k, TILE_O) = rows o..o+TILE_O-1, inputs c0..c0+k-1 of w, transposed and as float32 (bf16
+// widens exactly, so bf16 prefill runs the float32 tile and computes the same sums).
+static void pack_panel(float *wt, const MatmulJob *j, int o, int c0, int k) {
+    for (int b = 0; b < TILE_O; b++) {
+        size_t off = (size_t)(o + b) * j->C + c0;
+        if (j->dt == GPT2_F32)
+            for (int p = 0; p < k; p++) wt[p * TILE_O + b] = ((const float *)j->w.w)[off + p];
+        else
+            for (int p = 0; p < k; p++) wt[p * TILE_O + b] = bf16_to_f32(((const uint16_t *)j->w.w)[off + p]);
+    }
+}
+
+// The tiled part of a block: tokens 0..tT-1 by outputs o0..oT-1. Partial sums over each TILE_K
+// slice of the inputs accumulate in out (EPI_ADD starts from the residual already there); the bias
+// is added at the end.
 static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
     const int C = j->C, OC = j->OC;
     float wt[TILE_K * TILE_O];
     for (int c0 = 0; c0 < C; c0 += TILE_K) {
         int k = C - c0 < TILE_K ? C - c0 : TILE_K;
         for (int o = o0; o < oT; o += TILE_O) {
-            const float *w = (const float *)j->w.w + (size_t)o * C + c0;
-            for (int b = 0; b < TILE_O; b++)
-                for (int p = 0; p < k; p++) wt[p * TILE_O + b] = w[(size_t)b * C + p];
+            pack_panel(wt, j, o, c0, k);
             for (int t = 0; t < tT; t += TILE_T)
                 tile_6x16(j->out + (size_t)t * OC + o, OC, j->inp + (size_t)t * C + c0, C, wt, k,
                           c0 > 0 || j->epi == EPI_ADD);
@@ -459,7 +469,7 @@ static void matmul_task(void *ctx, int i) {
     if (o1 > j->OC) o1 = j->OC;
     int t = 0;
 #if USE_AVX2
-    if (j->dt == GPT2_F32 && j->C % 8 == 0) {
+    if (j->T >= TILE_T && j->dt != GPT2_Q8) { // int8 keeps its integer dot products in prefill too
         int oT = o0 + (o1 - o0) / TILE_O * TILE_O;
         t = j->T / TILE_T * TILE_T;
         matmul_tiles(j, t, o0, oT);

@@ -2,12 +2,12 @@
 """The engine against the PyTorch reference (test/reference.py wrote the fixtures), through the CLI
 exactly as a user runs it. Standard library only.
 
-    python3 test/test_engine.py ./gpt2 build/test
+    python3 test/test_engine.py ./gpt2 build/test build/native/accuracy
 
 For each test model (tiny: maxT 16, small: maxT 64): last-position logits within ATOL of the
 reference for several prompts, greedy ids identical to the tutorial's generate() (window sliding,
 context < maxT, an end-of-text stop), identical logits for 1, 2 and 3 threads, the bf16 checkpoint
-against the reference run on the same bf16-rounded weights, and the int8 path against float32.
+against the reference run on the same bf16-rounded weights, and bf16 and int8 against float32.
 """
 import array
 import json
@@ -16,8 +16,14 @@ import subprocess
 import sys
 import tempfile
 
-ATOL = 1e-4          # issue 6: worst |difference| of a logit
-INT8_ATOL = 0.08     # see README "Accuracy of the reduced formats": measured worst 0.02 on these models
+ATOL = 1e-4  # issue 6: worst |difference| of a logit from the reference on the same weights
+# Reduced formats against float32 (README, "Accuracy of the reduced formats"). bf16 rounds every
+# weight by up to 2^-9 relative, int8 by up to half a step of max|w|/127 per group of 32 (and the
+# activations the same way); the bounds are about twice the worst seen over 256 greedy steps on the
+# test models and the full-size random model (bf16 0.062, int8 0.13).
+BF16_ATOL, INT8_ATOL = 0.12, 0.25
+# Of 256 greedy steps (teacher-forced on float32's tokens), how many argmaxes must agree.
+BF16_AGREE, INT8_AGREE = 245, 235
 failures = 0
 
 
@@ -89,15 +95,17 @@ def check_model(exe, models, fixtures, name):
                      f"(got {got[i] if i >= 0 else '?'}, reference {want[i] if i >= 0 else '?'}) > {ATOL}")
         print(f"  {name}{variant}: {len(ref[logit_key])} prompts, worst logit |diff| vs reference {worst_all:.3g} "
               f"(bound {ATOL})")
+        same = 0
         for case in ref[greedy_key]:
             got = greedy(exe, model, case)
+            same += got == case["expected"]
             if got is not None and got != case["expected"]:
                 k = next((i for i, (a, b) in enumerate(zip(got, case["expected"])) if a != b),
                          min(len(got), len(case["expected"])))
                 fail(f"{model}: greedy ids (context {case['context']}, eos {case['eos']}) differ at position {k}: "
                      f"got {got[k:k + 5]}..., expected {case['expected'][k:k + 5]}... "
                      f"(lengths {len(got)} and {len(case['expected'])})")
-        print(f"  {name}{variant}: {len(ref[greedy_key])} greedy runs identical to generate()")
+        print(f"  {name}{variant}: {same} of {len(ref[greedy_key])} greedy runs identical to generate()")
 
     # thread counts: bit-identical logits and ids
     model = os.path.join(models, f"{name}.bin")
@@ -113,22 +121,26 @@ def check_model(exe, models, fixtures, name):
         fail(f"{model}: greedy ids depend on the thread count")
     print(f"  {name}: 1, 2 and 3 threads give bit-identical logits and identical ids")
 
-    # int8: within INT8_ATOL of float32 and the same greedy tokens on most steps
-    worst_q = 0.0
-    for case in ref["logits"]:
-        f32 = read_f32(os.path.join(fixtures, case["file"]))
-        q = dump_logits(exe, model, case["prompt_ids"], case["context"], ("--quantize", "int8"))
-        if q is None:
+    # the reduced formats against float32: worst logit error and argmax agreement over 256 steps
+    for label, other, extra, atol, agree in (
+            ("bf16", os.path.join(models, f"{name}_bf16.bin"), [], BF16_ATOL, BF16_AGREE),
+            ("int8", model, ["int8"], INT8_ATOL, INT8_AGREE)):
+        p = run([accuracy, model, other, *extra, "256"])
+        if p.returncode != 0:
+            fail(f"{other} {label}: accuracy exited {p.returncode}: {p.stderr.decode().strip()}")
             continue
-        d, i = worst(q, f32)
-        worst_q = max(worst_q, d)
-        if not d <= INT8_ATOL:
-            fail(f"{model} --quantize int8: worst |diff| {d:.3g} at id {i} > {INT8_ATOL}")
-    print(f"  {name} int8: worst logit |diff| vs float32 reference {worst_q:.3g} (bound {INT8_ATOL})")
+        r = json.loads(p.stdout)
+        if not (r["worst_logit_diff"] <= atol and r["argmax_agree"] >= agree):
+            fail(f"{other} {label}: worst logit |diff| {r['worst_logit_diff']:.3g} (bound {atol}), "
+                 f"argmax agrees on {r['argmax_agree']} of 256 steps (at least {agree})")
+        print(f"  {name} {label} vs float32 over 256 greedy steps: worst logit |diff| {r['worst_logit_diff']:.3g} "
+              f"(bound {atol}), argmax agrees on {r['argmax_agree']} (at least {agree}), "
+              f"own greedy run identical for {r['greedy_identical_steps']} steps")
 
 
 def main(argv):
-    exe, models = argv[1], argv[2]
+    global accuracy
+    exe, models, accuracy = argv[1], argv[2], argv[3]
     fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
     for name in ("tiny", "small"):
         check_model(exe, models, fixtures, name)
