@@ -107,6 +107,16 @@ test-explore: $(EXE) test-models $(O)/example
 # The CLI against the PyTorch reference on the exported random test models.
 test-engine: $(EXE) $(O)/accuracy test-models
 	$(PYTHON) test/test_engine.py ./$(EXE) build/test $(O)/accuracy
+# Speed, measured and never asserted: a full-size GPT-2 124M with random weights (written once into
+# build/bench/), every weight format with 1 and 2 threads, beside the machine's bandwidth and FMA peak.
+bench: $(O)/bench $(O)/random_checkpoint bench-tokenizer
+	$(PYTHON) test/bench.py $(O)
+$(O)/bench: test/bench.c $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(O)/random_checkpoint: tools/random_checkpoint.c
+	@mkdir -p $(O)
+	$(CC) $(CFLAGS) -o $@ $^
+
 # How far bf16 and int8 are from float32 (test-engine's bounds; README's accuracy table).
 $(O)/accuracy: test/accuracy.c $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

@@ -3,7 +3,9 @@
 // tables that `make bench` shows.
 //
 //   bench machine THREADS            read bandwidth (GB/s, summing 512 MB) and FMA peak (GFLOP/s)
-//   bench model PATH THREADS [int8]  load s, prefill 128/512 tok/s, first-token ms, decode tok/s, RSS
+//   bench model PATH THREADS [int8] [decode]
+//                                    load s, prefill 128/512 tok/s, first-token ms, decode tok/s, RSS
+//                                    (with `decode`: only the first-token and decode figures)
 #include "../gpt2.h"
 
 #include <pthread.h>
@@ -138,7 +140,7 @@ static int on_token(void *ctx, int token, const float *logits) {
     return 0;
 }
 
-static int bench_model(const char *path, int threads, int int8) {
+static int bench_model(const char *path, int threads, int int8, int decode_only) {
     char err[GPT2_ERR_LEN];
     GPT2 m;
     GPT2Options opt = {.quantize_int8 = int8, .threads = threads};
@@ -163,8 +165,8 @@ static int bench_model(const char *path, int threads, int int8) {
         double rate = (n - 4 - 1) / (end - tm.t_first);
         if (rate > decode) decode = rate;
     }
-    double p128 = best_prefill(&m, 128 < m.config.maxT ? 128 : m.config.maxT);
-    double p512 = best_prefill(&m, 512 < m.config.maxT ? 512 : m.config.maxT);
+    double p128 = decode_only ? 0.0 : best_prefill(&m, 128 < m.config.maxT ? 128 : m.config.maxT);
+    double p512 = decode_only ? 0.0 : best_prefill(&m, 512 < m.config.maxT ? 512 : m.config.maxT);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("{\"threads\": %d, \"dtype\": %d, \"load_s\": %.3f, \"prefill128\": %.1f, \"prefill512\": %.1f, "
@@ -178,8 +180,14 @@ static int bench_model(const char *path, int threads, int int8) {
 
 int main(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[1], "machine") == 0) return bench_machine(atoi(argv[2]));
-    if (argc >= 4 && strcmp(argv[1], "model") == 0)
-        return bench_model(argv[2], atoi(argv[3]), argc >= 5 && strcmp(argv[4], "int8") == 0);
-    fprintf(stderr, "usage: bench machine THREADS | bench model PATH THREADS [int8]\n");
+    if (argc >= 4 && strcmp(argv[1], "model") == 0) {
+        int int8 = 0, decode_only = 0;
+        for (int i = 4; i < argc; i++) {
+            int8 |= strcmp(argv[i], "int8") == 0;
+            decode_only |= strcmp(argv[i], "decode") == 0;
+        }
+        return bench_model(argv[2], atoi(argv[3]), int8, decode_only);
+    }
+    fprintf(stderr, "usage: bench machine THREADS | bench model PATH THREADS [int8] [decode]\n");
     return 2;
 }

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""`make bench`: speed of the engine on a full-size GPT-2 124M with deterministic random weights, beside
+what this machine can do at all. Standard library only.
+
+    python3 test/bench.py BUILD_DIR      (BUILD_DIR holds bench and random_checkpoint)
+
+Prints markdown: the machine's read bandwidth and FMA peak (1 and 2 threads), then one row per
+weight format and thread count: load time, prefill tokens/s for 128- and 512-token prompts (and as a
+share of the FMA peak), time to the first token after a 4-token prompt, decode tokens/s for 128 tokens
+(and as a share of the bandwidth ceiling: bandwidth / bytes of weights read per token), peak RSS
+against the checkpoint size + KV cache + 64 MB; then decode with another process keeping one core busy.
+"""
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+
+L, C, V, MAXT = 12, 768, 50257, 1024
+
+
+def run_json(args):
+    p = subprocess.run(args, capture_output=True, text=True, timeout=900)
+    if p.returncode != 0:
+        sys.exit(f"bench.py: {' '.join(args)}: {p.stderr.strip()}")
+    return json.loads(p.stdout)
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main(argv):
+    build = argv[1]
+    bench, maker = os.path.join(build, "bench"), os.path.join(build, "random_checkpoint")
+    os.makedirs("build/bench", exist_ok=True)
+    files = {"fp32": "build/bench/gpt2_124M.bin", "bf16": "build/bench/gpt2_124M_bf16.bin"}
+    for dtype, path in files.items():  # written once, then cached (build/ is git-ignored)
+        if not os.path.exists(path):
+            subprocess.run([maker, path, str(L), "12", str(C), str(MAXT), str(V), dtype, "1"], check=True)
+
+    machine = {t: run_json([bench, "machine", str(t)]) for t in (1, 2)}
+    print(f"Measured {datetime.date.today()} on {cpu_name()}, {os.cpu_count()} cores, "
+          f"GPT-2 124M with random weights.\n")
+    print("| threads | read bandwidth | FMA peak |\n|---|---|---|")
+    for t, m in machine.items():
+        print(f"| {t} | {m['read_gbs']:.1f} GB/s | {m['fma_gflops']:.0f} GFLOP/s |")
+
+    # bytes of weights read per decoded token: the layers' matrices and the tied head's V rows
+    matrix_params = L * 12 * C * C + V * C
+    bytes_per_param = {"fp32": 4, "bf16": 2, "int8": 1 + 4 / 32}
+    # FLOPs per prompt token: the matrices (2 per weight) and attention over on average (T + 1) / 2 keys
+    def flops_per_token(T):
+        return 2 * L * 12 * C * C + 4 * L * C * (T + 1) / 2
+
+    print("\n| format | threads | load | prefill 128 | prefill 512 | first token | decode | peak RSS |")
+    print("|---|---|---|---|---|---|---|---|")
+    configs = [("fp32", files["fp32"], []), ("bf16", files["bf16"], []), ("int8", files["fp32"], ["int8"])]
+    for name, path, extra in configs:
+        for t in (1, 2):
+            r = run_json([bench, "model", path, str(t), *extra])
+            peak = machine[t]["fma_gflops"] * 1e9
+            ceiling = machine[t]["read_gbs"] * 1e9 / (matrix_params * bytes_per_param[name])
+            limit = r["file_mb"] + r["kv_mb"] + 64
+            print(f"| {name} | {t} | {r['load_s'] * 1e3:.0f} ms "
+                  f"| {r['prefill128']:.0f} tok/s ({r['prefill128'] * flops_per_token(128) / peak:.0%}) "
+                  f"| {r['prefill512']:.0f} tok/s ({r['prefill512'] * flops_per_token(512) / peak:.0%}) "
+                  f"| {r['ttft_ms']:.1f} ms | {r['decode']:.1f} tok/s ({r['decode'] / ceiling:.0%} of {ceiling:.0f}) "
+                  f"| {r['rss_mb']:.0f} MB (limit {limit:.0f}) |")
+
+    print("\nDecode fp32 while another process keeps one core busy:\n")
+    print("| threads | decode |\n|---|---|")
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        for t in (1, 2):
+            r = run_json([bench, "model", files["fp32"], str(t), "decode"])
+            print(f"| {t} | {r['decode']:.1f} tok/s |")
+    finally:
+        hog.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
