@@ -193,3 +193,29 @@ test: $(EXE) test-tokenizer test-kernels test-sampler test-explore test-engine t
 clean:
 	rm -f gpt2 libgpt2.a
 	rm -rf build
+
+# ---- Exporter (tools/export_weights.py) and the random test models --------------------------------
+.PHONY: test-export test-models
+# The hub's gpt2 (124M) in float32 and bfloat16; downloads into ~/.cache/gpt2c on first use.
+weights: data/gpt2_124M.bin data/gpt2_124M_bf16.bin
+data/gpt2_124M.bin:
+	$(PYTHON) tools/export_weights.py gpt2 $@
+data/gpt2_124M_bf16.bin:
+	$(PYTHON) tools/export_weights.py gpt2 $@ --dtype bf16
+
+# Exporter tests (standard library only, < 30 s).
+test: test-export
+test-export:
+	$(PYTHON) test/test_export.py
+
+# The models the fixtures test/fixtures/ref_{tiny,small}.json were computed on: regenerated from the
+# fixture's "model" object (its sha256 checked), then exported in float32 and bfloat16.
+TEST_MODELS = build/test/tiny.bin build/test/tiny_bf16.bin build/test/small.bin build/test/small_bf16.bin
+# (the Hugging Face directories build/test/hf_{tiny,small} are kept: listed here, they are not intermediate)
+test-models: $(TEST_MODELS) build/test/hf_tiny/model.safetensors build/test/hf_small/model.safetensors
+build/test/hf_%/model.safetensors: test/fixtures/ref_%.json test/make_random_model.py
+	$(PYTHON) test/make_random_model.py build/test/hf_$* --fixture $<
+build/test/%_bf16.bin: build/test/hf_%/model.safetensors tools/export_weights.py
+	$(PYTHON) tools/export_weights.py build/test/hf_$* $@ --dtype bf16
+build/test/%.bin: build/test/hf_%/model.safetensors tools/export_weights.py
+	$(PYTHON) tools/export_weights.py build/test/hf_$* $@

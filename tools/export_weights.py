@@ -502,7 +502,12 @@ def main(argv=None):
                                                and all(src.split("/"))):
                 raise ExportError(f"{src}: not a directory nor a hub model name ({', '.join(HUB_MODELS)})")
             files = ["config.json", "model.safetensors"] + (["vocab.json"] if a.tokenizer else [])
-            src = fetch_model(src, files)
+            try:
+                src = fetch_model(src, files)
+            except ExportError as e:
+                if "HTTP 404" in str(e):
+                    raise ExportError(f"{src}: no such directory, and not on the hub: {e}") from None
+                raise
         export(src, a.out, a.dtype)
         if a.tokenizer:
             vpath = os.path.join(src, "vocab.json")
