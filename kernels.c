@@ -28,10 +28,15 @@
 // SPIN_NS (decode issues dozens of jobs per token, microseconds apart) and then sleep.
 
 #define SPIN_NS 100000
-// When a job's last task arrives much later than its tasks take (a worker was preempted while holding
-// one), the caller runs jobs alone for SOLO_NS before trying the workers again: on a shared machine
-// two threads are then never much slower than one.
-#define SOLO_NS 50000000
+// Sharing a machine: when another process takes a core, a worker can be preempted while it holds a
+// task and the caller waits for it, so two threads can be slower than one. The pool therefore
+// measures instead of guessing: it runs TRIAL_NS with its threads, then TRIAL_NS with the caller
+// alone, compares tasks finished per second (the job mix repeats every token, so the rates compare),
+// and uses the faster way for the next USE_NS before measuring again.
+#define TRIAL_NS 100000000ull
+#define USE_NS 2000000000ull
+#define GAP_NS 10000000ull // a pause longer than this between jobs restarts the measurement
+enum { TRY_THREADS, TRY_ALONE, USE_BEST };
 #define GEN_SHIFT 48
 #define N_SHIFT 24
 #define IDX_MASK ((1ull << N_SHIFT) - 1)
@@ -49,7 +54,11 @@ struct GPT2Pool {
     atomic_int sleepers;        // workers waiting on `wake`
     atomic_int caller_sleeping; // the caller waits on `finished`
     atomic_int stop;
-    uint64_t solo_until;        // now_ns() before which pool_for runs jobs on the caller alone
+    int phase;                  // TRY_THREADS, TRY_ALONE or USE_BEST
+    int alone;                  // run jobs on the caller only (TRY_ALONE, or USE_BEST when faster)
+    uint64_t phase_start, last_job; // now_ns() at the start of the phase and of the last job
+    uint64_t tasks;             // tasks finished in this phase
+    double threads_rate;        // tasks per ns in the last TRY_THREADS
 };
 
 static uint64_t now_ns(void) {
@@ -136,8 +145,31 @@ void pool_free(GPT2Pool *p) {
 
 int pool_threads(const GPT2Pool *p) { return p ? p->n_threads : 1; }
 
+// Moves to the next phase when this one has run long enough (see TRIAL_NS).
+static void next_phase(GPT2Pool *p, uint64_t now) {
+    uint64_t elapsed = now - p->phase_start;
+    if (now - p->last_job > GAP_NS) { // the program paused: this phase measured nothing useful
+        p->phase_start = now, p->tasks = 0;
+        return;
+    }
+    if (elapsed < (p->phase == USE_BEST ? USE_NS : TRIAL_NS)) return;
+    double rate = (double)p->tasks / (double)elapsed;
+    if (p->phase == TRY_THREADS) p->threads_rate = rate, p->phase = TRY_ALONE, p->alone = 1;
+    else if (p->phase == TRY_ALONE) p->phase = USE_BEST, p->alone = rate > p->threads_rate;
+    else p->phase = TRY_THREADS, p->alone = 0;
+    p->phase_start = now, p->tasks = 0;
+}
+
 void pool_for(GPT2Pool *p, int n, pool_task fn, void *ctx) {
-    if (!p || p->n_threads == 1 || n <= 1 || (p->solo_until && now_ns() < p->solo_until)) {
+    if (!p || p->n_threads == 1) {
+        for (int i = 0; i < n; i++) fn(ctx, i);
+        return;
+    }
+    uint64_t now = now_ns();
+    next_phase(p, now);
+    p->last_job = now;
+    p->tasks += (uint64_t)n;
+    if (p->alone || n <= 1) {
         for (int i = 0; i < n; i++) fn(ctx, i);
         return;
     }
@@ -153,12 +185,11 @@ void pool_for(GPT2Pool *p, int n, pool_task fn, void *ctx) {
         pthread_mutex_unlock(&p->mu);
     }
     int ran;
-    uint64_t t0 = now_ns();
     run_tasks(p, &ran);
-    uint64_t t1 = now_ns();
+    uint64_t t0 = now_ns();
     for (int spin = 0; atomic_load(&p->done) < n; spin++) {
         cpu_relax();
-        if ((spin & 255) == 255 && now_ns() - t1 > SPIN_NS) {
+        if ((spin & 255) == 255 && now_ns() - t0 > SPIN_NS) {
             pthread_mutex_lock(&p->mu);
             atomic_store(&p->caller_sleeping, 1);
             while (atomic_load(&p->done) < n) pthread_cond_wait(&p->finished, &p->mu);
@@ -166,8 +197,6 @@ void pool_for(GPT2Pool *p, int n, pool_task fn, void *ctx) {
             pthread_mutex_unlock(&p->mu);
         }
     }
-    uint64_t t2 = now_ns(), per_task = ran > 0 ? (t1 - t0) / (uint64_t)ran : t1 - t0;
-    p->solo_until = t2 - t1 > 4 * per_task + 50000 ? t2 + SOLO_NS : 0;
 }
 
 // ----------------------------------------------------------------------------------------------
