@@ -49,8 +49,10 @@ struct GPT2Pool {
     pthread_cond_t finished;    // the last task of a job is done
     pool_task fn;               // the current job
     void *ctx;
-    _Atomic uint64_t claim;     // gen << 48 | n << 24 | next index
-    atomic_int done;            // tasks of the current job finished
+    // claim and done on cache lines of their own: every thread writes them
+    _Alignas(64) _Atomic uint64_t claim; // gen << 48 | n << 24 | next index
+    _Alignas(64) atomic_int done;        // tasks of the current job finished
+    _Alignas(64) char pad;
     atomic_int sleepers;        // workers waiting on `wake`
     atomic_int caller_sleeping; // the caller waits on `finished`
     atomic_int stop;
@@ -114,8 +116,10 @@ static void *worker_main(void *arg) {
 }
 
 GPT2Pool *pool_create(int n_threads) {
-    GPT2Pool *p = calloc(1, sizeof(*p));
+    size_t size = (sizeof(GPT2Pool) + 63) / 64 * 64; // aligned_alloc wants a multiple of the alignment
+    GPT2Pool *p = aligned_alloc(64, size);
     if (!p) return NULL;
+    memset(p, 0, size);
     p->n_threads = n_threads < 1 ? 1 : n_threads;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
@@ -262,23 +266,31 @@ static float dot_bf16(const uint16_t *w, const float *x, int n) {
     return sum;
 }
 
+#if USE_AVX2
+// The 32 products of one group of int8 weights and activations, summed into 8 lanes as floats.
+static inline __m256 q8_group(const int8_t *w, const int8_t *x) {
+    __m256i a = _mm256_loadu_si256((const __m256i *)w), b = _mm256_loadu_si256((const __m256i *)x);
+    // maddubs multiplies unsigned by signed bytes: move a's sign onto b. |a|, |b| <= 127, so the
+    // pairwise int16 sums cannot saturate.
+    __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+}
+#endif
+
 // int8 weights (n) with scales (n/G) times int8 activations with scales: exact integer sums per
 // group, then one float multiply-add per group. n is a multiple of GPT2_Q8_GROUP.
 static float dot_q8(const int8_t *w, const float *ws, const int8_t *x, const float *xs, int n) {
     int groups = n / GPT2_Q8_GROUP;
 #if USE_AVX2 && GPT2_Q8_GROUP == 32
-    __m256 acc = _mm256_setzero_ps();
-    const __m256i ones = _mm256_set1_epi16(1);
-    for (int g = 0; g < groups; g++) {
-        __m256i a = _mm256_loadu_si256((const __m256i *)(w + 32 * g));
-        __m256i b = _mm256_loadu_si256((const __m256i *)(x + 32 * g));
-        // maddubs multiplies unsigned by signed bytes: move a's sign onto b. |a|, |b| <= 127, so the
-        // pairwise int16 sums cannot saturate.
-        __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
-        __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
-        acc = _mm256_fmadd_ps(p, _mm256_set1_ps(ws[g] * xs[g]), acc);
+    // Two groups per step into two accumulators: one chain of dependent FMAs would cap the rate.
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
+    int g = 0;
+    for (; g + 2 <= groups; g += 2) {
+        acc0 = _mm256_fmadd_ps(q8_group(w + 32 * g, x + 32 * g), _mm256_set1_ps(ws[g] * xs[g]), acc0);
+        acc1 = _mm256_fmadd_ps(q8_group(w + 32 * g + 32, x + 32 * g + 32), _mm256_set1_ps(ws[g + 1] * xs[g + 1]), acc1);
     }
-    return hsum8(acc);
+    if (g < groups) acc0 = _mm256_fmadd_ps(q8_group(w + 32 * g, x + 32 * g), _mm256_set1_ps(ws[g] * xs[g]), acc0);
+    return hsum8(_mm256_add_ps(acc0, acc1));
 #else
     float sum = 0.0f;
     for (int g = 0; g < groups; g++) {
@@ -517,9 +529,14 @@ void matmul(GPT2Pool *pool, float *out, const float *inp, GPT2Matrix w, GPT2DTyp
     if (dt == GPT2_Q8)
         for (int t = 0; t < T; t++)
             quantize_row(xq + (size_t)t * C, xqs + (size_t)t * (C / GPT2_Q8_GROUP), inp + (size_t)t * C, 0, C);
-    // Decode (T = 1) splits the rows finely so that a busy core delays little; prefill uses blocks
-    // of rows that fit in L2 with a multiple of 3 for the register tile.
-    int rows = T == 1 ? 16 : 48;
+    // Decode (T = 1): about 8 tasks per thread, long enough runs of rows for the prefetcher and few
+    // claims on the shared counter, yet enough tasks to balance. Prefill: blocks of rows that fit
+    // in L2, a multiple of the register tile's TILE_O = 16.
+    int rows = 48;
+    if (T == 1) {
+        int per = (OC + 8 * pool_threads(pool) - 1) / (8 * pool_threads(pool));
+        rows = per < 16 ? 16 : (per + 15) / 16 * 16;
+    }
     MatmulJob j = {out, inp, xq, xqs, w, dt, bias, T, C, OC, rows, epi};
     pool_for(pool, (OC + rows - 1) / rows, matmul_task, &j);
 }
