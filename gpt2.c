@@ -97,6 +97,13 @@ static int check_header(const char *path, const int32_t *h, size_t file_size, GP
     return 0;
 }
 
+// Drops the mapped pages of [p, p + n) from our resident set (whole pages inside the range only).
+static void release_pages(const void *p, size_t n) {
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a = ((uintptr_t)p + page - 1) & ~(page - 1);
+    uintptr_t b = ((uintptr_t)p + n) & ~(page - 1);
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 // Points the weights into the mapped file (float32), or converts what is not a matrix to float32
 // (bfloat16) and quantizes the matrices (--quantize int8).
 static int setup_weights(GPT2 *m, const size_t off[N_PARAMS + 1], const char *path, char *err) {
@@ -126,6 +133,7 @@ static int setup_weights(GPT2 *m, const size_t off[N_PARAMS + 1], const char *pa
         if (is_matrix[i] && m->dtype == GPT2_Q8) {
             int cols = i == FCPROJW ? 4 * c->C : c->C;
             quantize_q8(m->pool, q, qs, src, bf16, n / cols, cols);
+            release_pages(src, n * esize); // read once: keep the peak RSS near the int8 size
             mat[i] = (GPT2Matrix){q, qs};
             q += n;
             qs += n / GPT2_Q8_GROUP;
@@ -215,7 +223,6 @@ int gpt2_build(GPT2 *m, const char *path, const GPT2Options *opt, char *err) {
         gpt2_free(m);
         return 1;
     }
-    if (m->dtype == GPT2_Q8) madvise(m->map, size, MADV_DONTNEED); // the float matrices are no longer needed
     return 0;
 }
 

@@ -306,15 +306,36 @@ static float dot_q8(const int8_t *w, const float *ws, const int8_t *x, const flo
 // Symmetric int8 of one row (n) of float32 or bf16: scale = max|x| / 127 per group.
 static void quantize_row(int8_t *q, float *scale, const void *src, int src_bf16, int n) {
     for (int g = 0; g < n / GPT2_Q8_GROUP; g++) {
-        float v[GPT2_Q8_GROUP], amax = 0.0f;
+        float v[GPT2_Q8_GROUP];
         for (int j = 0; j < GPT2_Q8_GROUP; j++) {
             size_t k = (size_t)g * GPT2_Q8_GROUP + j;
             v[j] = src_bf16 ? bf16_to_f32(((const uint16_t *)src)[k]) : ((const float *)src)[k];
-            amax = fmaxf(amax, fabsf(v[j]));
         }
+        int8_t *qg = q + (size_t)g * GPT2_Q8_GROUP;
+#if USE_AVX2 && GPT2_Q8_GROUP == 32
+        __m256 x[4], amax = _mm256_setzero_ps();
+        const __m256 sign = _mm256_set1_ps(-0.0f);
+        for (int i = 0; i < 4; i++) {
+            x[i] = _mm256_loadu_ps(v + 8 * i);
+            amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, x[i]));
+        }
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        float s = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4))) / 127.0f;
+        __m256 inv = _mm256_set1_ps(s > 0.0f ? 1.0f / s : 0.0f);
+        __m256i i32[4];
+        for (int i = 0; i < 4; i++) i32[i] = _mm256_cvtps_epi32(_mm256_mul_ps(x[i], inv)); // to nearest, ties even
+        // pack 4 x 8 int32 to 32 int8; the packs work within 128-bit lanes, the permute restores order
+        __m256i i8 = _mm256_packs_epi16(_mm256_packs_epi32(i32[0], i32[1]), _mm256_packs_epi32(i32[2], i32[3]));
+        i8 = _mm256_permutevar8x32_epi32(i8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)qg, i8);
+#else
+        float amax = 0.0f;
+        for (int j = 0; j < GPT2_Q8_GROUP; j++) amax = fmaxf(amax, fabsf(v[j]));
         float s = amax / 127.0f, inv = s > 0.0f ? 1.0f / s : 0.0f;
+        for (int j = 0; j < GPT2_Q8_GROUP; j++) qg[j] = (int8_t)lrintf(v[j] * inv);
+#endif
         scale[g] = s;
-        for (int j = 0; j < GPT2_Q8_GROUP; j++) q[g * GPT2_Q8_GROUP + j] = (int8_t)lrintf(v[j] * inv);
     }
 }
 
