@@ -306,12 +306,25 @@ static char *read_stream(FILE *in, size_t *n) {
     return buf;
 }
 
-// Ids separated by spaces, tabs, newlines or commas, each in 0..V-1.
-static int parse_ids(const char *s, int V, int **ids, int *n) {
+// A bad id: on the command line (--prompt-ids) a usage error, exit 2 (issue 6); in the input of
+// --decode a data error naming the id, exit 1 (issue 2).
+static int ids_error(int status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs(status == EXIT_USAGE ? "gpt2: " : "gpt2: --decode: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs(status == EXIT_USAGE ? " (see gpt2 --help)\n" : "\n", stderr);
+    va_end(ap);
+    return status;
+}
+
+// Ids separated by spaces, tabs, newlines or commas, each in 0..V-1; a bad one returns status
+// (EXIT_USAGE or EXIT_DATA, see ids_error).
+static int parse_ids(const char *s, int V, int status, int **ids, int *n) {
     size_t cap = 16;
     *n = 0;
     *ids = malloc(cap * sizeof(int));
-    if (!*ids) return EXIT_DATA;
+    if (!*ids) return fprintf(stderr, "gpt2: out of memory for token ids\n"), EXIT_DATA;
     for (const char *p = s;;) {
         while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ',') p++;
         if (*p == '\0') return 0;
@@ -320,12 +333,12 @@ static int parse_ids(const char *s, int V, int **ids, int *n) {
         long v = strtol(p, &end, 10);
         if (end == p || errno == ERANGE || (*end && !strchr(" \t\r\n,", *end))) {
             int len = (int)strcspn(p, " \t\r\n,");
-            return usage_error("token ids: '%.*s' is not an integer", len > 40 ? 40 : len, p);
+            return ids_error(status, "token ids: '%.*s' is not an integer", len > 40 ? 40 : len, p);
         }
-        if (v < 0 || v >= V) return usage_error("token ids: %ld is outside 0..%d", v, V - 1);
+        if (v < 0 || v >= V) return ids_error(status, "token ids: %ld is outside 0..%d", v, V - 1);
         if ((size_t)*n == cap) {
             int *b = realloc(*ids, (cap *= 2) * sizeof(int));
-            if (!b) return EXIT_DATA;
+            if (!b) return fprintf(stderr, "gpt2: out of memory for %d token ids\n", *n), EXIT_DATA;
             *ids = b;
         }
         (*ids)[(*n)++] = (int)v;
@@ -374,7 +387,7 @@ static int run_decode(const Args *a, const Tokenizer *tok) {
         return EXIT_DATA;
     }
     int *ids = NULL, n_ids = 0;
-    int r = parse_ids(a->prompt ? a->prompt : stdin_text, tok->V, &ids, &n_ids);
+    int r = parse_ids(a->prompt ? a->prompt : stdin_text, tok->V, EXIT_DATA, &ids, &n_ids);
     for (int i = 0; r == 0 && i < n_ids; i++) r = write_token(tok, 0, ids[i], i == 0);
     free(ids);
     free(stdin_text);
@@ -594,11 +607,12 @@ static int run_generate(const Args *a, const Tokenizer *tok) {
     else if (context > c->maxT) r = usage_error("--context: %d is larger than the model's maxT (%d)", context, c->maxT);
     else if (tok && tok->V < c->V && !a->print_ids && !a->dump_logits)
         r = (fprintf(stderr, "gpt2: %s has %d tokens, fewer than the model's %d\n", a->tokenizer, tok->V, c->V), EXIT_DATA);
-    else if (a->prompt_ids) r = parse_ids(a->prompt_ids, c->V, &ids, &n);
+    else if (a->prompt_ids) r = parse_ids(a->prompt_ids, c->V, EXIT_USAGE, &ids, &n);
     else {
         const char *text = a->prompt ? a->prompt : DEFAULT_PROMPT;
         size_t n_ids = 0;
-        if (tokenizer_encode(tok, text, strlen(text), &ids, &n_ids)) r = EXIT_DATA;
+        if (tokenizer_encode(tok, text, strlen(text), &ids, &n_ids) || n_ids > INT32_MAX)
+            r = (fprintf(stderr, "gpt2: out of memory encoding the prompt\n"), EXIT_DATA);
         n = (int)n_ids;
     }
     if (r == 0 && n == 0) { // an empty prompt starts from <|endoftext|>, as GPT-2's unconditional samples
@@ -610,7 +624,8 @@ static int run_generate(const Args *a, const Tokenizer *tok) {
         if (ids[i] >= c->V)
             r = (fprintf(stderr, "gpt2: prompt token %d is outside the model's vocabulary 0..%d (%s is for another model)\n",
                          ids[i], c->V - 1, a->tokenizer), EXIT_DATA);
-    if (r == 0 && (!ids || n > INT32_MAX - a->max_new)) r = EXIT_DATA;
+    if (r == 0 && (!ids || n > INT32_MAX - a->max_new))
+        r = (fprintf(stderr, "gpt2: out of memory for %d + %d tokens\n", n, a->max_new), EXIT_DATA);
     if (r == 0) { // room for the new tokens
         int *b = realloc(ids, ((size_t)n + a->max_new) * sizeof(int));
         if (!b) r = (fprintf(stderr, "gpt2: out of memory for %d tokens\n", n + a->max_new), EXIT_DATA);

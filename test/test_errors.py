@@ -172,8 +172,10 @@ def rows(F, M):
         ("--prompt-ids out of range", gen + ["--prompt-ids", "1 50257"], 2, "token ids: 50257 is outside 0..50256"),
         ("--prompt-ids negative", gen + ["--prompt-ids", "-1"], 2, "token ids: -1 is outside 0..50256"),
         ("--prompt-ids past 64 bits", gen + ["--prompt-ids", "99999999999999999999"], 2, "is not an integer"),
-        ("--decode with an out-of-range id", ["--decode", "-p", "15496 50257"], 2,
-         "token ids: 50257 is outside 0..50256"),
+        # --decode's ids are data, not the command line (issue 2): exit 1, no "(see gpt2 --help)"
+        ("--decode with an out-of-range id", ["--decode", "-p", "15496 50257"], 1,
+         "--decode: token ids: 50257 is outside 0..50256"),
+        ("--decode with junk", ["--decode", "-p", "15496 x"], 1, "--decode: token ids: 'x' is not an integer"),
         ("--context larger than maxT", ["-m", M, "-c", "17"], 2, "--context: 17 is larger than the model's maxT (16)"),
         ("--top-k larger than V", ["-m", M, "-k", "50258", "-t", "1"], 2,
          "--top-k: 50258 is larger than the vocabulary (50257)"),
