@@ -549,6 +549,8 @@ static int run_samples(const Args *a, const Tokenizer *tok, GPT2 *model, int *id
             double first = out.t_first > 0.0 ? out.t_first - t1 : t2 - t1;
             fprintf(stderr, "gpt2: load %.3f s, %d threads; prompt %d tokens, first new token after %.1f ms", t_load,
                     model->n_threads, n, first * 1e3);
+            // the prompt's forward pass saw its last `context` tokens (first includes one draw)
+            if (out.t_first > 0.0) fprintf(stderr, " (%.0f prompt tokens/s)", (n < context ? n : context) / first);
             if (gen > 1) fprintf(stderr, "; %d more tokens at %.1f tokens/s", gen - 1, (gen - 1) / (t2 - out.t_first));
             fputc('\n', stderr);
         }
