@@ -104,6 +104,12 @@ $(O)/example: test/example.c $(LIB)
 test-explore: $(EXE) test-models $(O)/example
 	$(PYTHON) test/test_explore.py ./$(EXE) build/test $(O)/example
 
+# The CLI's generate() semantics on a checkpoint built with tied logits (argmax ties, top-k ties,
+# --eos, --print-ids, --dump-logits), and --encode/--decode end to end.
+.PHONY: test-cli
+test-cli: $(EXE) test-models
+	$(PYTHON) test/test_cli.py ./$(EXE) build/test/tiny.bin build/test/cli
+
 # The CLI against the PyTorch reference on the exported random test models.
 test-engine: $(EXE) $(O)/accuracy test-models
 	$(PYTHON) test/test_engine.py ./$(EXE) build/test $(O)/accuracy
@@ -187,7 +193,7 @@ fuzz: $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 		echo "fuzz_$$t: $$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' build/fuzz/$$t.log), no failure"; \
 	done
 
-test: $(EXE) test-tokenizer test-kernels test-sampler test-explore test-engine test-scalar test-errors test-fuzz-corpus
+test: $(EXE) test-tokenizer test-kernels test-sampler test-cli test-explore test-engine test-scalar test-errors test-fuzz-corpus
 	@echo "all tests passed"
 
 clean:
