@@ -562,13 +562,20 @@ static int run_samples(const Args *a, const Tokenizer *tok, GPT2 *model, int *id
     return r;
 }
 
+// The next-token logits (V) after the prompt ids (n), cropped to its last `context` tokens at
+// positions 0.., as generate()'s idx[:, -context_size:] does.
+static const float *prompt_logits(GPT2 *model, const int *ids, int n, int context) {
+    int s0 = n > context ? n - context : 0;
+    return gpt2_forward(model, ids + s0, n - s0, 0);
+}
+
 // --draws, --compare-temperatures, or --show-probs without -n: the prompt's next-token distribution,
 // on stdout (it is the output).
 static int run_explore(const Args *a, const Tokenizer *tok, GPT2 *model, Sampler *sampler, const int *ids, int n,
                        int context) {
     char err[GPT2_ERR_LEN], desc[160], title[256];
-    int V = model->config.V, s0 = n > context ? n - context : 0, fancy = explore_fancy(stdout), r;
-    const float *logits = gpt2_forward(model, ids + s0, n - s0, 0);
+    int V = model->config.V, fancy = explore_fancy(stdout), r;
+    const float *logits = prompt_logits(model, ids, n, context);
     if (a->draws) {
         describe_sampling(&a->sampling, 1, desc, sizeof(desc));
         printf("%ld draws of the next token (%s):\n", a->draws, desc);
@@ -589,17 +596,22 @@ static int run_explore(const Args *a, const Tokenizer *tok, GPT2 *model, Sampler
     return out_write("", 0); // flush, and report a failed write
 }
 
+// gpt2_build with the command line's options; a missing default checkpoint gets the command that
+// makes it. 0 or an exit status.
+static int load_model(const Args *a, GPT2 *model) {
+    char err[GPT2_ERR_LEN];
+    GPT2Options opt = {.quantize_int8 = a->quantize_int8, .threads = a->threads};
+    if (gpt2_build(model, a->model, &opt, err) == 0) return 0;
+    fprintf(stderr, "%s\n", err);
+    if (strcmp(a->model, DEFAULT_MODEL) == 0) fprintf(stderr, "gpt2: make the default checkpoint with: make weights\n");
+    return EXIT_DATA;
+}
+
 static int run_generate(const Args *a, const Tokenizer *tok) {
     char err[GPT2_ERR_LEN];
     GPT2 model;
-    GPT2Options opt = {.quantize_int8 = a->quantize_int8, .threads = a->threads};
     double t0 = now_s();
-    if (gpt2_build(&model, a->model, &opt, err)) {
-        fprintf(stderr, "%s\n", err);
-        if (strcmp(a->model, DEFAULT_MODEL) == 0)
-            fprintf(stderr, "gpt2: make the default checkpoint with: make weights\n");
-        return EXIT_DATA;
-    }
+    if (load_model(a, &model)) return EXIT_DATA;
     double t_load = now_s() - t0;
     const GPT2Config *c = &model.config;
     int r = 0, *ids = NULL, n = 0, context = a->context ? a->context : c->maxT;
@@ -636,8 +648,7 @@ static int run_generate(const Args *a, const Tokenizer *tok) {
     if (r == 0 && sampler_build(&sampler, c->V, &a->sampling, err)) r = (fprintf(stderr, "%s\n", err), EXIT_DATA);
 
     if (r == 0 && a->dump_logits) {
-        int s0 = n > context ? n - context : 0;
-        const float *logits = gpt2_forward(&model, ids + s0, n - s0, 0);
+        const float *logits = prompt_logits(&model, ids, n, context);
         FILE *f = fopen(a->dump_logits, "wb");
         if (!f || fwrite(logits, sizeof(float), (size_t)c->V, f) != (size_t)c->V || fclose(f) != 0) {
             fprintf(stderr, "gpt2: %s: %s\n", a->dump_logits, strerror(errno));
@@ -680,12 +691,7 @@ static int run_eval(const Args *a, const Tokenizer *tok) {
     int *ids = NULL, n = 0, r = eval_ids(a->eval, tok, &ids, &n);
     if (r) return free(ids), r;
     GPT2 model;
-    GPT2Options opt = {.quantize_int8 = a->quantize_int8, .threads = a->threads};
-    if (gpt2_build(&model, a->model, &opt, err)) {
-        fprintf(stderr, "%s\n", err);
-        if (strcmp(a->model, DEFAULT_MODEL) == 0) fprintf(stderr, "gpt2: make the default checkpoint with: make weights\n");
-        return free(ids), EXIT_DATA;
-    }
+    if (load_model(a, &model)) return free(ids), EXIT_DATA;
     int window = a->context ? a->context : model.config.maxT;
     int stride = a->stride ? a->stride : (window / 2 > 0 ? window / 2 : 1);
     if (window > model.config.maxT) r = usage_error("--context: %d is larger than the model's maxT (%d)", window, model.config.maxT);
