@@ -160,7 +160,7 @@ static int alloc_state(GPT2 *m, const char *path, char *err) {
     a->qkv = malloc(T * 3 * C * sizeof(float));
     a->att = malloc(T * C * sizeof(float));
     a->fch = malloc(T * 4 * C * sizeof(float));
-    a->scores = malloc((size_t)c->NH * T * sizeof(float));
+    a->scores = malloc(attention_scratch(c->C, c->NH, c->maxT) * sizeof(float));
     a->logits = malloc((size_t)c->Vp * sizeof(float));
     a->xq = malloc(T * 4 * C);
     a->xqs = malloc(T * 4 * C / GPT2_Q8_GROUP * sizeof(float) + sizeof(float));

@@ -76,7 +76,7 @@ typedef struct {
     float *qkv;    // (maxT, 3C)
     float *att;    // (maxT, C) attention output, before the projection
     float *fch;    // (maxT, 4C) fc output, then GELU in place
-    float *scores; // (NH, maxT) attention weights, one row per head
+    float *scores; // attention weights, six queries per head at once, and the keys packed (kernels.c)
     float *logits; // (Vp) logits of the last position
     int8_t *xq;    // (maxT, 4C) activations quantized for GPT2_Q8
     float *xqs;    // (maxT, 4C / GPT2_Q8_GROUP) their scales

@@ -469,24 +469,38 @@ static float matmul_one(const MatmulJob *j, int t, int o) {
 #define TILE_O 16
 #define TILE_K 384
 
-// out (TILE_T, TILE_O; rows ldo apart) = (load ? out : 0) + x (TILE_T, k; rows ldx apart) . wt (k, TILE_O)
-static void tile_6x16(float *out, int ldo, const float *x, int ldx, const float *wt, int k, int load) {
-    __m256 acc[TILE_T][2];
-    for (int a = 0; a < TILE_T; a++) {
-        acc[a][0] = load ? _mm256_loadu_ps(out + (size_t)a * ldo) : _mm256_setzero_ps();
-        acc[a][1] = load ? _mm256_loadu_ps(out + (size_t)a * ldo + 8) : _mm256_setzero_ps();
-    }
+// out (TILE_T, TILE_O) = (load ? out : 0) + x (TILE_T, k) . wt (k, TILE_O); the rows of out, x and
+// wt are ldo, ldx and ldw floats apart.
+static void tile_6x16(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k, int load) {
+    // Twelve named accumulators, not an array: GCC keeps these in registers, an array it spills.
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const float *x0 = x, *x1 = x + ldx, *x2 = x1 + ldx, *x3 = x2 + ldx, *x4 = x3 + ldx, *x5 = x4 + ldx;
+#define ROW(xa, ca0, ca1)                             \
+    do {                                               \
+        __m256 b = _mm256_broadcast_ss(xa + p);        \
+        ca0 = _mm256_fmadd_ps(b, w0, ca0);             \
+        ca1 = _mm256_fmadd_ps(b, w1, ca1);             \
+    } while (0)
     for (int p = 0; p < k; p++) {
-        __m256 w0 = _mm256_loadu_ps(wt + p * TILE_O), w1 = _mm256_loadu_ps(wt + p * TILE_O + 8);
-        for (int a = 0; a < TILE_T; a++) {
-            __m256 xa = _mm256_broadcast_ss(x + (size_t)a * ldx + p);
-            acc[a][0] = _mm256_fmadd_ps(xa, w0, acc[a][0]);
-            acc[a][1] = _mm256_fmadd_ps(xa, w1, acc[a][1]);
-        }
+        __m256 w0 = _mm256_loadu_ps(wt + (size_t)p * ldw), w1 = _mm256_loadu_ps(wt + (size_t)p * ldw + 8);
+        ROW(x0, c00, c01);
+        ROW(x1, c10, c11);
+        ROW(x2, c20, c21);
+        ROW(x3, c30, c31);
+        ROW(x4, c40, c41);
+        ROW(x5, c50, c51);
     }
+#undef ROW
+    __m256 acc[TILE_T][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
     for (int a = 0; a < TILE_T; a++) {
-        _mm256_storeu_ps(out + (size_t)a * ldo, acc[a][0]);
-        _mm256_storeu_ps(out + (size_t)a * ldo + 8, acc[a][1]);
+        float *o = out + (size_t)a * ldo;
+        if (load) {
+            acc[a][0] = _mm256_add_ps(acc[a][0], _mm256_loadu_ps(o));
+            acc[a][1] = _mm256_add_ps(acc[a][1], _mm256_loadu_ps(o + 8));
+        }
+        _mm256_storeu_ps(o, acc[a][0]);
+        _mm256_storeu_ps(o + 8, acc[a][1]);
     }
 }
 
@@ -513,7 +527,7 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
         for (int o = o0; o < oT; o += TILE_O) {
             pack_panel(wt, j, o, c0, k);
             for (int t = 0; t < tT; t += TILE_T)
-                tile_6x16(j->out + (size_t)t * OC + o, OC, j->inp + (size_t)t * C + c0, C, wt, k,
+                tile_6x16(j->out + (size_t)t * OC + o, OC, j->inp + (size_t)t * C + c0, C, wt, TILE_O, k,
                           c0 > 0 || j->epi == EPI_ADD);
         }
     }
@@ -599,7 +613,8 @@ void layernorm(float *out, const float *inp, const float *w, const float *b, int
 typedef struct {
     float *out;
     const float *qkv, *kcache, *vcache;
-    float *scores;
+    float *scores; // (NH, ATTENTION_ROWS, ld)
+    float *keys;   // (NH, hs, ld) keys packed for the register tile
     int T, pos, C, NH, maxT;
 } AttentionJob;
 
@@ -644,12 +659,65 @@ static void weighted_sum(float *o, const float *p, float scale, const float *v, 
         for (int i = i0; i < hs; i++) o[i] += p[k] * scale * v[(size_t)k * C + i];
 }
 
+// Rows of the scores scratch: maxT rounded up to whole register tiles.
+static int scores_ld(int maxT) { return (maxT + 15) / 16 * 16; }
+
+size_t attention_scratch(int C, int NH, int maxT) { return ((size_t)NH * ATTENTION_ROWS + C) * scores_ld(maxT); }
+
+#if USE_AVX2
+// Prefill: the six queries t0..t0+5 of head h at once, scores and values through the register tile.
+// s (ATTENTION_ROWS, ld) is this head's scratch; kt holds the head's keys packed by pack_keys.
+static void attention_tile(const AttentionJob *j, int h, int t0, float *s, int ld, const float *kt) {
+    const int C = j->C, hs = C / j->NH, n = j->pos + t0 + TILE_T; // n: keys the last query sees
+    const float scale = 1.0f / sqrtf((float)hs);
+    float inv[TILE_T];
+    // scores (6, n) = q (6, hs) . k^T, 16 keys at a time
+    for (int k0 = 0; k0 < n; k0 += TILE_O)
+        tile_6x16(s + k0, ld, j->qkv + (size_t)t0 * 3 * C + h * hs, 3 * C, kt + (size_t)k0 * hs, TILE_O, hs, 0);
+    // causal softmax per query; the masked keys get weight 0 for the product below
+    for (int a = 0; a < TILE_T; a++) {
+        float *row = s + (size_t)a * ld, max = -INFINITY;
+        int na = j->pos + t0 + a + 1;
+        for (int k = 0; k < na; k++) {
+            row[k] *= scale;
+            max = row[k] > max ? row[k] : max;
+        }
+        inv[a] = 1.0f / exp_shifted(row, na, max);
+        for (int k = na; k < n; k++) row[k] = 0.0f;
+    }
+    // out (6, hs) = weights (6, n) . v (n, hs), 16 channels at a time straight from the cache rows
+    float *o = j->out + (size_t)t0 * C + h * hs;
+    for (int i0 = 0; i0 < hs; i0 += TILE_O) tile_6x16(o + i0, C, s, ld, j->vcache + h * hs + i0, C, n, 0);
+    for (int a = 0; a < TILE_T; a++)
+        for (int i = 0; i < hs; i++) o[(size_t)a * C + i] *= inv[a];
+}
+
+// kt = the keys 0..n-1 of head h as the tile wants them: blocks of 16 keys, each (hs, 16), zeros
+// past n. Packed once per head, used by every query tile.
+static void pack_keys(float *kt, const AttentionJob *j, int h, int n) {
+    const int C = j->C, hs = C / j->NH;
+    for (int k0 = 0; k0 < n; k0 += TILE_O)
+        for (int b = 0; b < TILE_O; b++) {
+            const float *key = j->kcache + (size_t)(k0 + b) * C + h * hs;
+            float *dst = kt + (size_t)k0 * hs + b;
+            for (int p = 0; p < hs; p++) dst[p * TILE_O] = k0 + b < n ? key[p] : 0.0f;
+        }
+}
+#endif
+
 // One head, all T queries: softmax(q . k_j / sqrt(hs)) over j <= the query's position, times v.
 static void attention_task(void *ctx, int h) {
     const AttentionJob *j = ctx;
-    int C = j->C, hs = C / j->NH;
-    float scale = 1.0f / sqrtf((float)hs), *s = j->scores + (size_t)h * j->maxT;
-    for (int t = 0; t < j->T; t++) {
+    int C = j->C, hs = C / j->NH, ld = scores_ld(j->maxT), t = 0;
+    float scale = 1.0f / sqrtf((float)hs), *s = j->scores + (size_t)h * ATTENTION_ROWS * ld;
+#if USE_AVX2
+    if (hs % TILE_O == 0 && j->T >= TILE_T) {
+        float *kt = j->keys + (size_t)h * hs * ld;
+        pack_keys(kt, j, h, j->pos + j->T / TILE_T * TILE_T);
+        for (; t + TILE_T <= j->T; t += TILE_T) attention_tile(j, h, t, s, ld, kt);
+    }
+#endif
+    for (; t < j->T; t++) {
         const float *q = j->qkv + (size_t)t * 3 * C + h * hs;
         int n = j->pos + t + 1; // causal: keys 0..pos+t
         float max = -INFINITY;
@@ -664,6 +732,7 @@ static void attention_task(void *ctx, int h) {
 
 void attention(GPT2Pool *pool, float *out, const float *qkv, const float *kcache,
                const float *vcache, float *scores, int T, int pos, int C, int NH, int maxT) {
-    AttentionJob j = {out, qkv, kcache, vcache, scores, T, pos, C, NH, maxT};
+    float *keys = scores + (size_t)NH * ATTENTION_ROWS * scores_ld(maxT);
+    AttentionJob j = {out, qkv, kcache, vcache, scores, keys, T, pos, C, NH, maxT};
     pool_for(pool, NH, attention_task, &j);
 }

@@ -43,7 +43,10 @@ void quantize_q8(GPT2Pool *pool, int8_t *q, float *scale, const void *src, int s
 void layernorm(float *out, const float *inp, const float *w, const float *b, int T, int C);
 // Causal attention of T new queries at positions pos..pos+T-1 over keys/values 0..pos+T-1.
 // out (T, C); qkv (T, 3C) holds the new queries; kcache, vcache (maxT, C) hold the keys and values
-// of this layer for every position up to pos+T-1; scores is (NH, maxT) scratch.
+// of this layer for every position up to pos+T-1; scores is scratch of attention_scratch() floats
+// (ATTENTION_ROWS queries per head are scored at once in prefill, against keys packed there).
+#define ATTENTION_ROWS 6
+size_t attention_scratch(int C, int NH, int maxT);
 void attention(GPT2Pool *pool, float *out, const float *qkv, const float *kcache,
                const float *vcache, float *scores, int T, int pos, int C, int NH, int maxT);
 float gelu(float x); // tanh approximation, as GPT-2 ("gelu_new")

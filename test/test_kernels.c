@@ -143,7 +143,7 @@ static void test_attention(GPT2Pool *pools[3], int T, int pos, int C, int NH) {
     int maxT = pos + T;
     float *qkv = malloc((size_t)T * 3 * C * sizeof(float)), *kc = malloc((size_t)maxT * C * sizeof(float));
     float *vc = malloc((size_t)maxT * C * sizeof(float)), *ref = malloc((size_t)T * C * sizeof(float));
-    float *scores = malloc((size_t)NH * maxT * sizeof(float)), *out[3];
+    float *scores = malloc(attention_scratch(C, NH, maxT) * sizeof(float)), *out[3];
     for (size_t i = 0; i < (size_t)T * 3 * C; i++) qkv[i] = frand() * 2.0f;
     for (size_t i = 0; i < (size_t)maxT * C; i++) kc[i] = frand() * 2.0f, vc[i] = frand();
     attention_naive(ref, qkv, kc, vc, T, pos, C, NH);
@@ -197,7 +197,8 @@ int main(void) {
                 if (dts[d] == GPT2_Q8 && shapes[s][1] % GPT2_Q8_GROUP) continue;
                 test_matmul(pools, dts[d], shapes[s][0], shapes[s][1], shapes[s][2], (Epilogue)e);
             }
-    const int att[][4] = {{1, 0, 64, 4}, {1, 9, 64, 4}, {5, 0, 96, 3}, {7, 4, 48, 2}, {16, 0, 64, 1}, {3, 30, 120, 5}};
+    const int att[][4] = {{1, 0, 64, 4}, {1, 9, 64, 4}, {5, 0, 96, 3}, {7, 4, 48, 2}, {16, 0, 64, 1}, {3, 30, 120, 5},
+                           {12, 5, 128, 4}, {13, 0, 96, 6}, {6, 37, 192, 3}, {20, 3, 64, 2}};
     for (size_t i = 0; i < sizeof(att) / sizeof(att[0]); i++) test_attention(pools, att[i][0], att[i][1], att[i][2], att[i][3]);
     test_layernorm();
     test_gelu();
