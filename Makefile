@@ -25,9 +25,10 @@ EXE := gpt2
 LIB := libgpt2.a
 endif
 # SANITIZE=1: AddressSanitizer and UndefinedBehaviorSanitizer, the first error fatal, into
-# build/asan-native (build/asan-scalar with SCALAR=1). -O1 -g: readable reports at a tolerable speed.
+# build/asan-native (build/asan-scalar with SCALAR=1). The usual -O3 (the suite runs long computations),
+# -g and frame pointers for the reports.
 ifeq ($(SANITIZE),1)
-CFLAGS += -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+CFLAGS += -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 O := $(subst build/,build/asan-,$(O))
 EXE := $(O)/gpt2
 LIB := $(O)/libgpt2.a
@@ -128,8 +129,9 @@ $(O)/accuracy: test/accuracy.c $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # The C tests and the engine tests again with the portable kernels (SIMD compiled out).
+SCALAR_TESTS ?= test-kernels test-engine
 test-scalar:
-	$(MAKE) --no-print-directory SCALAR=1 test-kernels test-engine
+	$(MAKE) --no-print-directory SCALAR=1 $(SCALAR_TESTS)
 
 # ---- Hardening (README "What happens when..."): bad inputs, sanitizers, valgrind, fuzzing.
 # A small valid model for the CLI tests (V = GPT-2's 50257, so the real tokenizer fits it).
@@ -155,9 +157,11 @@ test-fuzz-corpus: $(addprefix $(O)/replay_,$(FUZZ_TARGETS))
 		$(O)/replay_$$t test/fuzz/corpus/$$t $$(ls -d test/fuzz/regress/$$t 2>/dev/null) || exit 1; done
 
 # The whole suite with ASan and UBSan (exitcode 99: never mistaken for our own statuses 1 and 2).
+# The portable kernels are checked by test-kernels only: test-engine again with them takes minutes
+# under ASan, and its code is run already, the kernels by test-kernels and the rest by the native pass.
 check-sanitize:
 	ASAN_OPTIONS=detect_leaks=1:exitcode=99 UBSAN_OPTIONS=print_stacktrace=1:exitcode=99 \
-		$(MAKE) --no-print-directory SANITIZE=1 test
+		$(MAKE) --no-print-directory SANITIZE=1 SCALAR_TESTS=test-kernels test
 
 # Valgrind memcheck on a short generation and on --encode: no invalid access, no leak. Valgrind
 # cannot decode AVX-512, which -march=native may emit here: its own build with AVX2 at most.
