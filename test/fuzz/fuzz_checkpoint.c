@@ -47,10 +47,12 @@ static void check_model(GPT2 *m) {
         inside(m, w->lnfw, C, 4), inside(m, w->lnfb, C, 4);
         if ((const char *)(w->lnfb + C) != (const char *)m->map + m->map_size) abort(); // the file ends there
     }
-    // Two tokens at once, then one more from the KV cache, when the context has room.
-    int tokens[2] = {0, c->V - 1}, T = c->maxT >= 2 ? 2 : 1;
+    // Up to 7 tokens at once (the prefill path: more than one 6-row tile), then one more from the
+    // KV cache, when the context has room.
+    int tokens[8], T = c->maxT > 7 ? 7 : c->maxT;
+    for (int i = 0; i < 8; i++) tokens[i] = (int)((i * 7919u) % (unsigned)c->V);
     gpt2_forward(m, tokens, T, 0);
-    if (T < c->maxT) gpt2_forward(m, tokens + 1, 1, T);
+    if (T < c->maxT) gpt2_forward(m, tokens + T, 1, T);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -58,6 +58,7 @@ def main():
     put("checkpoint", "f32_small", checkpoint(2, 2, 4, 3, 5, 8, seed=2))
     put("checkpoint", "bf16_small", checkpoint(1, 2, 4, 2, 3, 4, bf16=True, seed=3))
     put("checkpoint", "bf16_q8able", checkpoint(1, 1, 32, 2, 3, 4, bf16=True, seed=4))
+    put("checkpoint", "f32_prefill", checkpoint(1, 2, 8, 8, 5, 8, seed=5))
     put("checkpoint", "truncated_header", struct.pack("<5i", 20240326, 3, 1, 1, 1))
     put("checkpoint", "overflow", struct.pack("<8i", 20240326, 3, 65536, 1 << 24, 4096, 1, 65536, 1 << 24))
 
