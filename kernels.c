@@ -32,9 +32,11 @@
 // task and the caller waits for it, so two threads can be slower than one. The pool therefore
 // measures instead of guessing: it runs TRIAL_NS with its threads, then TRIAL_NS with the caller
 // alone, compares tasks finished per second (the job mix repeats every token, so the rates compare),
-// and uses the faster way for the next USE_NS before measuring again.
+// and uses the faster way for the next USE_NS before measuring again (twice as long after each
+// trial that the caller alone wins, up to USE_MAX_NS: trials cost when threads do not pay).
 #define TRIAL_NS 100000000ull
 #define USE_NS 2000000000ull
+#define USE_MAX_NS 32000000000ull
 #define GAP_NS 10000000ull // a pause longer than this between jobs restarts the measurement
 enum { TRY_THREADS, TRY_ALONE, USE_BEST };
 #define GEN_SHIFT 48
@@ -61,6 +63,7 @@ struct GPT2Pool {
     uint64_t phase_start, last_job; // now_ns() at the start of the phase and of the last job
     uint64_t tasks;             // tasks finished in this phase
     double threads_rate;        // tasks per ns in the last TRY_THREADS
+    uint64_t use_ns;            // how long USE_BEST lasts this time
 };
 
 static uint64_t now_ns(void) {
@@ -130,6 +133,7 @@ GPT2Pool *pool_create(int n_threads) {
     for (; started < p->n_threads; started++)
         if (pthread_create(&p->threads[started - 1], NULL, worker_main, p) != 0) break;
     p->n_threads = started; // fewer threads if the system refused some: slower, still correct
+    p->use_ns = USE_NS / 2;
     return p;
 }
 
@@ -156,10 +160,13 @@ static void next_phase(GPT2Pool *p, uint64_t now) {
         p->phase_start = now, p->tasks = 0;
         return;
     }
-    if (elapsed < (p->phase == USE_BEST ? USE_NS : TRIAL_NS)) return;
+    if (elapsed < (p->phase == USE_BEST ? p->use_ns : TRIAL_NS)) return;
     double rate = (double)p->tasks / (double)elapsed;
     if (p->phase == TRY_THREADS) p->threads_rate = rate, p->phase = TRY_ALONE, p->alone = 1;
-    else if (p->phase == TRY_ALONE) p->phase = USE_BEST, p->alone = rate > p->threads_rate;
+    else if (p->phase == TRY_ALONE) {
+        p->phase = USE_BEST, p->alone = rate > p->threads_rate;
+        p->use_ns = !p->alone ? USE_NS : p->use_ns * 2 > USE_MAX_NS ? USE_MAX_NS : p->use_ns * 2;
+    }
     else p->phase = TRY_THREADS, p->alone = 0;
     p->phase_start = now, p->tasks = 0;
 }
