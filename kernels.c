@@ -31,7 +31,7 @@
 // Sharing a machine: when another process takes a core, a worker can be preempted while it holds a
 // task and the caller waits for it, so two threads can be slower than one. The pool therefore
 // measures instead of guessing: it runs TRIAL_NS with its threads, then TRIAL_NS with the caller
-// alone, compares tasks finished per second (the job mix repeats every token, so the rates compare),
+// alone, compares the work done per second (each job says what it costs, in multiply-adds),
 // and uses the faster way for the next USE_NS before measuring again (twice as long after each
 // trial that the caller alone wins, up to USE_MAX_NS: trials cost when threads do not pay).
 #define TRIAL_NS 100000000ull
@@ -61,8 +61,8 @@ struct GPT2Pool {
     int phase;                  // TRY_THREADS, TRY_ALONE or USE_BEST
     int alone;                  // run jobs on the caller only (TRY_ALONE, or USE_BEST when faster)
     uint64_t phase_start, last_job; // now_ns() at the start of the phase and of the last job
-    uint64_t tasks;             // tasks finished in this phase
-    double threads_rate;        // tasks per ns in the last TRY_THREADS
+    double work;                // multiply-adds done in this phase
+    double threads_rate;        // work per ns in the last TRY_THREADS
     uint64_t use_ns;            // how long USE_BEST lasts this time
 };
 
@@ -78,9 +78,9 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-// Claim and run tasks until none is left; returns the generation that ran out, *ran how many ran.
-static unsigned run_tasks(GPT2Pool *p, int *ran) {
-    for (*ran = 0;; ++*ran) {
+// Claim and run tasks until none is left; returns the generation that ran out.
+static unsigned run_tasks(GPT2Pool *p) {
+    for (;;) {
         uint64_t v = atomic_fetch_add(&p->claim, 1);
         int n = (int)((v >> N_SHIFT) & IDX_MASK), i = (int)(v & IDX_MASK);
         if (i >= n) return (unsigned)(v >> GEN_SHIFT);
@@ -112,8 +112,7 @@ static void *worker_main(void *arg) {
             }
         }
         if (atomic_load(&p->stop)) break;
-        int ran;
-        seen = run_tasks(p, &ran);
+        seen = run_tasks(p);
     }
     return NULL;
 }
@@ -157,21 +156,21 @@ int pool_threads(const GPT2Pool *p) { return p ? p->n_threads : 1; }
 static void next_phase(GPT2Pool *p, uint64_t now) {
     uint64_t elapsed = now - p->phase_start;
     if (now - p->last_job > GAP_NS) { // the program paused: this phase measured nothing useful
-        p->phase_start = now, p->tasks = 0;
+        p->phase_start = now, p->work = 0.0;
         return;
     }
     if (elapsed < (p->phase == USE_BEST ? p->use_ns : TRIAL_NS)) return;
-    double rate = (double)p->tasks / (double)elapsed;
+    double rate = p->work / (double)elapsed;
     if (p->phase == TRY_THREADS) p->threads_rate = rate, p->phase = TRY_ALONE, p->alone = 1;
     else if (p->phase == TRY_ALONE) {
         p->phase = USE_BEST, p->alone = rate > p->threads_rate;
         p->use_ns = !p->alone ? USE_NS : p->use_ns * 2 > USE_MAX_NS ? USE_MAX_NS : p->use_ns * 2;
     }
     else p->phase = TRY_THREADS, p->alone = 0;
-    p->phase_start = now, p->tasks = 0;
+    p->phase_start = now, p->work = 0.0;
 }
 
-void pool_for(GPT2Pool *p, int n, pool_task fn, void *ctx) {
+void pool_for(GPT2Pool *p, int n, pool_task fn, void *ctx, double cost) {
     if (!p || p->n_threads == 1) {
         for (int i = 0; i < n; i++) fn(ctx, i);
         return;
@@ -179,7 +178,7 @@ void pool_for(GPT2Pool *p, int n, pool_task fn, void *ctx) {
     uint64_t now = now_ns();
     next_phase(p, now);
     p->last_job = now;
-    p->tasks += (uint64_t)n;
+    p->work += cost;
     if (p->alone || n <= 1) {
         for (int i = 0; i < n; i++) fn(ctx, i);
         return;
@@ -195,8 +194,7 @@ void pool_for(GPT2Pool *p, int n, pool_task fn, void *ctx) {
         pthread_cond_broadcast(&p->wake);
         pthread_mutex_unlock(&p->mu);
     }
-    int ran;
-    run_tasks(p, &ran);
+    run_tasks(p);
     uint64_t t0 = now_ns();
     for (int spin = 0; atomic_load(&p->done) < n; spin++) {
         cpu_relax();
@@ -366,7 +364,7 @@ static void quantize_task(void *ctx, int i) {
 
 void quantize_q8(GPT2Pool *pool, int8_t *q, float *scale, const void *src, int src_bf16, size_t rows, int C) {
     QuantizeJob j = {q, scale, src, src_bf16, C, rows, 64};
-    pool_for(pool, (int)((rows + j.rows_per_task - 1) / j.rows_per_task), quantize_task, &j);
+    pool_for(pool, (int)((rows + j.rows_per_task - 1) / j.rows_per_task), quantize_task, &j, (double)rows * C);
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -580,7 +578,7 @@ void matmul(GPT2Pool *pool, float *out, const float *inp, GPT2Matrix w, GPT2DTyp
         rows = per < 16 ? 16 : (per + 15) / 16 * 16;
     }
     MatmulJob j = {out, inp, xq, xqs, w, dt, bias, T, C, OC, rows, epi};
-    pool_for(pool, (OC + rows - 1) / rows, matmul_task, &j);
+    pool_for(pool, (OC + rows - 1) / rows, matmul_task, &j, (double)T * C * OC);
 }
 
 void matmul_naive(float *out, const float *inp, GPT2Matrix w, GPT2DType dt, const float *bias,
@@ -741,5 +739,5 @@ void attention(GPT2Pool *pool, float *out, const float *qkv, const float *kcache
                const float *vcache, float *scores, int T, int pos, int C, int NH, int maxT) {
     float *keys = scores + (size_t)NH * ATTENTION_ROWS * scores_ld(maxT);
     AttentionJob j = {out, qkv, kcache, vcache, scores, keys, T, pos, C, NH, maxT};
-    pool_for(pool, NH, attention_task, &j);
+    pool_for(pool, NH, attention_task, &j, 2.0 * T * (pos + (T + 1) / 2.0) * C); // q.k and p.v per key
 }

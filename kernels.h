@@ -13,8 +13,9 @@ void pool_free(GPT2Pool *pool);
 int pool_threads(const GPT2Pool *pool);
 // Run fn(ctx, i) for every i in 0..n-1 across the threads; returns when all are done. Each i is one
 // task; which thread runs it does not change its result, so outputs are identical for any count.
+// cost: the job's work in multiply-adds, which the pool uses to compare threads with the caller alone.
 typedef void (*pool_task)(void *ctx, int i);
-void pool_for(GPT2Pool *pool, int n, pool_task fn, void *ctx);
+void pool_for(GPT2Pool *pool, int n, pool_task fn, void *ctx, double cost);
 
 // ---- matrix multiply: out (T, OC) = inp (T, C) . w (OC, C)^T + bias (OC), then the epilogue.
 typedef enum {
