@@ -104,6 +104,15 @@ static void release_pages(const void *p, size_t n) {
     if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
+// n bytes on 2 MB boundaries, asking for transparent huge pages: decode streams all the weights
+// every token, and with 4 KB pages the TLB misses cost about a tenth of the speed.
+static void *alloc_huge(size_t n) {
+    size_t huge = (size_t)2 << 20, size = (n + huge - 1) / huge * huge;
+    void *p = aligned_alloc(huge, size);
+    if (p) madvise(p, size, MADV_HUGEPAGE);
+    return p;
+}
+
 // Points the weights into the mapped file (float32), or converts what is not a matrix to float32
 // (bfloat16) and quantizes the matrices (--quantize int8).
 static int setup_weights(GPT2 *m, const size_t off[N_PARAMS + 1], const char *path, char *err) {
@@ -119,7 +128,7 @@ static int setup_weights(GPT2 *m, const size_t off[N_PARAMS + 1], const char *pa
     // Quantized matrices: int8 values, then the float scales.
     size_t bytes = owned * sizeof(float) + q8 + q8 / GPT2_Q8_GROUP * sizeof(float);
     float *own = NULL;
-    if (bytes > 0 && !(m->owned = own = malloc(bytes)))
+    if (bytes > 0 && !(m->owned = own = alloc_huge(bytes)))
         return fail(err, "gpt2_build: %s: out of memory for %zu bytes of converted weights", path, bytes);
     int8_t *q = own ? (int8_t *)(own + owned) : NULL; // own is NULL for plain float32: no arithmetic on it
     float *qs = own ? (float *)(q + q8) : NULL;
