@@ -287,14 +287,20 @@ static inline __m256 q8_group(const int8_t *w, const int8_t *x) {
 static float dot_q8(const int8_t *w, const float *ws, const int8_t *x, const float *xs, int n) {
     int groups = n / GPT2_Q8_GROUP;
 #if USE_AVX2 && GPT2_Q8_GROUP == 32
-    // Two groups per step into two accumulators: one chain of dependent FMAs would cap the rate.
+    // Eight groups per step: their eight scale products in one vector, each group's broadcast from
+    // it by a permute; two accumulators, as one chain of dependent FMAs would cap the rate.
     __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
     int g = 0;
-    for (; g + 2 <= groups; g += 2) {
-        acc0 = _mm256_fmadd_ps(q8_group(w + 32 * g, x + 32 * g), _mm256_set1_ps(ws[g] * xs[g]), acc0);
-        acc1 = _mm256_fmadd_ps(q8_group(w + 32 * g + 32, x + 32 * g + 32), _mm256_set1_ps(ws[g + 1] * xs[g + 1]), acc1);
+    for (; g + 8 <= groups; g += 8) {
+        __m256 s = _mm256_mul_ps(_mm256_loadu_ps(ws + g), _mm256_loadu_ps(xs + g));
+        for (int k = 0; k < 8; k += 2) {
+            acc0 = _mm256_fmadd_ps(q8_group(w + 32 * (g + k), x + 32 * (g + k)),
+                                   _mm256_permutevar8x32_ps(s, _mm256_set1_epi32(k)), acc0);
+            acc1 = _mm256_fmadd_ps(q8_group(w + 32 * (g + k + 1), x + 32 * (g + k + 1)),
+                                   _mm256_permutevar8x32_ps(s, _mm256_set1_epi32(k + 1)), acc1);
+        }
     }
-    if (g < groups) acc0 = _mm256_fmadd_ps(q8_group(w + 32 * g, x + 32 * g), _mm256_set1_ps(ws[g] * xs[g]), acc0);
+    for (; g < groups; g++) acc0 = _mm256_fmadd_ps(q8_group(w + 32 * g, x + 32 * g), _mm256_set1_ps(ws[g] * xs[g]), acc0);
     return hsum8(_mm256_add_ps(acc0, acc1));
 #else
     float sum = 0.0f;
