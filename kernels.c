@@ -51,11 +51,10 @@ struct GPT2Pool {
     pthread_cond_t finished;    // the last task of a job is done
     pool_task fn;               // the current job
     void *ctx;
-    // claim and done on cache lines of their own: every thread writes them
+    // claim and done on cache lines of their own (every thread writes them), apart from the rest
     _Alignas(64) _Atomic uint64_t claim; // gen << 48 | n << 24 | next index
     _Alignas(64) atomic_int done;        // tasks of the current job finished
-    _Alignas(64) char pad;
-    atomic_int sleepers;        // workers waiting on `wake`
+    _Alignas(64) atomic_int sleepers;    // workers waiting on `wake`
     atomic_int caller_sleeping; // the caller waits on `finished`
     atomic_int stop;
     int phase;                  // TRY_THREADS, TRY_ALONE or USE_BEST
