@@ -1,5 +1,6 @@
 // main.c: the command line. Parse the flags, load the tokenizer and the checkpoint, then either
-// encode/decode or run the tutorial's generate loop and stream the text to stdout.
+// encode/decode, score a text (--eval), chart the next-token distribution (explore.c), or run the
+// tutorial's generate loop and stream the text to stdout.
 // Exit status: 0 success, 1 runtime or data error, 2 usage error, 130 interrupted (SIGINT).
 #include "explore.h"
 #include "gpt2.h"
@@ -346,7 +347,14 @@ static int parse_ids(const char *s, int V, int status, int **ids, int *n) {
     }
 }
 
-static char *read_stdin(size_t *n) { return read_stream(stdin, n); }
+// The input of --encode/--decode: the text of -p, else all of stdin (then *owned is the buffer to
+// free). NULL, with the message printed, when stdin cannot be read.
+static const char *input_text(const Args *a, size_t *n, char **owned) {
+    *owned = NULL;
+    if (a->prompt) return *n = strlen(a->prompt), a->prompt;
+    if (!(*owned = read_stream(stdin, n))) fprintf(stderr, "gpt2: cannot read stdin: %s\n", strerror(errno));
+    return *owned;
+}
 
 static int write_token(const Tokenizer *tok, int print_ids, int id, int first) {
     if (print_ids) {
@@ -361,13 +369,9 @@ static int write_token(const Tokenizer *tok, int print_ids, int id, int first) {
 
 static int run_encode(const Args *a, const Tokenizer *tok) {
     size_t n = 0;
-    char *stdin_text = a->prompt ? NULL : read_stdin(&n);
-    if (!a->prompt && !stdin_text) {
-        fprintf(stderr, "gpt2: cannot read stdin\n");
-        return EXIT_DATA;
-    }
-    const char *text = a->prompt ? a->prompt : stdin_text;
-    if (a->prompt) n = strlen(a->prompt);
+    char *stdin_text;
+    const char *text = input_text(a, &n, &stdin_text);
+    if (!text) return EXIT_DATA;
     int *ids = NULL;
     size_t n_ids = 0;
     int r = tokenizer_encode(tok, text, n, &ids, &n_ids) ? EXIT_DATA : 0;
@@ -381,13 +385,11 @@ static int run_encode(const Args *a, const Tokenizer *tok) {
 
 static int run_decode(const Args *a, const Tokenizer *tok) {
     size_t n;
-    char *stdin_text = a->prompt ? NULL : read_stdin(&n);
-    if (!a->prompt && !stdin_text) {
-        fprintf(stderr, "gpt2: cannot read stdin\n");
-        return EXIT_DATA;
-    }
+    char *stdin_text;
+    const char *text = input_text(a, &n, &stdin_text);
+    if (!text) return EXIT_DATA;
     int *ids = NULL, n_ids = 0;
-    int r = parse_ids(a->prompt ? a->prompt : stdin_text, tok->V, EXIT_DATA, &ids, &n_ids);
+    int r = parse_ids(text, tok->V, EXIT_DATA, &ids, &n_ids);
     for (int i = 0; r == 0 && i < n_ids; i++) r = write_token(tok, 0, ids[i], i == 0);
     free(ids);
     free(stdin_text);
