@@ -37,6 +37,10 @@ double sampler_uniform(Sampler *s) { return (double)(xoshiro256ss(s->rng) >> 11)
 
 int sampler_build(Sampler *s, int V, const SamplerConfig *cfg, char *err) {
     memset(s, 0, sizeof(*s));
+    if (V < 1) {
+        snprintf(err, GPT2_ERR_LEN, "sampler_build: vocabulary size %d is not positive", V);
+        return 1;
+    }
     s->cfg = cfg ? *cfg : sampler_defaults();
     s->V = V;
     uint64_t x = s->cfg.seed;
@@ -44,7 +48,7 @@ int sampler_build(Sampler *s, int V, const SamplerConfig *cfg, char *err) {
     s->logits = malloc((size_t)V * sizeof(float));
     s->probs = malloc((size_t)V * sizeof(float));
     s->order = malloc((size_t)V * sizeof(int));
-    if (V < 1 || !s->logits || !s->probs || !s->order) {
+    if (!s->logits || !s->probs || !s->order) {
         sampler_free(s);
         snprintf(err, GPT2_ERR_LEN, "sampler_build: out of memory for a vocabulary of %d", V);
         return 1;
