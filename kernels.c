@@ -478,6 +478,8 @@ static float matmul_one(const MatmulJob *j, int t, int o) {
 #define TILE_T 6
 #define TILE_O 16
 #define TILE_K 384
+// attention_tile writes TILE_T rows of scores into a scratch sized with ATTENTION_ROWS (kernels.h).
+_Static_assert(TILE_T == ATTENTION_ROWS, "attention_scratch() sizes the scores for TILE_T queries");
 
 // out (TILE_T, TILE_O) = (load ? out : 0) + x (TILE_T, k) . wt (k, TILE_O); the rows of out, x and
 // wt are ldo, ldx and ldw floats apart.
