@@ -85,9 +85,8 @@ static int check_header(const char *path, const int32_t *h, size_t file_size, GP
         offsets[i + 1] = offsets[i] + n[i];
         if (offsets[i + 1] < offsets[i]) return fail(err, "gpt2_build: %s: tensor sizes overflow", path);
     }
-    size_t total = offsets[N_PARAMS], header = HEADER_INTS * sizeof(int32_t);
-    size_t want = mul(total, esize) + header;
-    if (mul(total, esize) == 0 || want < header || want > (size_t)INT64_MAX)
+    size_t bytes = mul(offsets[N_PARAMS], esize), header = HEADER_INTS * sizeof(int32_t), want = bytes + header;
+    if (bytes == 0 || want < header || want > (size_t)INT64_MAX)
         return fail(err, "gpt2_build: %s: tensor sizes overflow", path);
     if (file_size < want)
         return fail(err, "gpt2_build: %s: truncated: %zu of %zu bytes", path, file_size, want);
@@ -172,7 +171,7 @@ static int alloc_state(GPT2 *m, const char *path, char *err) {
     a->scores = malloc(attention_scratch(c->C, c->NH, c->maxT) * sizeof(float));
     a->logits = malloc((size_t)c->Vp * sizeof(float));
     a->xq = malloc(T * 4 * C);
-    a->xqs = malloc(T * 4 * C / GPT2_Q8_GROUP * sizeof(float) + sizeof(float));
+    a->xqs = malloc(T * 4 * C / GPT2_Q8_GROUP * sizeof(float) + sizeof(float)); // + 1: never malloc(0) for tiny C
     // calloc: the cache's pages are only touched as positions fill up.
     m->cache.k = calloc((size_t)c->L * T * C, sizeof(float));
     m->cache.v = calloc((size_t)c->L * T * C, sizeof(float));
