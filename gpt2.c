@@ -170,7 +170,7 @@ static int alloc_state(GPT2 *m, const char *path, char *err) {
     a->fch = malloc(T * 4 * C * sizeof(float));
     a->scores = malloc(attention_scratch(c->C, c->NH, c->maxT) * sizeof(float));
     a->logits = malloc((size_t)c->Vp * sizeof(float));
-    a->xq = malloc(T * 4 * C);
+    a->xq = malloc(2 * T * 4 * C); // (maxT, 4C) int8, then as many bytes of int32 (see matmul)
     a->xqs = malloc(T * 4 * C / GPT2_Q8_GROUP * sizeof(float) + sizeof(float)); // + 1: never malloc(0) for tiny C
     // calloc: the cache's pages are only touched as positions fill up.
     m->cache.k = calloc((size_t)c->L * T * C, sizeof(float));

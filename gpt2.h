@@ -78,7 +78,7 @@ typedef struct {
     float *fch;    // (maxT, 4C) fc output, then GELU in place
     float *scores; // attention weights, six queries per head at once, and the keys packed (kernels.c)
     float *logits; // (Vp) logits of the last position
-    int8_t *xq;    // (maxT, 4C) activations quantized for GPT2_Q8
+    int8_t *xq;    // (maxT, 4C) activations quantized for GPT2_Q8, then as many bytes of int32 (kernels.c)
     float *xqs;    // (maxT, 4C / GPT2_Q8_GROUP) their scales
 } GPT2Acts;
 

@@ -16,6 +16,12 @@
 #else
 #define USE_AVX2 0
 #endif
+// AVX-512 VNNI (on 256-bit vectors) multiplies and sums bytes into int32 in one instruction.
+#if USE_AVX2 && defined(__AVX512VNNI__) && defined(__AVX512VL__)
+#define USE_VNNI 1
+#else
+#define USE_VNNI 0
+#endif
 
 // ----------------------------------------------------------------------------------------------
 // Thread pool.
@@ -271,19 +277,28 @@ static float dot_bf16(const uint16_t *w, const float *x, int n) {
 }
 
 #if USE_AVX2
-// The 32 products of one group of int8 weights and activations, summed into 8 lanes as floats.
-static inline __m256 q8_group(const int8_t *w, const int8_t *x) {
+// The 32 products of one group of int8 weights w and activations x, summed into 8 lanes as floats.
+// xc (8): the group's corrections for VNNI (q8_corrections).
+static inline __m256 q8_group(const int8_t *w, const int8_t *x, const int32_t *xc) {
     __m256i a = _mm256_loadu_si256((const __m256i *)w), b = _mm256_loadu_si256((const __m256i *)x);
+#if USE_VNNI
+    // dpbusd multiplies unsigned by signed bytes: flipping w's sign bit gives w + 128 as unsigned,
+    // and the accumulator starts at xc, which takes the extra 128 * x back out, exactly.
+    __m256i u = _mm256_xor_si256(a, _mm256_set1_epi8((char)0x80));
+    return _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i *)xc), u, b));
+#else
+    (void)xc;
     // maddubs multiplies unsigned by signed bytes: move a's sign onto b. |a|, |b| <= 127, so the
     // pairwise int16 sums cannot saturate.
     __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
     return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+#endif
 }
 #endif
 
 // int8 weights (n) with scales (n/G) times int8 activations with scales: exact integer sums per
 // group, then one float multiply-add per group. n is a multiple of GPT2_Q8_GROUP.
-static float dot_q8(const int8_t *w, const float *ws, const int8_t *x, const float *xs, int n) {
+static float dot_q8(const int8_t *w, const float *ws, const int8_t *x, const float *xs, const int32_t *xc, int n) {
     int groups = n / GPT2_Q8_GROUP;
 #if USE_AVX2 && GPT2_Q8_GROUP == 32
     // Eight groups per step: their eight scale products in one vector, each group's broadcast from
@@ -293,15 +308,17 @@ static float dot_q8(const int8_t *w, const float *ws, const int8_t *x, const flo
     for (; g + 8 <= groups; g += 8) {
         __m256 s = _mm256_mul_ps(_mm256_loadu_ps(ws + g), _mm256_loadu_ps(xs + g));
         for (int k = 0; k < 8; k += 2) {
-            acc0 = _mm256_fmadd_ps(q8_group(w + 32 * (g + k), x + 32 * (g + k)),
+            acc0 = _mm256_fmadd_ps(q8_group(w + 32 * (g + k), x + 32 * (g + k), xc + 8 * (g + k)),
                                    _mm256_permutevar8x32_ps(s, _mm256_set1_epi32(k)), acc0);
-            acc1 = _mm256_fmadd_ps(q8_group(w + 32 * (g + k + 1), x + 32 * (g + k + 1)),
+            acc1 = _mm256_fmadd_ps(q8_group(w + 32 * (g + k + 1), x + 32 * (g + k + 1), xc + 8 * (g + k + 1)),
                                    _mm256_permutevar8x32_ps(s, _mm256_set1_epi32(k + 1)), acc1);
         }
     }
-    for (; g < groups; g++) acc0 = _mm256_fmadd_ps(q8_group(w + 32 * g, x + 32 * g), _mm256_set1_ps(ws[g] * xs[g]), acc0);
+    for (; g < groups; g++)
+        acc0 = _mm256_fmadd_ps(q8_group(w + 32 * g, x + 32 * g, xc + 8 * g), _mm256_set1_ps(ws[g] * xs[g]), acc0);
     return hsum8(_mm256_add_ps(acc0, acc1));
 #else
+    (void)xc;
     float sum = 0.0f;
     for (int g = 0; g < groups; g++) {
         int32_t isum = 0;
@@ -452,6 +469,7 @@ typedef struct {
     const float *inp; // (T, C)
     const int8_t *xq; // (T, C) quantized inp, GPT2_Q8 only
     const float *xqs; // (T, C/G)
+    const int32_t *xc; // (T, C/4) VNNI corrections of xq
     GPT2Matrix w;     // (OC, C)
     GPT2DType dt;
     const float *bias; // (OC) or NULL
@@ -466,7 +484,7 @@ static float matmul_one(const MatmulJob *j, int t, int o) {
     if (j->dt == GPT2_F32) v = dot_f32((const float *)j->w.w + wo, j->inp + xo, j->C);
     else if (j->dt == GPT2_BF16) v = dot_bf16((const uint16_t *)j->w.w + wo, j->inp + xo, j->C);
     else v = dot_q8((const int8_t *)j->w.w + wo, j->w.scale + wo / GPT2_Q8_GROUP, j->xq + xo,
-                    j->xqs + xo / GPT2_Q8_GROUP, j->C);
+                    j->xqs + xo / GPT2_Q8_GROUP, j->xc + xo / 4, j->C);
     return j->bias ? v + j->bias[o] : v;
 }
 
@@ -571,11 +589,21 @@ static void matmul_task(void *ctx, int i) {
         for (t = 0; t < j->T; t++) gelu_inplace(j->out + (size_t)t * j->OC + o0, o1 - o0);
 }
 
+// xc (C/4) = -128 times the sum of each 4 consecutive activations of x (C): what q8_group's VNNI
+// path adds by treating each weight w as the unsigned w + 128, taken back out.
+static void q8_corrections(int32_t *xc, const int8_t *x, int C) {
+    for (int l = 0; l < C / 4; l++) xc[l] = -128 * (x[4 * l] + x[4 * l + 1] + x[4 * l + 2] + x[4 * l + 3]);
+}
+
 void matmul(GPT2Pool *pool, float *out, const float *inp, GPT2Matrix w, GPT2DType dt,
             const float *bias, int T, int C, int OC, Epilogue epi, int8_t *xq, float *xqs) {
+    // the quantized input; after it in the same scratch, its VNNI corrections
+    int32_t *xc = (int32_t *)(xq + (size_t)T * C);
     if (dt == GPT2_Q8)
-        for (int t = 0; t < T; t++)
+        for (int t = 0; t < T; t++) {
             quantize_row(xq + (size_t)t * C, xqs + (size_t)t * (C / GPT2_Q8_GROUP), inp + (size_t)t * C, 0, C);
+            if (USE_VNNI) q8_corrections(xc + (size_t)t * (C / 4), xq + (size_t)t * C, C);
+        }
     // Decode (T = 1): about 8 tasks per thread, long enough runs of rows for the prefetcher and few
     // claims on the shared counter, yet enough tasks to balance. Prefill: blocks of rows that fit
     // in L2, a multiple of the register tile's TILE_O = 16.
@@ -584,7 +612,7 @@ void matmul(GPT2Pool *pool, float *out, const float *inp, GPT2Matrix w, GPT2DTyp
         int per = (OC + 8 * pool_threads(pool) - 1) / (8 * pool_threads(pool));
         rows = per < 16 ? 16 : (per + 15) / 16 * 16;
     }
-    MatmulJob j = {out, inp, xq, xqs, w, dt, bias, T, C, OC, rows, epi};
+    MatmulJob j = {out, inp, xq, xqs, xc, w, dt, bias, T, C, OC, rows, epi};
     pool_for(pool, (OC + rows - 1) / rows, matmul_task, &j, (double)T * C * OC);
 }
 

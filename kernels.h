@@ -24,7 +24,7 @@ typedef enum {
     EPI_ADD,   // out += result: the residual connection, saving a pass over (T, C)
 } Epilogue;
 
-// xq (T, C) and xqs (T, C / GPT2_Q8_GROUP) are scratch for the quantized input (GPT2_Q8 only).
+// xq (2 T C bytes) and xqs (T, C / GPT2_Q8_GROUP) are scratch for the quantized input (GPT2_Q8 only).
 void matmul(GPT2Pool *pool, float *out, const float *inp, GPT2Matrix w, GPT2DType dt,
             const float *bias, int T, int C, int OC, Epilogue epi, int8_t *xq, float *xqs);
 // The plain version the tests compare the fast one against: one row at a time, scalar, no threads.

@@ -65,7 +65,7 @@ static void test_matmul(GPT2Pool *pools[3], GPT2DType dt, int T, int C, int OC, 
     float *bias = malloc((size_t)OC * sizeof(float)), *ref = malloc((size_t)T * OC * sizeof(float));
     float *out[3], *init = malloc((size_t)T * OC * sizeof(float));
     uint16_t *wh = malloc(nw * sizeof(uint16_t));
-    int8_t *wq = malloc(nw), *xq = malloc((size_t)T * C);
+    int8_t *wq = malloc(nw), *xq = malloc(2 * (size_t)T * C);
     float *wqs = malloc(nw / GPT2_Q8_GROUP * sizeof(float) + 4), *xqs = malloc((size_t)T * C / GPT2_Q8_GROUP * 4 + 4);
     for (size_t i = 0; i < (size_t)T * C; i++) inp[i] = frand();
     for (size_t i = 0; i < nw; i++) wf[i] = frand() * 0.1f, wh[i] = to_bf16(wf[i]);
