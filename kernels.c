@@ -39,10 +39,12 @@
 // measures instead of guessing: it runs TRIAL_NS with its threads, then TRIAL_NS with the caller
 // alone, compares the work done per second (each job says what it costs, in multiply-adds),
 // and uses the faster way for the next USE_NS before measuring again (twice as long after each
-// trial that the caller alone wins, up to USE_MAX_NS: trials cost when threads do not pay).
+// trial that the caller alone wins, up to USE_MAX_NS: trials cost when threads do not pay). The
+// caller alone must win by ALONE_MARGIN, so that noise on an idle machine never costs the threads.
 #define TRIAL_NS 100000000ull
 #define USE_NS 2000000000ull
-#define USE_MAX_NS 32000000000ull
+#define USE_MAX_NS 8000000000ull
+#define ALONE_MARGIN 1.1
 #define GAP_NS 10000000ull // a pause longer than this between jobs restarts the measurement
 enum { TRY_THREADS, TRY_ALONE, USE_BEST };
 #define GEN_SHIFT 48
@@ -168,7 +170,7 @@ static void next_phase(GPT2Pool *p, uint64_t now) {
     double rate = p->work / (double)elapsed;
     if (p->phase == TRY_THREADS) p->threads_rate = rate, p->phase = TRY_ALONE, p->alone = 1;
     else if (p->phase == TRY_ALONE) {
-        p->phase = USE_BEST, p->alone = rate > p->threads_rate;
+        p->phase = USE_BEST, p->alone = rate > ALONE_MARGIN * p->threads_rate;
         p->use_ns = !p->alone ? USE_NS : p->use_ns * 2 > USE_MAX_NS ? USE_MAX_NS : p->use_ns * 2;
     }
     else p->phase = TRY_THREADS, p->alone = 0;
