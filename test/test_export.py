@@ -33,7 +33,7 @@ from make_tokenizer import bytes_to_unicode  # noqa: E402
 
 EXPORT = os.path.join(ROOT, "tools", "export_weights.py")
 WORK = os.path.join(ROOT, "build", "test", "export")
-SHARED_ENCODER = os.path.join(ROOT, "..", "shared", "gpt2", "encoder.json")
+GPT2_ENCODER = os.path.join(ROOT, "data", "gpt2_encoder.json")  # = Hugging Face's vocab.json for gpt2
 TINY = dict(layers=2, heads=4, embd=64, positions=16, vocab=50257, seed=1)
 SMALLV = dict(TINY, vocab=1000)  # tiny with a short vocabulary (Vp 1024), for the input variants
 MINI = dict(layers=1, heads=2, embd=8, positions=4, vocab=300, seed=5)  # for the refusals
@@ -317,14 +317,11 @@ def test_tokenizer():
         pos += 1 + body[pos]
     check(len(toks) == 258 and toks[32] == b" " and toks[256] == b" the" and toks[257] == b"<|endoftext|>",
           "tokenizer tokens")
-    if os.path.exists(SHARED_ENCODER):
-        shutil.copy(SHARED_ENCODER, os.path.join(mini, "vocab.json"))
-        export_ok(mini, os.path.join(WORK, "mini.bin"), "--tokenizer", tok)
-        with open(tok, "rb") as f, open(os.path.join(ROOT, "data", "gpt2_tokenizer.bin"), "rb") as g:
-            check(f.read() == g.read(), "--tokenizer from the real vocab.json differs from data/gpt2_tokenizer.bin")
-        print("test_export: --tokenizer: small vocab and the real one (= data/gpt2_tokenizer.bin)")
-    else:
-        print(f"test_export: --tokenizer: small vocab; {SHARED_ENCODER} absent, full comparison skipped")
+    shutil.copy(GPT2_ENCODER, os.path.join(mini, "vocab.json"))
+    export_ok(mini, os.path.join(WORK, "mini.bin"), "--tokenizer", tok)
+    with open(tok, "rb") as f, open(os.path.join(ROOT, "data", "gpt2_tokenizer.bin"), "rb") as g:
+        check(f.read() == g.read(), "--tokenizer from the real vocab.json differs from data/gpt2_tokenizer.bin")
+    print("test_export: --tokenizer: small vocab and the real one (= data/gpt2_tokenizer.bin)")
     os.remove(os.path.join(mini, "vocab.json"))
 
 

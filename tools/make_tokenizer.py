@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write GPT-2's tokenizer in llm.c's binary format from an encoder.json / vocab.json.
 
-    python3 tools/make_tokenizer.py ../shared/gpt2/encoder.json data/gpt2_tokenizer.bin
+    python3 tools/make_tokenizer.py data/gpt2_encoder.json data/gpt2_tokenizer.bin
 
 Format: uint32 header[256] = {20240328, 2, V, eot_id, 0...}, then for each id 0..V-1 a uint8 length
 and the token's raw bytes. The json maps token strings to ids; the strings use GPT-2's
