@@ -6,7 +6,7 @@ Checks, on random models from test/make_random_model.py, written under build/tes
     Conv1D transposes, q/k/v order, zero vocabulary padding, bf16 rounding to nearest even);
   - the transformer.-prefixed + tied lm_head, F16 and BF16 inputs give the expected output;
   - refusals (exit 1, one line naming the tensor or file) and usage errors (exit 2);
-  - --tokenizer, on a small derived vocab.json, and on the real one when ../shared/gpt2 is present;
+  - --tokenizer, on a small derived vocab.json and on the real one (data/gpt2_encoder.json);
   - the resumable, verified download against a local http.server (X-Linked-Size/Etag on a redirect,
     Range requests, a connection cut mid-file).
 Exits non-zero with a message on the first failure.
