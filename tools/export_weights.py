@@ -55,6 +55,27 @@ CHUNK = 1 << 20  # elements per conversion chunk (4 MB of float32)
 LITTLE = sys.byteorder == "little"
 
 
+class BlockWriter:
+    """Writes whole BLOCK-byte blocks at offsets that are multiples of BLOCK (the rest on close).
+    Linux then keeps the new file in the page cache as 2 MB folios, which the engine maps with huge
+    pages; small or unaligned writes leave 4 KB pages that cost decode about a tenth of its speed."""
+    BLOCK = 8 << 20
+
+    def __init__(self, f):
+        self.f, self.buf = f, bytearray()
+
+    def write(self, data):
+        self.buf += data
+        if len(self.buf) >= self.BLOCK:
+            n = len(self.buf) // self.BLOCK * self.BLOCK
+            self.f.write(self.buf[:n])
+            del self.buf[:n]
+
+    def close(self):
+        self.f.write(self.buf)
+        self.buf = bytearray()
+
+
 class ExportError(Exception):
     """A refusal: its message is the one line the user sees."""
 
@@ -304,7 +325,9 @@ def export(src_dir, out_path, dtype="fp32", log=sys.stderr):
                                       "(an untied output head is not supported)")
 
         tmp = out_path + ".tmp"
-        with open(tmp, "wb") as out:
+        with open(tmp, "wb") as f:
+            out = BlockWriter(f)
+
             def put(raw):  # float32 little-endian bytes
                 if dtype == "bf16":
                     for i in range(0, len(raw), 4 * CHUNK):
@@ -338,6 +361,7 @@ def export(src_dir, out_path, dtype="fp32", log=sys.stderr):
             per_layer("mlp.c_proj.bias", (C,))
             put(st.read("ln_f.weight", (C,)))
             put(st.read("ln_f.bias", (C,)))
+            out.close()
         os.replace(tmp, out_path)
     finally:
         st.close()
