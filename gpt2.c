@@ -155,13 +155,13 @@ static int setup_weights(GPT2 *m, const size_t off[N_PARAMS + 1], const char *pa
         if (is_matrix[i] && m->dtype == GPT2_Q8) q8 += n;
         else if (!is_matrix[i] && bf16) owned += n;
     }
-    // Quantized matrices: int8 values, then the float scales.
-    size_t bytes = owned * sizeof(float) + q8 + q8 / GPT2_Q8_GROUP * sizeof(float);
+    // Quantized matrices: int8 values, then the float16 scales.
+    size_t bytes = owned * sizeof(float) + q8 + q8 / GPT2_Q8_GROUP * sizeof(uint16_t);
     float *own = NULL;
     if (bytes > 0 && !(m->owned = own = alloc_huge(bytes)))
         return fail(err, "gpt2_build: %s: out of memory for %zu bytes of converted weights", path, bytes);
     int8_t *q = own ? (int8_t *)(own + owned) : NULL; // own is NULL for plain float32: no arithmetic on it
-    float *qs = own ? (float *)(q + q8) : NULL;
+    uint16_t *qs = own ? (uint16_t *)(q + q8) : NULL;
     const void *ptr[N_PARAMS];
     GPT2Matrix mat[N_PARAMS];
     for (int i = 0; i < N_PARAMS; i++) {
@@ -171,7 +171,9 @@ static int setup_weights(GPT2 *m, const size_t off[N_PARAMS + 1], const char *pa
         mat[i] = (GPT2Matrix){src, NULL};
         if (is_matrix[i] && m->dtype == GPT2_Q8) {
             int cols = i == FCPROJW ? 4 * c->C : c->C;
-            quantize_q8(m->pool, q, qs, src, bf16, n / cols, cols);
+            if (quantize_q8(m->pool, q, qs, src, bf16, n / cols, cols))
+                return fail(err, "gpt2_build: %s: cannot quantize: a weight is not finite or above 8.3e6 in "
+                            "magnitude (too large for int8 with float16 scales)", path);
             release_pages(src, n * esize); // read once: keep the peak RSS near the int8 size
             mat[i] = (GPT2Matrix){q, qs};
             q += n;

@@ -30,7 +30,7 @@
 typedef enum {
     GPT2_F32 = 0,  // float32, read straight from the mapped file
     GPT2_BF16 = 1, // bfloat16, read straight from the mapped file
-    GPT2_Q8 = 2,   // int8 with one float scale per GPT2_Q8_GROUP inputs, made at load time
+    GPT2_Q8 = 2,   // int8 with one float16 scale per GPT2_Q8_GROUP inputs, made at load time
 } GPT2DType;
 
 #define GPT2_Q8_GROUP 32
@@ -47,7 +47,7 @@ typedef struct {
 // One weight matrix (or a stack of L of them) in the storage format of GPT2DType.
 typedef struct {
     const void *w;      // (rows, cols) of float, uint16_t (bf16) or int8_t
-    const float *scale; // (rows, cols / GPT2_Q8_GROUP), GPT2_Q8 only
+    const uint16_t *scale; // (rows, cols / GPT2_Q8_GROUP) float16, GPT2_Q8 only
 } GPT2Matrix;
 
 typedef struct {

@@ -229,6 +229,14 @@ static inline __m256 load_bf16x8(const uint16_t *p) {
     __m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
     return _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
 }
+static inline __m256 load_f16x8(const uint16_t *p) {
+#ifdef __F16C__
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+#else
+    return _mm256_setr_ps(f16_to_f32(p[0]), f16_to_f32(p[1]), f16_to_f32(p[2]), f16_to_f32(p[3]),
+                          f16_to_f32(p[4]), f16_to_f32(p[5]), f16_to_f32(p[6]), f16_to_f32(p[7]));
+#endif
+}
 #endif
 
 // Four independent accumulators keep the FMA pipes busy while the row streams in from memory.
@@ -300,7 +308,7 @@ static inline __m256 q8_group(const int8_t *w, const int8_t *x, const int32_t *x
 
 // int8 weights (n) with scales (n/G) times int8 activations with scales: exact integer sums per
 // group, then one float multiply-add per group. n is a multiple of GPT2_Q8_GROUP.
-static float dot_q8(const int8_t *w, const float *ws, const int8_t *x, const float *xs, const int32_t *xc, int n) {
+static float dot_q8(const int8_t *w, const uint16_t *ws, const int8_t *x, const float *xs, const int32_t *xc, int n) {
     int groups = n / GPT2_Q8_GROUP;
 #if USE_AVX2 && GPT2_Q8_GROUP == 32
     // Eight groups per step: their eight scale products in one vector, each group's broadcast from
@@ -308,7 +316,7 @@ static float dot_q8(const int8_t *w, const float *ws, const int8_t *x, const flo
     __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
     int g = 0;
     for (; g + 8 <= groups; g += 8) {
-        __m256 s = _mm256_mul_ps(_mm256_loadu_ps(ws + g), _mm256_loadu_ps(xs + g));
+        __m256 s = _mm256_mul_ps(load_f16x8(ws + g), _mm256_loadu_ps(xs + g));
         for (int k = 0; k < 8; k += 2) {
             acc0 = _mm256_fmadd_ps(q8_group(w + 32 * (g + k), x + 32 * (g + k), xc + 8 * (g + k)),
                                    _mm256_permutevar8x32_ps(s, _mm256_set1_epi32(k)), acc0);
@@ -317,7 +325,7 @@ static float dot_q8(const int8_t *w, const float *ws, const int8_t *x, const flo
         }
     }
     for (; g < groups; g++)
-        acc0 = _mm256_fmadd_ps(q8_group(w + 32 * g, x + 32 * g, xc + 8 * g), _mm256_set1_ps(ws[g] * xs[g]), acc0);
+        acc0 = _mm256_fmadd_ps(q8_group(w + 32 * g, x + 32 * g, xc + 8 * g), _mm256_set1_ps(f16_to_f32(ws[g]) * xs[g]), acc0);
     return hsum8(_mm256_add_ps(acc0, acc1));
 #else
     (void)xc;
@@ -326,69 +334,93 @@ static float dot_q8(const int8_t *w, const float *ws, const int8_t *x, const flo
         int32_t isum = 0;
         for (int j = 0; j < GPT2_Q8_GROUP; j++)
             isum += (int32_t)w[g * GPT2_Q8_GROUP + j] * (int32_t)x[g * GPT2_Q8_GROUP + j];
-        sum += (float)isum * (ws[g] * xs[g]);
+        sum += (float)isum * (f16_to_f32(ws[g]) * xs[g]);
     }
     return sum;
 #endif
 }
 
-// Symmetric int8 of one row (n) of float32 or bf16: scale = max|x| / 127 per group.
-static void quantize_row(int8_t *q, float *scale, const void *src, int src_bf16, int n) {
-    for (int g = 0; g < n / GPT2_Q8_GROUP; g++) {
-        float v[GPT2_Q8_GROUP];
-        for (int j = 0; j < GPT2_Q8_GROUP; j++) {
-            size_t k = (size_t)g * GPT2_Q8_GROUP + j;
-            v[j] = src_bf16 ? bf16_to_f32(((const uint16_t *)src)[k]) : ((const float *)src)[k];
-        }
-        int8_t *qg = q + (size_t)g * GPT2_Q8_GROUP;
+// float32 to float16, rounded to nearest even (the int8 weights' scales; load time only).
+static uint16_t f32_to_f16(float f) {
+    union { float f; uint32_t u; } v = {.f = f};
+    uint32_t sign = (v.u >> 16) & 0x8000, a = v.u & 0x7fffffff;
+    if (a > 0x7f800000) return (uint16_t)(sign | 0x7e00);  // NaN
+    if (a >= 0x477ff000) return (uint16_t)(sign | 0x7c00); // 65520 and up round to infinity
+    if (a < 0x38800000) return (uint16_t)(sign | (uint32_t)lrintf(fabsf(f) * 0x1p24f)); // subnormal
+    // normal: drop 13 mantissa bits rounding to even (a carry into the exponent is still right)
+    return (uint16_t)(sign | (((a + 0xfff + ((a >> 13) & 1)) >> 13) - (112 << 10)));
+}
+
+// Symmetric int8 of one group of GPT2_Q8_GROUP values: q = round(v / s) with s = max|v| / 127.
+// Weights (half = 1) round s to float16 first, so q goes with the scale that is stored; the clamp
+// keeps q in -127..127 where that rounding (or a subnormal float16) made s a little small. Returns s.
+static float quantize_group(int8_t *q, const float *v, int half) {
 #if USE_AVX2 && GPT2_Q8_GROUP == 32
-        __m256 x[4], amax = _mm256_setzero_ps();
-        const __m256 sign = _mm256_set1_ps(-0.0f);
-        for (int i = 0; i < 4; i++) {
-            x[i] = _mm256_loadu_ps(v + 8 * i);
-            amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, x[i]));
-        }
-        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
-        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-        float s = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4))) / 127.0f;
-        __m256 inv = _mm256_set1_ps(s > 0.0f ? 1.0f / s : 0.0f);
-        __m256i i32[4];
-        for (int i = 0; i < 4; i++) i32[i] = _mm256_cvtps_epi32(_mm256_mul_ps(x[i], inv)); // to nearest, ties even
-        // pack 4 x 8 int32 to 32 int8; the packs work within 128-bit lanes, the permute restores order
-        __m256i i8 = _mm256_packs_epi16(_mm256_packs_epi32(i32[0], i32[1]), _mm256_packs_epi32(i32[2], i32[3]));
-        i8 = _mm256_permutevar8x32_epi32(i8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-        _mm256_storeu_si256((__m256i *)qg, i8);
-#else
-        float amax = 0.0f;
-        for (int j = 0; j < GPT2_Q8_GROUP; j++) amax = fmaxf(amax, fabsf(v[j]));
-        float s = amax / 127.0f, inv = s > 0.0f ? 1.0f / s : 0.0f;
-        for (int j = 0; j < GPT2_Q8_GROUP; j++) qg[j] = (int8_t)lrintf(v[j] * inv);
-#endif
-        scale[g] = s;
+    __m256 x[4], amax = _mm256_setzero_ps();
+    const __m256 sign = _mm256_set1_ps(-0.0f), lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f);
+    for (int i = 0; i < 4; i++) {
+        x[i] = _mm256_loadu_ps(v + 8 * i);
+        amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, x[i]));
     }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    float s = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4))) / 127.0f;
+    if (half) s = f16_to_f32(f32_to_f16(s));
+    __m256 inv = _mm256_set1_ps(s > 0.0f ? 1.0f / s : 0.0f);
+    __m256i i32[4];
+    for (int i = 0; i < 4; i++) // to nearest, ties even
+        i32[i] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(x[i], inv), lo), hi));
+    // pack 4 x 8 int32 to 32 int8; the packs work within 128-bit lanes, the permute restores order
+    __m256i i8 = _mm256_packs_epi16(_mm256_packs_epi32(i32[0], i32[1]), _mm256_packs_epi32(i32[2], i32[3]));
+    i8 = _mm256_permutevar8x32_epi32(i8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256((__m256i *)q, i8);
+#else
+    float amax = 0.0f;
+    for (int j = 0; j < GPT2_Q8_GROUP; j++) amax = fmaxf(amax, fabsf(v[j]));
+    float s = amax / 127.0f;
+    if (half) s = f16_to_f32(f32_to_f16(s));
+    float inv = s > 0.0f ? 1.0f / s : 0.0f;
+    for (int j = 0; j < GPT2_Q8_GROUP; j++) q[j] = (int8_t)lrintf(fminf(fmaxf(v[j] * inv, -127.0f), 127.0f));
+#endif
+    return s;
+}
+
+void quantize_row(int8_t *q, float *scale, const float *x, int n) {
+    for (int g = 0; g < n / GPT2_Q8_GROUP; g++)
+        scale[g] = quantize_group(q + (size_t)g * GPT2_Q8_GROUP, x + (size_t)g * GPT2_Q8_GROUP, 0);
 }
 
 typedef struct {
     int8_t *q;
-    float *scale;
+    uint16_t *scale;
     const void *src;
     int src_bf16, C;
     size_t rows, rows_per_task;
+    atomic_int bad; // groups with a value that is not finite or a scale beyond float16
 } QuantizeJob;
 
 static void quantize_task(void *ctx, int i) {
-    const QuantizeJob *j = ctx;
+    QuantizeJob *j = ctx;
     size_t r0 = (size_t)i * j->rows_per_task, r1 = r0 + j->rows_per_task;
     if (r1 > j->rows) r1 = j->rows;
-    size_t esize = j->src_bf16 ? 2 : 4;
-    for (size_t r = r0; r < r1; r++)
-        quantize_row(j->q + r * j->C, j->scale + r * (j->C / GPT2_Q8_GROUP),
-                     (const char *)j->src + r * j->C * esize, j->src_bf16, j->C);
+    int bad = 0;
+    for (size_t k = r0 * j->C; k < r1 * j->C; k += GPT2_Q8_GROUP) {
+        float v[GPT2_Q8_GROUP], sum = 0.0f;
+        for (int n = 0; n < GPT2_Q8_GROUP; n++) {
+            v[n] = j->src_bf16 ? bf16_to_f32(((const uint16_t *)j->src)[k + n]) : ((const float *)j->src)[k + n];
+            sum += fabsf(v[n]); // NaN or infinity if any value is
+        }
+        float s = quantize_group(j->q + k, v, 1);
+        j->scale[k / GPT2_Q8_GROUP] = f32_to_f16(s);
+        bad += !(sum < INFINITY && s < INFINITY);
+    }
+    if (bad) atomic_fetch_add(&j->bad, bad);
 }
 
-void quantize_q8(GPT2Pool *pool, int8_t *q, float *scale, const void *src, int src_bf16, size_t rows, int C) {
-    QuantizeJob j = {q, scale, src, src_bf16, C, rows, 64};
+int quantize_q8(GPT2Pool *pool, int8_t *q, uint16_t *scale, const void *src, int src_bf16, size_t rows, int C) {
+    QuantizeJob j = {q, scale, src, src_bf16, C, rows, 64, 0};
     pool_for(pool, (int)((rows + j.rows_per_task - 1) / j.rows_per_task), quantize_task, &j, (double)rows * C);
+    return atomic_load(&j.bad) ? 1 : 0;
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -462,7 +494,7 @@ void matrix_row(float *out, GPT2Matrix w, GPT2DType dt, int row, int C) {
     for (int i = 0; i < C; i++) {
         if (dt == GPT2_F32) out[i] = ((const float *)w.w)[off + i];
         else if (dt == GPT2_BF16) out[i] = bf16_to_f32(((const uint16_t *)w.w)[off + i]);
-        else out[i] = ((const int8_t *)w.w)[off + i] * w.scale[(off + i) / GPT2_Q8_GROUP];
+        else out[i] = ((const int8_t *)w.w)[off + i] * f16_to_f32(w.scale[(off + i) / GPT2_Q8_GROUP]);
     }
 }
 
@@ -603,15 +635,16 @@ void matmul(GPT2Pool *pool, float *out, const float *inp, GPT2Matrix w, GPT2DTyp
     int32_t *xc = (int32_t *)(xq + (size_t)T * C);
     if (dt == GPT2_Q8)
         for (int t = 0; t < T; t++) {
-            quantize_row(xq + (size_t)t * C, xqs + (size_t)t * (C / GPT2_Q8_GROUP), inp + (size_t)t * C, 0, C);
+            quantize_row(xq + (size_t)t * C, xqs + (size_t)t * (C / GPT2_Q8_GROUP), inp + (size_t)t * C, C);
             if (USE_VNNI) q8_corrections(xc + (size_t)t * (C / 4), xq + (size_t)t * C, C);
         }
-    // Decode (T = 1): about 8 tasks per thread, long enough runs of rows for the prefetcher and few
-    // claims on the shared counter, yet enough tasks to balance. Prefill: blocks of rows that fit
+    // Decode (T = 1): about 4 tasks per thread, enough to balance, yet long runs of rows: each task
+    // starts a new stream from memory, and the prefetcher needs a while to ramp up (8 tasks per
+    // thread made int8 decode about 5% slower). Prefill: blocks of rows that fit
     // in L2, a multiple of the register tile's TILE_O = 16.
     int rows = 48;
     if (T == 1) {
-        int per = (OC + 8 * pool_threads(pool) - 1) / (8 * pool_threads(pool));
+        int per = (OC + 4 * pool_threads(pool) - 1) / (4 * pool_threads(pool));
         rows = per < 16 ? 16 : (per + 15) / 16 * 16;
     }
     MatmulJob j = {out, inp, xq, xqs, xc, w, dt, bias, T, C, OC, rows, epi};
@@ -627,7 +660,7 @@ void matmul_naive(float *out, const float *inp, GPT2Matrix w, GPT2DType dt, cons
             for (int c = 0; c < C; c++) {
                 float wv = dt == GPT2_F32    ? ((const float *)w.w)[wo + c]
                            : dt == GPT2_BF16 ? bf16_to_f32(((const uint16_t *)w.w)[wo + c])
-                                             : ((const int8_t *)w.w)[wo + c] * w.scale[(wo + c) / GPT2_Q8_GROUP];
+                                             : ((const int8_t *)w.w)[wo + c] * f16_to_f32(w.scale[(wo + c) / GPT2_Q8_GROUP]);
                 sum += (double)wv * inp[(size_t)t * C + c];
             }
             if (epi == EPI_GELU) out[(size_t)t * OC + o] = gelu((float)sum);

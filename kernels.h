@@ -6,6 +6,8 @@
 
 #include "gpt2.h"
 
+#include <math.h>
+
 // ---- thread pool: workers sleep on a condition variable between jobs (after a short spin), so a
 // busy machine never leaves a thread spinning on a core that someone else needs.
 GPT2Pool *pool_create(int n_threads); // n_threads includes the caller; NULL when out of memory
@@ -35,9 +37,12 @@ void matmul_naive(float *out, const float *inp, GPT2Matrix w, GPT2DType dt, cons
 void matrix_row(float *out, GPT2Matrix w, GPT2DType dt, int row, int C);
 // The matrix of layer l in a stack of (L, OC, C) matrices.
 GPT2Matrix matrix_layer(GPT2Matrix w, GPT2DType dt, int l, int OC, int C);
-// Quantize rows (rows, C) of float32 (src_bf16 = 0) or bf16 (1) to int8 with one scale per group.
-void quantize_q8(GPT2Pool *pool, int8_t *q, float *scale, const void *src, int src_bf16,
-                 size_t rows, int C);
+// Quantize rows (rows, C) of float32 (src_bf16 = 0) or bf16 (1) to int8 with one float16 scale per
+// group. Returns 1 when a value is not finite or too large for a float16 scale (|w| > 8.3e6).
+int quantize_q8(GPT2Pool *pool, int8_t *q, uint16_t *scale, const void *src, int src_bf16,
+                size_t rows, int C);
+// The activations for the int8 matmul: one row x (n) to int8 q (n) with float scales (n / GPT2_Q8_GROUP).
+void quantize_row(int8_t *q, float *scale, const float *x, int n);
 
 // ---- the rest of the transformer block
 // out (T, C) = LayerNorm(inp (T, C)) * w (C) + b (C), eps 1e-5, biased variance as PyTorch.
@@ -56,6 +61,19 @@ float gelu(float x); // tanh approximation, as GPT-2 ("gelu_new")
 static inline float bf16_to_f32(uint16_t h) {
     union { uint32_t u; float f; } v = {.u = (uint32_t)h << 16};
     return v.f;
+}
+
+// float16 (IEEE half: sign, 5 exponent and 10 mantissa bits) to float32, exactly.
+static inline float f16_to_f32(uint16_t h) {
+    uint32_t e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    float v;
+    if (e == 0) v = (float)m * 0x1p-24f; // zero and subnormals
+    else if (e == 31) v = m ? NAN : INFINITY;
+    else {
+        union { uint32_t u; float f; } x = {.u = (e + 112) << 23 | m << 13};
+        v = x.f;
+    }
+    return h & 0x8000 ? -v : v;
 }
 
 #endif // KERNELS_H

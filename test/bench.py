@@ -56,7 +56,7 @@ def main(argv):
 
     # bytes of weights read per decoded token: the layers' matrices and the tied head's V rows
     matrix_params = L * 12 * C * C + V * C
-    bytes_per_param = {"fp32": 4, "bf16": 2, "int8": 1 + 4 / 32}
+    bytes_per_param = {"fp32": 4, "bf16": 2, "int8": 1 + 2 / 32}  # int8 with a float16 scale per 32
     # FLOPs per prompt token: the matrices (2 per weight) and attention over on average (T + 1) / 2 keys
     def flops_per_token(T):
         return 2 * L * 12 * C * C + 4 * L * C * (T + 1) / 2

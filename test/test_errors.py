@@ -84,6 +84,16 @@ def checkpoint_size(maxT, V, L, NH, C, Vp, esize=4):
     return HEADER + n * esize
 
 
+def poke_qkvw(F, path, name, value):
+    """The float32 checkpoint at path with its first qkvw weight set to value (written to name)."""
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    maxT, V, L, NH, C, Vp = struct.unpack("<6i", data[8:32])
+    off = HEADER + 4 * (Vp * C + maxT * C + 2 * L * C)  # after wte, wpe, ln1w, ln1b
+    data[off:off + 4] = struct.pack("<f", value)
+    return F.write(name, bytes(data))
+
+
 # ---- the table --------------------------------------------------------------------------------
 # (what, args, status, message piece). Args may be callables of Files (they make the file then).
 # M: the small valid model for the CLI tests; GEN: a short greedy run on it.
@@ -139,6 +149,12 @@ def rows(F, M):
                                  Vp=2**31 - 1)], 1, "header field maxT = 2147483647 is outside 1..65536"),
         ("--quantize int8 with C not a multiple of 32", ["-m", F.base, "--quantize", "int8"], 1,
          "cannot quantize: C = 8 is not a multiple of 32"),
+        ("--quantize int8 with a NaN weight", lambda: ["-m", poke_qkvw(F, M, "nan.bin", float("nan")),
+                                                       "--quantize", "int8"], 1,
+         "cannot quantize: a weight is not finite or above 8.3e6 in magnitude"),
+        ("--quantize int8 with a weight of 1e7 (beyond float16 scales)",
+         lambda: ["-m", poke_qkvw(F, M, "big.bin", 1e7), "--quantize", "int8"], 1,
+         "cannot quantize: a weight is not finite or above 8.3e6 in magnitude"),
         # tokenizer files
         ("tokenizer missing", gen + ["--tokenizer", os.path.join(F.tmp, "missing_tok.bin")], 1,
          "cannot open: No such file or directory"),

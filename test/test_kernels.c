@@ -40,19 +40,19 @@ static uint16_t to_bf16(float f) {
 }
 
 // Reference for GPT2_Q8: the quantized input times the quantized weights, exactly, in double.
-static void matmul_q8_exact(float *out, const float *inp, const int8_t *wq, const float *ws, const float *bias,
+static void matmul_q8_exact(float *out, const float *inp, const int8_t *wq, const uint16_t *ws, const float *bias,
                             int T, int C, int OC) {
     int G = GPT2_Q8_GROUP, ng = C / G;
     int8_t *xq = malloc((size_t)T * C);
     float *xs = malloc((size_t)T * ng * sizeof(float));
-    quantize_q8(NULL, xq, xs, inp, 0, (size_t)T, C);
+    for (int t = 0; t < T; t++) quantize_row(xq + (size_t)t * C, xs + (size_t)t * ng, inp + (size_t)t * C, C);
     for (int t = 0; t < T; t++)
         for (int o = 0; o < OC; o++) {
             double sum = bias ? bias[o] : 0.0;
             for (int g = 0; g < ng; g++) {
                 long isum = 0;
                 for (int j = 0; j < G; j++) isum += (long)wq[(size_t)o * C + g * G + j] * xq[(size_t)t * C + g * G + j];
-                sum += (double)isum * ws[(size_t)o * ng + g] * xs[(size_t)t * ng + g];
+                sum += (double)isum * f16_to_f32(ws[(size_t)o * ng + g]) * xs[(size_t)t * ng + g];
             }
             out[(size_t)t * OC + o] = (float)sum;
         }
@@ -66,7 +66,8 @@ static void test_matmul(GPT2Pool *pools[3], GPT2DType dt, int T, int C, int OC, 
     float *out[3], *init = malloc((size_t)T * OC * sizeof(float));
     uint16_t *wh = malloc(nw * sizeof(uint16_t));
     int8_t *wq = malloc(nw), *xq = malloc(2 * (size_t)T * C);
-    float *wqs = malloc(nw / GPT2_Q8_GROUP * sizeof(float) + 4), *xqs = malloc((size_t)T * C / GPT2_Q8_GROUP * 4 + 4);
+    uint16_t *wqs = malloc(nw / GPT2_Q8_GROUP * sizeof(uint16_t) + 4);
+    float *xqs = malloc((size_t)T * C / GPT2_Q8_GROUP * 4 + 4);
     for (size_t i = 0; i < (size_t)T * C; i++) inp[i] = frand();
     for (size_t i = 0; i < nw; i++) wf[i] = frand() * 0.1f, wh[i] = to_bf16(wf[i]);
     for (int i = 0; i < OC; i++) bias[i] = frand();
@@ -74,7 +75,10 @@ static void test_matmul(GPT2Pool *pools[3], GPT2DType dt, int T, int C, int OC, 
     GPT2Matrix w = {wf, NULL};
     if (dt == GPT2_BF16) w.w = wh;
     if (dt == GPT2_Q8) {
-        quantize_q8(NULL, wq, wqs, wf, 0, (size_t)OC, C);
+        if (quantize_q8(NULL, wq, wqs, wf, 0, (size_t)OC, C)) {
+            printf("FAIL quantize_q8 refused finite weights\n");
+            failures++;
+        }
         w = (GPT2Matrix){wq, wqs};
     }
     memcpy(ref, init, (size_t)T * OC * sizeof(float));
@@ -185,6 +189,46 @@ static void test_gelu(void) {
     }
 }
 
+// float16 scales: exact decoding, groups too small for normal float16 scales still within
+// -127..127 and close, and weights no float16 scale can cover refused.
+static void test_quantize(void) {
+    const struct { uint16_t h; float f; } halves[] = {{0x3c00, 1.0f}, {0xc000, -2.0f}, {0x0001, 0x1p-24f},
+                                                        {0x0400, 0x1p-14f}, {0x7bff, 65504.0f}, {0x3555, 0.33325195f}};
+    for (size_t i = 0; i < sizeof(halves) / sizeof(halves[0]); i++)
+        if (f16_to_f32(halves[i].h) != halves[i].f) {
+            printf("FAIL f16_to_f32(0x%04x) = %g, expected %g\n", halves[i].h, f16_to_f32(halves[i].h), halves[i].f);
+            failures++;
+        }
+    const float amax[] = {1.0f, 3e-3f, 1.7e-4f, 1e-6f, 1e-9f, 1e-30f, 0.0f, 8e6f}; // 1.7e-4: the clamp acts
+    for (size_t i = 0; i < sizeof(amax) / sizeof(amax[0]); i++) {
+        float v[GPT2_Q8_GROUP], deq[GPT2_Q8_GROUP];
+        int8_t q[GPT2_Q8_GROUP];
+        uint16_t sc;
+        for (int j = 0; j < GPT2_Q8_GROUP; j++) v[j] = amax[i] * (j == 5 ? -1.0f : frand());
+        if (quantize_q8(NULL, q, &sc, v, 0, 1, GPT2_Q8_GROUP)) {
+            printf("FAIL quantize_q8 refused a group of max %g\n", amax[i]);
+            failures++;
+        }
+        for (int j = 0; j < GPT2_Q8_GROUP; j++) {
+            if (q[j] < -127) printf("FAIL quantize_q8: %d below -127 (max %g)\n", q[j], amax[i]), failures++;
+            deq[j] = q[j] * f16_to_f32(sc);
+        }
+        char what[64];
+        snprintf(what, sizeof(what), "int8 with float16 scale, max %g", amax[i]);
+        check_close(what, deq, v, GPT2_Q8_GROUP, amax[i] / 254.0 * 1.01 + 1e-7 * amax[i] + 6e-8 * 127, 0.0);
+    }
+    const float bad[] = {NAN, INFINITY, 9e6f};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        float v[GPT2_Q8_GROUP] = {0.5f, bad[i]};
+        int8_t q[GPT2_Q8_GROUP];
+        uint16_t sc;
+        if (!quantize_q8(NULL, q, &sc, v, 0, 1, GPT2_Q8_GROUP)) {
+            printf("FAIL quantize_q8 accepted a weight %g\n", bad[i]);
+            failures++;
+        }
+    }
+}
+
 int main(void) {
     GPT2Pool *pools[3] = {pool_create(1), pool_create(2), pool_create(3)};
     const GPT2DType dts[3] = {GPT2_F32, GPT2_BF16, GPT2_Q8};
@@ -202,6 +246,7 @@ int main(void) {
     for (size_t i = 0; i < sizeof(att) / sizeof(att[0]); i++) test_attention(pools, att[i][0], att[i][1], att[i][2], att[i][3]);
     test_layernorm();
     test_gelu();
+    test_quantize();
     for (int p = 0; p < 3; p++) pool_free(pools[p]);
     if (failures) {
         printf("test_kernels: %d failures\n", failures);
