@@ -507,8 +507,10 @@ typedef struct {
     GPT2Matrix w;     // (OC, C)
     GPT2DType dt;
     const float *bias; // (OC) or NULL
-    int T, C, OC, rows_per_task;
+    int T, C, OC;
     Epilogue epi;
+    // tasks: outputs 0..split-1 in blocks of `big` rows, then split..OC-1 in blocks of `small`
+    int big, split, n_big, small;
 } MatmulJob;
 
 // One output element: bias + w[o] . inp[t].
@@ -605,8 +607,9 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
 // stream past them, so each weight is read from memory once per matmul, not once per token.
 static void matmul_task(void *ctx, int i) {
     const MatmulJob *j = ctx;
-    int o0 = i * j->rows_per_task, o1 = o0 + j->rows_per_task;
-    if (o1 > j->OC) o1 = j->OC;
+    int end = i < j->n_big ? j->split : j->OC;
+    int o0 = i < j->n_big ? i * j->big : j->split + (i - j->n_big) * j->small;
+    int o1 = o0 + (i < j->n_big ? j->big : j->small) < end ? o0 + (i < j->n_big ? j->big : j->small) : end;
     int t = 0;
 #if USE_AVX2
     if (j->T >= TILE_T && j->dt != GPT2_Q8) { // int8 keeps its integer dot products in prefill too
@@ -629,6 +632,9 @@ static void q8_corrections(int32_t *xc, const int8_t *x, int C) {
     for (int l = 0; l < C / 4; l++) xc[l] = -128 * (x[4 * l] + x[4 * l + 1] + x[4 * l + 2] + x[4 * l + 3]);
 }
 
+// n rounded up to a multiple of 16, at least 16.
+static int round16(int n) { return n < 16 ? 16 : (n + 15) / 16 * 16; }
+
 void matmul(GPT2Pool *pool, float *out, const float *inp, GPT2Matrix w, GPT2DType dt,
             const float *bias, int T, int C, int OC, Epilogue epi, int8_t *xq, float *xqs) {
     // the quantized input; after it in the same scratch, its VNNI corrections
@@ -638,17 +644,21 @@ void matmul(GPT2Pool *pool, float *out, const float *inp, GPT2Matrix w, GPT2DTyp
             quantize_row(xq + (size_t)t * C, xqs + (size_t)t * (C / GPT2_Q8_GROUP), inp + (size_t)t * C, C);
             if (USE_VNNI) q8_corrections(xc + (size_t)t * (C / 4), xq + (size_t)t * C, C);
         }
-    // Decode (T = 1): about 4 tasks per thread, enough to balance, yet long runs of rows: each task
-    // starts a new stream from memory, and the prefetcher needs a while to ramp up (8 tasks per
-    // thread made int8 decode about 5% slower). Prefill: blocks of rows that fit
-    // in L2, a multiple of the register tile's TILE_O = 16.
-    int rows = 48;
+    // Prefill: blocks of 48 rows, which fit in L2, a multiple of the register tile's TILE_O = 16.
+    // Decode (T = 1) streams the rows from memory, and each task starts a new stream that the
+    // prefetcher needs a while to pick up, so tasks should be few and long; but a thread that
+    // finishes early waits for the others, so the last ones should be short. So: three quarters of
+    // the rows in two tasks per thread, the last quarter in two more (multiples of 16 rows). The
+    // blocks depend only on OC and the thread count, never on which thread runs what.
+    MatmulJob j = {out, inp, xq, xqs, xc, w, dt, bias, T, C, OC, epi, 48, OC, 0, 48};
     if (T == 1) {
-        int per = (OC + 4 * pool_threads(pool) - 1) / (4 * pool_threads(pool));
-        rows = per < 16 ? 16 : (per + 15) / 16 * 16;
+        int t = pool_threads(pool);
+        j.big = round16((3 * OC + 8 * t - 1) / (8 * t));
+        j.split = OC < 2 * t * j.big ? OC : 2 * t * j.big;
+        j.small = round16((OC - j.split + 2 * t - 1) / (2 * t));
     }
-    MatmulJob j = {out, inp, xq, xqs, xc, w, dt, bias, T, C, OC, rows, epi};
-    pool_for(pool, (OC + rows - 1) / rows, matmul_task, &j, (double)T * C * OC);
+    j.n_big = (j.split + j.big - 1) / j.big;
+    pool_for(pool, j.n_big + (OC - j.split + j.small - 1) / j.small, matmul_task, &j, (double)T * C * OC);
 }
 
 void matmul_naive(float *out, const float *inp, GPT2Matrix w, GPT2DType dt, const float *bias,
