@@ -281,7 +281,7 @@ const float *gpt2_forward(GPT2 *m, const int *tokens, int T, int pos) {
     const GPT2Config *c = &m->config;
     const GPT2Weights *w = &m->w;
     GPT2Acts *a = &m->acts;
-    const int C = c->C, maxT = c->maxT;
+    const int C = c->C, maxT = c->maxT, hs = C / c->NH;
     const GPT2DType dt = m->dtype;
 
     // token + position embedding
@@ -296,10 +296,12 @@ const float *gpt2_forward(GPT2 *m, const int *tokens, int T, int pos) {
         layernorm(a->xn, a->x, w->ln1w + l * C, w->ln1b + l * C, T, C);
         matmul(m->pool, a->qkv, a->xn, matrix_layer(w->qkvw, dt, l, 3 * C, C), dt, w->qkvb + l * 3 * C, T, C,
                3 * C, EPI_STORE, a->xq, a->xqs);
-        for (int t = 0; t < T; t++) { // keys and values of the new positions go to the cache
-            memcpy(kc + (size_t)(pos + t) * C, a->qkv + (size_t)t * 3 * C + C, C * sizeof(float));
-            memcpy(vc + (size_t)(pos + t) * C, a->qkv + (size_t)t * 3 * C + 2 * C, C * sizeof(float));
-        }
+        for (int t = 0; t < T; t++) // keys and values of the new positions go to the cache (NH, maxT, hs)
+            for (int h = 0; h < c->NH; h++) {
+                const float *k = a->qkv + (size_t)t * 3 * C + C + h * hs;
+                memcpy(kc + ((size_t)h * maxT + pos + t) * hs, k, hs * sizeof(float));
+                memcpy(vc + ((size_t)h * maxT + pos + t) * hs, k + C, hs * sizeof(float));
+            }
         attention(m->pool, a->att, a->qkv, kc, vc, a->scores, T, pos, C, c->NH, maxT);
         matmul(m->pool, a->x, a->att, matrix_layer(w->attprojw, dt, l, C, C), dt, w->attprojb + l * C, T, C, C,
                EPI_ADD, a->xq, a->xqs);

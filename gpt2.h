@@ -82,10 +82,11 @@ typedef struct {
     float *xqs;    // (maxT, 4C / GPT2_Q8_GROUP) their scales
 } GPT2Acts;
 
-// Keys and values of every position seen so far, so that a new token costs one position.
+// Keys and values of every position seen so far, so that a new token costs one position. Head by
+// head (hs = C / NH), so that attention reads each head's keys and values as contiguous streams.
 typedef struct {
-    float *k; // (L, maxT, C)
-    float *v; // (L, maxT, C)
+    float *k; // (L, NH, maxT, hs)
+    float *v; // (L, NH, maxT, hs)
 } GPT2KVCache;
 
 typedef struct GPT2Pool GPT2Pool; // worker threads (kernels.c)

@@ -720,15 +720,15 @@ static float exp_shifted(float *s, int n, float max) {
     return sum;
 }
 
-// o (hs) = sum over k < n of p[k] * scale * v_k, where v_k = v + k * C (hs).
-static void weighted_sum(float *o, const float *p, float scale, const float *v, int n, int C, int hs) {
+// o (hs) = sum over k < n of p[k] * scale * v (n, hs)[k].
+static void weighted_sum(float *o, const float *p, float scale, const float *v, int n, int hs) {
     int i0 = 0;
 #if USE_AVX2
     // 32 outputs at a time held in four registers while the rows of v stream past
     for (; i0 + 32 <= hs; i0 += 32) {
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (int k = 0; k < n; k++) {
-            const float *vk = v + (size_t)k * C + i0;
+            const float *vk = v + (size_t)k * hs + i0;
             __m256 pk = _mm256_set1_ps(p[k] * scale);
             a0 = _mm256_fmadd_ps(pk, _mm256_loadu_ps(vk), a0);
             a1 = _mm256_fmadd_ps(pk, _mm256_loadu_ps(vk + 8), a1);
@@ -741,7 +741,7 @@ static void weighted_sum(float *o, const float *p, float scale, const float *v, 
 #endif
     for (int i = i0; i < hs; i++) o[i] = 0.0f;
     for (int k = 0; k < n; k++)
-        for (int i = i0; i < hs; i++) o[i] += p[k] * scale * v[(size_t)k * C + i];
+        for (int i = i0; i < hs; i++) o[i] += p[k] * scale * v[(size_t)k * hs + i];
 }
 
 // Rows of the scores scratch: maxT rounded up to whole register tiles.
@@ -772,7 +772,8 @@ static void attention_tile(const AttentionJob *j, int h, int t0, float *s, int l
     }
     // out (6, hs) = weights (6, n) . v (n, hs), 16 channels at a time straight from the cache rows
     float *o = j->out + (size_t)t0 * C + h * hs;
-    for (int i0 = 0; i0 < hs; i0 += TILE_O) tile_6x16(o + i0, C, s, ld, j->vcache + h * hs + i0, C, n, 0);
+    const float *v = j->vcache + (size_t)h * j->maxT * hs;
+    for (int i0 = 0; i0 < hs; i0 += TILE_O) tile_6x16(o + i0, C, s, ld, v + i0, hs, n, 0);
     for (int a = 0; a < TILE_T; a++)
         for (int i = 0; i < hs; i++) o[(size_t)a * C + i] *= inv[a];
 }
@@ -780,10 +781,10 @@ static void attention_tile(const AttentionJob *j, int h, int t0, float *s, int l
 // kt = the keys 0..n-1 of head h as the tile wants them: blocks of 16 keys, each (hs, 16), zeros
 // past n. Packed once per head, used by every query tile.
 static void pack_keys(float *kt, const AttentionJob *j, int h, int n) {
-    const int C = j->C, hs = C / j->NH;
+    const int hs = j->C / j->NH;
     for (int k0 = 0; k0 < n; k0 += TILE_O)
         for (int b = 0; b < TILE_O; b++) {
-            const float *key = j->kcache + (size_t)(k0 + b) * C + h * hs;
+            const float *key = j->kcache + ((size_t)h * j->maxT + k0 + b) * hs;
             float *dst = kt + (size_t)k0 * hs + b;
             for (int p = 0; p < hs; p++) dst[p * TILE_O] = k0 + b < n ? key[p] : 0.0f;
         }
@@ -795,6 +796,7 @@ static void attention_task(void *ctx, int h) {
     const AttentionJob *j = ctx;
     int C = j->C, hs = C / j->NH, ld = scores_ld(j->maxT), t = 0;
     float scale = 1.0f / sqrtf((float)hs), *s = j->scores + (size_t)h * ATTENTION_ROWS * ld;
+    const float *keys = j->kcache + (size_t)h * j->maxT * hs, *values = j->vcache + (size_t)h * j->maxT * hs;
 #if USE_AVX2
     if (hs % TILE_O == 0 && j->T >= TILE_T) {
         float *kt = j->keys + (size_t)h * hs * ld;
@@ -807,11 +809,11 @@ static void attention_task(void *ctx, int h) {
         int n = j->pos + t + 1; // causal: keys 0..pos+t
         float max = -INFINITY;
         for (int k = 0; k < n; k++) {
-            s[k] = dot_f32(j->kcache + (size_t)k * C + h * hs, q, hs) * scale;
+            s[k] = dot_f32(keys + (size_t)k * hs, q, hs) * scale;
             if (s[k] > max) max = s[k];
         }
         float sum = exp_shifted(s, n, max);
-        weighted_sum(j->out + (size_t)t * C + h * hs, s, 1.0f / sum, j->vcache + h * hs, n, C, hs);
+        weighted_sum(j->out + (size_t)t * C + h * hs, s, 1.0f / sum, values, n, hs);
     }
 }
 

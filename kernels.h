@@ -48,8 +48,9 @@ void quantize_row(int8_t *q, float *scale, const float *x, int n);
 // out (T, C) = LayerNorm(inp (T, C)) * w (C) + b (C), eps 1e-5, biased variance as PyTorch.
 void layernorm(float *out, const float *inp, const float *w, const float *b, int T, int C);
 // Causal attention of T new queries at positions pos..pos+T-1 over keys/values 0..pos+T-1.
-// out (T, C); qkv (T, 3C) holds the new queries; kcache, vcache (maxT, C) hold the keys and values
-// of this layer for every position up to pos+T-1; scores is scratch of attention_scratch() floats
+// out (T, C); qkv (T, 3C) holds the new queries; kcache, vcache (NH, maxT, hs) hold the keys and
+// values of this layer for every position up to pos+T-1, head by head, so that decode reads each
+// head's keys as one contiguous stream; scores is scratch of attention_scratch() floats
 // (ATTENTION_ROWS queries per head are scored at once in prefill, against keys packed there).
 #define ATTENTION_ROWS 6
 size_t attention_scratch(int C, int NH, int maxT);

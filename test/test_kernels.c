@@ -120,7 +120,7 @@ static void test_matmul(GPT2Pool *pools[3], GPT2DType dt, int T, int C, int OC, 
 
 // Causal attention in the most direct form, double precision.
 static void attention_naive(float *out, const float *qkv, const float *kc, const float *vc, int T, int pos, int C,
-                            int NH) {
+                            int NH, int maxT) {
     int hs = C / NH;
     double *s = malloc((size_t)(pos + T) * sizeof(double));
     for (int t = 0; t < T; t++)
@@ -129,14 +129,14 @@ static void attention_naive(float *out, const float *qkv, const float *kc, const
             double max = -INFINITY, sum = 0.0;
             for (int k = 0; k < n; k++) {
                 double d = 0.0;
-                for (int i = 0; i < hs; i++) d += (double)qkv[(size_t)t * 3 * C + h * hs + i] * kc[(size_t)k * C + h * hs + i];
+                for (int i = 0; i < hs; i++) d += (double)qkv[(size_t)t * 3 * C + h * hs + i] * kc[((size_t)h * maxT + k) * hs + i];
                 s[k] = d / sqrt((double)hs);
                 if (s[k] > max) max = s[k];
             }
             for (int k = 0; k < n; k++) sum += (s[k] = exp(s[k] - max));
             for (int i = 0; i < hs; i++) {
                 double o = 0.0;
-                for (int k = 0; k < n; k++) o += s[k] / sum * vc[(size_t)k * C + h * hs + i];
+                for (int k = 0; k < n; k++) o += s[k] / sum * vc[((size_t)h * maxT + k) * hs + i];
                 out[(size_t)t * C + h * hs + i] = (float)o;
             }
         }
@@ -150,7 +150,7 @@ static void test_attention(GPT2Pool *pools[3], int T, int pos, int C, int NH) {
     float *scores = malloc(attention_scratch(C, NH, maxT) * sizeof(float)), *out[3];
     for (size_t i = 0; i < (size_t)T * 3 * C; i++) qkv[i] = frand() * 2.0f;
     for (size_t i = 0; i < (size_t)maxT * C; i++) kc[i] = frand() * 2.0f, vc[i] = frand();
-    attention_naive(ref, qkv, kc, vc, T, pos, C, NH);
+    attention_naive(ref, qkv, kc, vc, T, pos, C, NH, maxT);
     char what[128];
     for (int p = 0; p < 3; p++) {
         out[p] = malloc((size_t)T * C * sizeof(float));
