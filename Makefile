@@ -215,8 +215,8 @@ data/gpt2_124M_bf16.bin:
 
 # Exporter tests (standard library only, < 30 s).
 test: test-export
-test-export:
-	$(PYTHON) test/test_export.py
+test-export: $(EXE)
+	$(PYTHON) test/test_export.py ./$(EXE)
 
 # The models the fixtures test/fixtures/ref_{tiny,small}.json were computed on: regenerated from the
 # fixture's "model" object (its sha256 checked), then exported in float32 and bfloat16.

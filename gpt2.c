@@ -60,13 +60,44 @@ static int param_sizes(size_t n[N_PARAMS], const GPT2Config *c) {
 enum { WTE, WPE, LN1W, LN1B, QKVW, QKVB, ATTPROJW, ATTPROJB, LN2W, LN2B, FCW, FCB, FCPROJW, FCPROJB, LNFW, LNFB };
 static const int is_matrix[N_PARAMS] = {[WTE] = 1, [QKVW] = 1, [ATTPROJW] = 1, [FCW] = 1, [FCPROJW] = 1};
 
-// Checks the header and the file size; fills config and the offsets (in elements) of each tensor.
+// Version 8 pads every piece (a tensor, a matrix's scales) to a multiple of this many bytes, so that
+// each starts aligned however the pieces before it ended.
+#define Q8_ALIGN 64
+
+// a + b and n padded to Q8_ALIGN, or 0 when an argument is 0 (an overflow before: no size or offset
+// here is 0) or the result overflows size_t.
+static size_t add(size_t a, size_t b) { return a == 0 || b == 0 || a > SIZE_MAX - b ? 0 : a + b; }
+static size_t pad(size_t n) { return n == 0 || n > SIZE_MAX - Q8_ALIGN ? 0 : (n + Q8_ALIGN - 1) / Q8_ALIGN * Q8_ALIGN; }
+
+// Byte offsets from the start of the file: off[i] of tensor i, soff[i] of its float16 scales (version
+// 8 matrices), off[N_PARAMS] the file's size. 1 when a size overflows.
+static int layout(const GPT2Config *c, int version, size_t off[N_PARAMS + 1], size_t soff[N_PARAMS]) {
+    size_t n[N_PARAMS], pos = HEADER_INTS * sizeof(int32_t);
+    if (param_sizes(n, c)) return 1;
+    for (int i = 0; i < N_PARAMS; i++) {
+        off[i] = pos;
+        if (version == GPT2_VERSION_Q8 && is_matrix[i]) { // int8 values, then the scales
+            soff[i] = pos = add(pos, pad(n[i]));
+            pos = add(pos, pad(mul(n[i] / GPT2_Q8_GROUP, sizeof(uint16_t))));
+        } else if (version == GPT2_VERSION_Q8) {
+            pos = add(pos, pad(mul(n[i], sizeof(float))));
+        } else {
+            pos = add(pos, mul(n[i], version == GPT2_VERSION_F32 ? sizeof(float) : sizeof(uint16_t)));
+        }
+        if (pos == 0) return 1;
+    }
+    off[N_PARAMS] = pos;
+    return pos > (size_t)INT64_MAX;
+}
+
+// Checks the header and the file size; fills config and the layout of the tensors.
 static int check_header(const char *path, const int32_t *h, size_t file_size, GPT2Config *c,
-                        size_t offsets[N_PARAMS + 1], char *err) {
+                        size_t off[N_PARAMS + 1], size_t soff[N_PARAMS], char *err) {
     if (h[0] != GPT2_MAGIC)
         return fail(err, "gpt2_build: %s: not a GPT-2 checkpoint (magic %d, expected %d)", path, h[0], GPT2_MAGIC);
-    if (h[1] != GPT2_VERSION_F32 && h[1] != GPT2_VERSION_BF16)
-        return fail(err, "gpt2_build: %s: unsupported checkpoint version %d (3 = float32, 5 = bfloat16)", path, h[1]);
+    if (h[1] != GPT2_VERSION_F32 && h[1] != GPT2_VERSION_BF16 && h[1] != GPT2_VERSION_Q8)
+        return fail(err, "gpt2_build: %s: unsupported checkpoint version %d (3 = float32, 5 = bfloat16, 8 = int8)",
+                    path, h[1]);
     *c = (GPT2Config){.maxT = h[2], .V = h[3], .L = h[4], .NH = h[5], .C = h[6], .Vp = h[7]};
     // Bounds far above GPT-2 XL (maxT 1024, V 50257, L 48, NH 25, C 1600) that keep int arithmetic
     // on positions, channels and vocabulary ids safe.
@@ -82,16 +113,11 @@ static int check_header(const char *path, const int32_t *h, size_t file_size, GP
         return fail(err, "gpt2_build: %s: C = %d is not divisible by NH = %d", path, c->C, c->NH);
     if (c->V > c->Vp)
         return fail(err, "gpt2_build: %s: V = %d is larger than the padded Vp = %d", path, c->V, c->Vp);
-    size_t n[N_PARAMS], esize = h[1] == GPT2_VERSION_F32 ? 4 : 2;
-    if (param_sizes(n, c)) return fail(err, "gpt2_build: %s: tensor sizes overflow", path);
-    offsets[0] = 0;
-    for (int i = 0; i < N_PARAMS; i++) {
-        offsets[i + 1] = offsets[i] + n[i];
-        if (offsets[i + 1] < offsets[i]) return fail(err, "gpt2_build: %s: tensor sizes overflow", path);
-    }
-    size_t bytes = mul(offsets[N_PARAMS], esize), header = HEADER_INTS * sizeof(int32_t), want = bytes + header;
-    if (bytes == 0 || want < header || want > (size_t)INT64_MAX)
-        return fail(err, "gpt2_build: %s: tensor sizes overflow", path);
+    if (h[1] == GPT2_VERSION_Q8 && c->C % GPT2_Q8_GROUP != 0)
+        return fail(err, "gpt2_build: %s: int8 checkpoint with C = %d, not a multiple of %d", path, c->C,
+                    GPT2_Q8_GROUP);
+    if (layout(c, h[1], off, soff)) return fail(err, "gpt2_build: %s: tensor sizes overflow", path);
+    size_t want = off[N_PARAMS];
     if (file_size < want)
         return fail(err, "gpt2_build: %s: truncated: %zu of %zu bytes", path, file_size, want);
     if (file_size > want)
@@ -143,17 +169,19 @@ static void *map_file(int fd, size_t size, int populate) {
     return p;
 }
 
-// Points the weights into the mapped file (float32), or converts what is not a matrix to float32
-// (bfloat16) and quantizes the matrices (--quantize int8).
-static int setup_weights(GPT2 *m, const size_t off[N_PARAMS + 1], const char *path, char *err) {
+// Points the weights into the mapped file (float32 and int8 checkpoints), or converts what is not a
+// matrix to float32 (bfloat16) and quantizes the matrices (--quantize int8 of a float checkpoint).
+static int setup_weights(GPT2 *m, const size_t off[N_PARAMS + 1], const size_t soff[N_PARAMS], const char *path,
+                         char *err) {
     const GPT2Config *c = &m->config;
-    int bf16 = m->file_version == GPT2_VERSION_BF16;
-    const char *base = (const char *)m->map + HEADER_INTS * sizeof(int32_t);
-    size_t esize = bf16 ? 2 : 4, owned = 0, q8 = 0;
+    int bf16 = m->file_version == GPT2_VERSION_BF16, q8_file = m->file_version == GPT2_VERSION_Q8;
+    int quantize = m->dtype == GPT2_Q8 && !q8_file;
+    const char *base = m->map;
+    size_t n[N_PARAMS], esize = bf16 ? 2 : 4, owned = 0, q8 = 0;
+    param_sizes(n, c); // cannot overflow: check_header computed the layout from them
     for (int i = 0; i < N_PARAMS; i++) {
-        size_t n = off[i + 1] - off[i];
-        if (is_matrix[i] && m->dtype == GPT2_Q8) q8 += n;
-        else if (!is_matrix[i] && bf16) owned += n;
+        if (is_matrix[i] && quantize) q8 += n[i];
+        else if (!is_matrix[i] && bf16) owned += n[i];
     }
     // Quantized matrices: int8 values, then the float16 scales.
     size_t bytes = owned * sizeof(float) + q8 + q8 / GPT2_Q8_GROUP * sizeof(uint16_t);
@@ -165,23 +193,28 @@ static int setup_weights(GPT2 *m, const size_t off[N_PARAMS + 1], const char *pa
     const void *ptr[N_PARAMS];
     GPT2Matrix mat[N_PARAMS];
     for (int i = 0; i < N_PARAMS; i++) {
-        const char *src = base + off[i] * esize;
-        size_t n = off[i + 1] - off[i];
+        const char *src = base + off[i];
         ptr[i] = src;
         mat[i] = (GPT2Matrix){src, NULL};
-        if (is_matrix[i] && m->dtype == GPT2_Q8) {
+        if (is_matrix[i] && q8_file) {
+            const uint16_t *scale = (const uint16_t *)(base + soff[i]);
+            for (size_t k = 0; k < n[i] / GPT2_Q8_GROUP; k++)
+                if ((scale[k] & 0x7c00) == 0x7c00) // exponent all ones
+                    return fail(err, "gpt2_build: %s: int8 checkpoint with a scale that is not finite", path);
+            mat[i].scale = scale;
+        } else if (is_matrix[i] && quantize) {
             int cols = i == FCPROJW ? 4 * c->C : c->C;
-            if (quantize_q8(m->pool, q, qs, src, bf16, n / cols, cols))
+            if (quantize_q8(m->pool, q, qs, src, bf16, n[i] / cols, cols))
                 return fail(err, "gpt2_build: %s: cannot quantize: a weight is not finite or above 8.3e6 in "
                             "magnitude (too large for int8 with float16 scales)", path);
-            release_pages(src, n * esize); // read once: keep the peak RSS near the int8 size
+            release_pages(src, n[i] * esize); // read once: keep the peak RSS near the int8 size
             mat[i] = (GPT2Matrix){q, qs};
-            q += n;
-            qs += n / GPT2_Q8_GROUP;
+            q += n[i];
+            qs += n[i] / GPT2_Q8_GROUP;
         } else if (!is_matrix[i] && bf16) {
-            for (size_t k = 0; k < n; k++) own[k] = bf16_to_f32(((const uint16_t *)src)[k]);
+            for (size_t k = 0; k < n[i]; k++) own[k] = bf16_to_f32(((const uint16_t *)src)[k]);
             ptr[i] = own;
-            own += n;
+            own += n[i];
         }
     }
     GPT2Weights *w = &m->w;
@@ -234,19 +267,20 @@ int gpt2_build(GPT2 *m, const char *path, const GPT2Options *opt, char *err) {
         close(fd);
         return fail(err, "gpt2_build: %s: cannot read the header: %s", path, e ? strerror(e) : "short read");
     }
-    size_t off[N_PARAMS + 1];
-    if (check_header(path, h, size, &m->config, off, err)) {
+    size_t off[N_PARAMS + 1], soff[N_PARAMS];
+    if (check_header(path, h, size, &m->config, off, soff, err)) {
         close(fd);
         return 1;
     }
     m->file_version = h[1];
-    m->dtype = opt && opt->quantize_int8 ? GPT2_Q8 : h[1] == GPT2_VERSION_BF16 ? GPT2_BF16 : GPT2_F32;
+    int q8_file = h[1] == GPT2_VERSION_Q8;
+    m->dtype = q8_file || (opt && opt->quantize_int8) ? GPT2_Q8 : h[1] == GPT2_VERSION_BF16 ? GPT2_BF16 : GPT2_F32;
     if (m->dtype == GPT2_Q8 && m->config.C % GPT2_Q8_GROUP != 0) {
         close(fd);
         return fail(err, "gpt2_build: %s: cannot quantize: C = %d is not a multiple of %d", path, m->config.C, GPT2_Q8_GROUP);
     }
-    // Pre-fault the pages we will stream every token; a quantized model reads the file only once.
-    m->map = map_file(fd, size, m->dtype != GPT2_Q8);
+    // Pre-fault the pages we will stream every token; quantizing at load reads the file only once.
+    m->map = map_file(fd, size, m->dtype != GPT2_Q8 || q8_file);
     close(fd);
     if (!m->map) return fail(err, "gpt2_build: %s: mmap: %s", path, strerror(errno));
     m->map_size = size;
@@ -256,7 +290,7 @@ int gpt2_build(GPT2 *m, const char *path, const GPT2Options *opt, char *err) {
         return fail(err, "gpt2_build: %s: out of memory for the thread pool", path);
     }
     m->n_threads = pool_threads(m->pool);
-    if (setup_weights(m, off, path, err) || alloc_state(m, path, err)) {
+    if (setup_weights(m, off, soff, path, err) || alloc_state(m, path, err)) {
         gpt2_free(m);
         return 1;
     }

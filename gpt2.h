@@ -25,12 +25,15 @@
 #define GPT2_MAGIC 20240326
 #define GPT2_VERSION_F32 3  // float32 tensors
 #define GPT2_VERSION_BF16 5 // bfloat16 tensors (the top 16 bits of a float32)
+// This engine's own (not llm.c's): the five matrices as int8 with float16 scales per GPT2_Q8_GROUP
+// (each followed by its scales), the other tensors float32, every piece padded to 64 bytes.
+#define GPT2_VERSION_Q8 8
 
 // How the five big matrices (wte, qkvw, attprojw, fcw, fcprojw) are held in memory.
 typedef enum {
     GPT2_F32 = 0,  // float32, read straight from the mapped file
     GPT2_BF16 = 1, // bfloat16, read straight from the mapped file
-    GPT2_Q8 = 2,   // int8 with one float16 scale per GPT2_Q8_GROUP inputs, made at load time
+    GPT2_Q8 = 2,   // int8 with one float16 scale per GPT2_Q8_GROUP inputs (version 8, or --quantize int8)
 } GPT2DType;
 
 #define GPT2_Q8_GROUP 32

@@ -9,6 +9,7 @@ weight format and thread count: load time, prefill tokens/s for 128- and 512-tok
 share of the FMA peak), time to the first token after a 4-token prompt, decode tokens/s for 128 tokens
 (and as a share of the bandwidth ceiling: bandwidth / bytes of weights read per token), peak RSS
 against the checkpoint size + KV cache + 64 MB; then decode with another process keeping one core busy.
+Every figure is the best of RUNS runs, each in a fresh process.
 """
 import datetime
 import json
@@ -18,6 +19,7 @@ import subprocess
 import sys
 
 L, C, V, MAXT = 12, 768, 50257, 1024
+RUNS = 3  # of every configuration, keeping the best
 
 
 def run_json(args):
@@ -25,6 +27,15 @@ def run_json(args):
     if p.returncode != 0:
         sys.exit(f"bench.py: {' '.join(args)}: {p.stderr.strip()}")
     return json.loads(p.stdout)
+
+
+def best_of(args, runs=RUNS):
+    """Run a bench configuration `runs` times, each in a fresh process, and keep each figure's best:
+    these shared machines vary by 10-20% from one run to the next, the best is what the code can do.
+    Peak RSS is the worst instead."""
+    rs = [run_json(args) for _ in range(runs)]
+    best = {k: (min if k in ("load_s", "ttft_ms") else max)(r[k] for r in rs) for k in rs[0]}
+    return best
 
 
 def cpu_name():
@@ -42,12 +53,13 @@ def main(argv):
     build = argv[1]
     bench, maker = os.path.join(build, "bench"), os.path.join(build, "random_checkpoint")
     os.makedirs("build/bench", exist_ok=True)
-    files = {"fp32": "build/bench/gpt2_124M.bin", "bf16": "build/bench/gpt2_124M_bf16.bin"}
+    files = {"fp32": "build/bench/gpt2_124M.bin", "bf16": "build/bench/gpt2_124M_bf16.bin",
+             "int8": "build/bench/gpt2_124M_int8.bin"}
     for dtype, path in files.items():  # written once, then cached (build/ is git-ignored)
         if not os.path.exists(path):
             subprocess.run([maker, path, str(L), "12", str(C), str(MAXT), str(V), dtype, "1"], check=True)
 
-    machine = {t: run_json([bench, "machine", str(t)]) for t in (1, 2)}
+    machine = {t: best_of([bench, "machine", str(t)]) for t in (1, 2)}
     print(f"Measured {datetime.date.today()} on {cpu_name()}, {os.cpu_count()} cores, "
           f"GPT-2 124M with random weights.\n")
     print("| threads | read bandwidth | FMA peak |\n|---|---|---|")
@@ -56,17 +68,19 @@ def main(argv):
 
     # bytes of weights read per decoded token: the layers' matrices and the tied head's V rows
     matrix_params = L * 12 * C * C + V * C
-    bytes_per_param = {"fp32": 4, "bf16": 2, "int8": 1 + 2 / 32}  # int8 with a float16 scale per 32
+    bytes_per_param = {"fp32": 4, "bf16": 2, "int8": 1 + 2 / 32, "int8 file": 1 + 2 / 32}  # float16 scale per 32
     # FLOPs per prompt token: the matrices (2 per weight) and attention over on average (T + 1) / 2 keys
     def flops_per_token(T):
         return 2 * L * 12 * C * C + 4 * L * C * (T + 1) / 2
 
     print("\n| format | threads | load | prefill 128 | prefill 512 | first token | decode | peak RSS |")
     print("|---|---|---|---|---|---|---|---|")
-    configs = [("fp32", files["fp32"], []), ("bf16", files["bf16"], []), ("int8", files["fp32"], ["int8"])]
+    # int8 twice: quantized from float32 at load time (--quantize int8), and read from an int8 checkpoint
+    configs = [("fp32", files["fp32"], []), ("bf16", files["bf16"], []), ("int8", files["fp32"], ["int8"]),
+               ("int8 file", files["int8"], [])]
     for name, path, extra in configs:
         for t in (1, 2):
-            r = run_json([bench, "model", path, str(t), *extra])
+            r = best_of([bench, "model", path, str(t), *extra])
             peak = machine[t]["fma_gflops"] * 1e9
             ceiling = machine[t]["read_gbs"] * 1e9 / (matrix_params * bytes_per_param[name])
             limit = r["file_mb"] + r["kv_mb"] + 64
@@ -81,7 +95,7 @@ def main(argv):
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         for t in (1, 2):
-            r = run_json([bench, "model", files["fp32"], str(t), "decode"])
+            r = best_of([bench, "model", files["fp32"], str(t), "decode"])
             print(f"| {t} | {r['decode']:.1f} tok/s |")
     finally:
         hog.kill()

@@ -51,8 +51,12 @@ class Files:
         subprocess.run([random_checkpoint, self.base, "1", "2", "8", "4", "64"], check=True)
         self.base_bf16 = os.path.join(tmp, "base_bf16.bin")
         subprocess.run([random_checkpoint, self.base_bf16, "1", "2", "8", "4", "64", "bf16"], check=True)
+        self.base_int8 = os.path.join(tmp, "base_int8.bin")  # L=1 NH=2 C=32 maxT=4 V=64, version 8
+        subprocess.run([random_checkpoint, self.base_int8, "1", "2", "32", "4", "64", "int8"], check=True)
         with open(self.base, "rb") as f:
             self.data = f.read()
+        with open(self.base_int8, "rb") as f:
+            self.data_int8 = f.read()
         with open(TOKENIZER, "rb") as f:
             self.tok = f.read()
 
@@ -123,7 +127,7 @@ def rows(F, M):
         ("checkpoint wrong magic", lambda: ["-m", F.header("magic.bin", magic=20240328)], 1,
          "not a GPT-2 checkpoint (magic 20240328, expected 20240326)"),
         ("checkpoint unknown version", lambda: ["-m", F.header("version.bin", version=4)], 1,
-         "unsupported checkpoint version 4 (3 = float32, 5 = bfloat16)"),
+         "unsupported checkpoint version 4 (3 = float32, 5 = bfloat16, 8 = int8)"),
         ("checkpoint maxT = 0", lambda: ["-m", F.header("maxt0.bin", maxT=0)], 1,
          "header field maxT = 0 is outside 1..65536"),
         ("checkpoint V negative", lambda: ["-m", F.header("vneg.bin", V=-64)], 1,
@@ -149,6 +153,14 @@ def rows(F, M):
                                  Vp=2**31 - 1)], 1, "header field maxT = 2147483647 is outside 1..65536"),
         ("--quantize int8 with C not a multiple of 32", ["-m", F.base, "--quantize", "int8"], 1,
          "cannot quantize: C = 8 is not a multiple of 32"),
+        ("int8 checkpoint one byte short", lambda: ["-m", F.write("i8_short.bin", F.data_int8[:-1])], 1,
+         f"truncated: {len(F.data_int8) - 1} of {len(F.data_int8)} bytes"),
+        ("int8 checkpoint with C not a multiple of 32",
+         lambda: ["-m", F.write("i8_c48.bin", F.data_int8[:24] + struct.pack("<i", 48) + F.data_int8[28:])], 1,
+         "int8 checkpoint with C = 48, not a multiple of 32"),
+        ("int8 checkpoint with an infinite scale (wte's first)",  # wte: 128 x 32 int8, then its scales
+         lambda: ["-m", F.write("i8_inf.bin", F.data_int8[:HEADER + 4096] + struct.pack("<H", 0x7C00)
+                                + F.data_int8[HEADER + 4098:])], 1, "int8 checkpoint with a scale that is not finite"),
         ("--quantize int8 with a NaN weight", lambda: ["-m", poke_qkvw(F, M, "nan.bin", float("nan")),
                                                        "--quantize", "int8"], 1,
          "cannot quantize: a weight is not finite or above 8.3e6 in magnitude"),

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Tests for tools/export_weights.py (standard library only; run by `make test-export`).
 
+    python3 test/test_export.py ./gpt2      (the engine runs the int8 exports)
+
 Checks, on random models from test/make_random_model.py, written under build/test/export/:
   - the whole exported file, byte for byte, against an independent slow export done here (header,
     Conv1D transposes, q/k/v order, zero vocabulary padding, bf16 rounding to nearest even);
   - the transformer.-prefixed + tied lm_head, F16 and BF16 inputs give the expected output;
   - refusals (exit 1, one line naming the tensor or file) and usage errors (exit 2);
+  - --dtype int8: the file's layout, and the engine's logits on it bit for bit those of the float32
+    export run with --quantize int8 (also rows whose float16 scales are subnormal or zero);
   - --tokenizer, on a small derived vocab.json and on the real one (data/gpt2_encoder.json);
   - the resumable, verified download against a local http.server (X-Linked-Size/Etag on a redirect,
     Range requests, a connection cut mid-file).
@@ -229,6 +233,62 @@ def rewrite_safetensors(src_dir, dst_dir, edit=None, config=None, truncate=0):
         with open(path, "r+b") as f:
             f.truncate(os.path.getsize(path) - truncate)
     return dst_dir
+
+
+def int8_size(L, C, V, maxT):
+    """Bytes of a version-8 checkpoint: every piece (tensor, matrix scales) padded to 64 bytes."""
+    Vp = -(-V // 128) * 128
+    pad = lambda n: -(-n // 64) * 64  # noqa: E731
+    matrix = lambda n: pad(n) + pad(n // 32 * 2)  # noqa: E731
+    floats = [maxT * C, L * C, L * C, L * 3 * C, L * C, L * C, L * C, L * 4 * C, L * C, C, C]
+    return 1024 + matrix(Vp * C) + matrix(L * 3 * C * C) + matrix(L * C * C) + 2 * matrix(L * 4 * C * C) + \
+        sum(pad(4 * n) for n in floats)
+
+
+def test_int8(exe):
+    """--dtype int8 writes what the engine's --quantize int8 computes: the same logits, bit for bit."""
+    tiny = os.path.join(WORK, "hf_tiny")
+    C, three_c = TINY["embd"], 3 * TINY["embd"]
+
+    def small_rows(t):  # rows of qkvw whose float16 scales are subnormal or zero: the clamp's cases
+        w = array.array("f", t["h.0.attn.c_attn.weight"][2])
+        for o, factor in [(3, 1e-4), (70, 3e-6), (130, 1e-9)]:
+            for i in range(C):
+                w[i * three_c + o] *= factor
+        t["h.0.attn.c_attn.weight"][2] = w.tobytes()
+
+    edited = rewrite_safetensors(tiny, os.path.join(WORK, "hf_tiny_small_rows"), edit=small_rows)
+    for name, src in [("tiny", tiny), ("tiny with tiny rows", edited)]:
+        f32, q8 = os.path.join(WORK, "q_f32.bin"), os.path.join(WORK, "q_int8.bin")
+        export_ok(src, f32)
+        export_ok(src, q8, "--dtype", "int8")
+        with open(q8, "rb") as f:
+            hdr = struct.unpack("<8i", f.read(32))
+        check(hdr == (20240326, 8, 16, 50257, 2, 4, 64, 50304), f"{name}: int8 header {hdr}")
+        size = int8_size(TINY["layers"], C, TINY["vocab"], TINY["positions"])
+        check(os.path.getsize(q8) == size, f"{name}: int8 file of {os.path.getsize(q8)} bytes, expected {size}")
+        for ids in ["464 2068", "6109 3626 6100 345 284 11", "0 50256 1 2 3 4 5 6 7 8 9 10 11 12 13 14"]:
+            dumps = []
+            for args in (["-m", q8], ["-m", f32, "--quantize", "int8"]):
+                out = os.path.join(WORK, f"logits{len(dumps)}.f32")
+                p = subprocess.run([exe, *args, "--prompt-ids", ids, "--dump-logits", out], capture_output=True)
+                check(p.returncode == 0, f"{name}: {' '.join(args)}: {p.stderr.decode().strip()}")
+                with open(out, "rb") as f:
+                    dumps.append(f.read())
+            check(len(dumps[0]) == 4 * 50257 and dumps[0] == dumps[1],
+                  f"{name}, prompt {ids}: int8 file's logits differ from --quantize int8's")
+    rc, err = run(os.path.join(WORK, "hf_mini"), os.path.join(WORK, "refused.bin"), "--dtype", "int8")
+    check(rc == 1 and "n_embd 8 is not a multiple of 32" in err, f"int8 with C = 8: exit {rc}: {err}")
+
+    def huge(t):
+        w = array.array("f", t["h.1.mlp.c_fc.weight"][2])
+        w[17] = 1e7
+        t["h.1.mlp.c_fc.weight"][2] = w.tobytes()
+
+    d = rewrite_safetensors(tiny, os.path.join(WORK, "hf_bad"), edit=huge)
+    rc, err = run(d, os.path.join(WORK, "refused.bin"), "--dtype", "int8")
+    check(rc == 1 and "too large for int8" in err and "\n" not in err, f"int8 with a weight of 1e7: exit {rc}: {err}")
+    print("test_export: int8 exports give the engine's --quantize int8 logits bit for bit; refusals")
 
 
 def test_refusals():
@@ -459,6 +519,7 @@ def main():
     test_bf16_rounding()
     test_exports()
     test_refusals()
+    test_int8(sys.argv[1])
     test_tokenizer()
     test_download()
     print(f"test_export: all passed ({time.time() - t0:.1f} s)")

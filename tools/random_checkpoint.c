@@ -2,7 +2,10 @@
 // weights, fast enough to make a full-size 124M model (500 MB) in about a second. The benchmarks use
 // it, since the real weights cannot be downloaded everywhere; speed does not depend on the values.
 //
-//   random_checkpoint OUT.bin [L NH C maxT V [fp32|bf16 [seed]]]   (default: GPT-2 124M, fp32, seed 1)
+//   random_checkpoint OUT.bin [L NH C maxT V [fp32|bf16|int8 [seed]]]   (default: GPT-2 124M, fp32, seed 1)
+//
+// int8 (version 8) fills the matrices with uniform int8 values and one scale (0.05 / 127 as float16),
+// so its weights have the float32 model's range, not its values.
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,19 +20,19 @@ static uint64_t next(uint64_t *s) { // splitmix64
 
 int main(int argc, char **argv) {
     if (argc != 2 && argc < 7) {
-        fprintf(stderr, "usage: random_checkpoint OUT.bin [L NH C maxT V [fp32|bf16 [seed]]]\n");
+        fprintf(stderr, "usage: random_checkpoint OUT.bin [L NH C maxT V [fp32|bf16|int8 [seed]]]\n");
         return 2;
     }
     long L = 12, NH = 12, C = 768, maxT = 1024, V = 50257;
     if (argc >= 7) L = atol(argv[2]), NH = atol(argv[3]), C = atol(argv[4]), maxT = atol(argv[5]), V = atol(argv[6]);
-    int bf16 = argc >= 8 && strcmp(argv[7], "bf16") == 0;
+    int bf16 = argc >= 8 && strcmp(argv[7], "bf16") == 0, int8 = argc >= 8 && strcmp(argv[7], "int8") == 0;
     uint64_t seed = argc >= 9 ? strtoull(argv[8], NULL, 10) : 1;
-    if (L <= 0 || NH <= 0 || C <= 0 || C % NH || maxT <= 0 || V <= 0) {
+    if (L <= 0 || NH <= 0 || C <= 0 || C % NH || maxT <= 0 || V <= 0 || (int8 && C % 32)) {
         fprintf(stderr, "random_checkpoint: bad dimensions\n");
         return 2;
     }
     long Vp = (V + 127) / 128 * 128;
-    int32_t header[256] = {20240326, bf16 ? 5 : 3, (int32_t)maxT, (int32_t)V, (int32_t)L, (int32_t)NH, (int32_t)C, (int32_t)Vp};
+    int32_t header[256] = {20240326, int8 ? 8 : bf16 ? 5 : 3, (int32_t)maxT, (int32_t)V, (int32_t)L, (int32_t)NH, (int32_t)C, (int32_t)Vp};
     // element counts in file order, and whether the tensor is a LayerNorm weight (around 1)
     size_t n[16] = {Vp * C, maxT * C, L * C, L * C, L * 3 * C * C, L * 3 * C, L * C * C, L * C,
                     L * C, L * C, L * 4 * C * C, L * 4 * C, L * 4 * C * C, L * C, C, C};
@@ -46,24 +49,42 @@ int main(int argc, char **argv) {
     }
     float buf[4096];
     uint16_t hbuf[4096];
+    int8_t qbuf[4096];
+    int is_matrix[16] = {[0] = 1, [4] = 1, [6] = 1, [10] = 1, [12] = 1};
+    static const char zeros[64];
     for (int t = 0; t < 16; t++) {
+        int q8 = int8 && is_matrix[t];
         for (size_t done = 0; done < n[t];) {
             size_t k = n[t] - done < 4096 ? n[t] - done : 4096;
             for (size_t i = 0; i < k; i++) {
+                uint64_t r = next(&seed);
                 // uniform in [-0.05, 0.05): GPT-2's weights are of that order
-                float u = (float)((next(&seed) >> 40) * 0x1.0p-24 - 0.5) * 0.1f;
-                buf[i] = is_lnw[t] ? 1.0f + u : u;
-                if (t == 0 && done + i >= (size_t)V * C) buf[i] = 0.0f; // padding rows
+                float u = (float)((r >> 40) * 0x1.0p-24 - 0.5) * 0.1f;
+                int pad_row = t == 0 && done + i >= (size_t)V * C;
+                buf[i] = pad_row ? 0.0f : is_lnw[t] ? 1.0f + u : u;
+                qbuf[i] = pad_row ? 0 : (int8_t)((int)((r >> 40) % 255) - 127);
                 uint32_t bits;
                 memcpy(&bits, &buf[i], 4);
                 hbuf[i] = (uint16_t)((bits + 0x7fff + ((bits >> 16) & 1)) >> 16); // round to nearest even
             }
-            size_t w = bf16 ? fwrite(hbuf, 2, k, f) : fwrite(buf, 4, k, f);
+            size_t w = q8 ? fwrite(qbuf, 1, k, f) : bf16 ? fwrite(hbuf, 2, k, f) : fwrite(buf, 4, k, f);
             if (w != k) {
                 perror(argv[1]);
                 return 1;
             }
             done += k;
+        }
+        if (!int8) continue;
+        // version 8: every piece padded to 64 bytes; a matrix's float16 scales follow its values
+        size_t bytes = q8 ? n[t] : 4 * n[t], groups = n[t] / 32, ok = fwrite(zeros, 1, -bytes % 64, f) == -bytes % 64;
+        for (size_t g = 0; q8 && ok && g < groups; g++) {
+            uint16_t scale = t == 0 && g >= (size_t)V * C / 32 ? 0 : 0x0e73; // 0.05 / 127
+            ok = fwrite(&scale, 2, 1, f) == 1;
+        }
+        if (q8 && ok) ok = fwrite(zeros, 1, -(2 * groups) % 64, f) == -(2 * groups) % 64;
+        if (!ok) {
+            perror(argv[1]);
+            return 1;
         }
     }
     if (fclose(f) != 0) {

@@ -27,25 +27,34 @@ static void inside(const GPT2 *m, const void *p, size_t n, size_t esize) {
     }
 }
 
+// A matrix of n weights read from the file, with its scales there too in an int8 checkpoint.
+static void inside_matrix(const GPT2 *m, GPT2Matrix w, size_t n) {
+    int v = m->file_version;
+    inside(m, w.w, n, v == GPT2_VERSION_F32 ? 4 : v == GPT2_VERSION_BF16 ? 2 : 1);
+    if (v == GPT2_VERSION_Q8) inside(m, w.scale, n / GPT2_Q8_GROUP, 2);
+}
+
 static void check_model(GPT2 *m) {
     const GPT2Config *c = &m->config;
-    size_t C = c->C, L = c->L, es = m->file_version == GPT2_VERSION_F32 ? 4 : 2;
+    size_t C = c->C, L = c->L;
+    int q8_file = m->file_version == GPT2_VERSION_Q8;
     if (c->C % c->NH || c->V > c->Vp || c->maxT < 1 || c->L < 1) abort();
     const GPT2Weights *w = &m->w;
-    if (m->dtype != GPT2_Q8) {
-        inside(m, w->wte.w, (size_t)c->Vp * C, es);
-        inside(m, w->qkvw.w, L * 3 * C * C, es);
-        inside(m, w->attprojw.w, L * C * C, es);
-        inside(m, w->fcw.w, L * 4 * C * C, es);
-        inside(m, w->fcprojw.w, L * 4 * C * C, es);
+    if (m->dtype != GPT2_Q8 || q8_file) { // not quantized at load: read from the file
+        inside_matrix(m, w->wte, (size_t)c->Vp * C);
+        inside_matrix(m, w->qkvw, L * 3 * C * C);
+        inside_matrix(m, w->attprojw, L * C * C);
+        inside_matrix(m, w->fcw, L * 4 * C * C);
+        inside_matrix(m, w->fcprojw, L * 4 * C * C);
     }
-    if (m->file_version == GPT2_VERSION_F32) { // the small tensors too (bf16 converts them)
+    if (m->file_version == GPT2_VERSION_F32 || q8_file) { // the small tensors too (bf16 converts them)
         inside(m, w->wpe, (size_t)c->maxT * C, 4);
         inside(m, w->ln1w, L * C, 4), inside(m, w->ln1b, L * C, 4), inside(m, w->qkvb, L * 3 * C, 4);
         inside(m, w->attprojb, L * C, 4), inside(m, w->ln2w, L * C, 4), inside(m, w->ln2b, L * C, 4);
         inside(m, w->fcb, L * 4 * C, 4), inside(m, w->fcprojb, L * C, 4);
         inside(m, w->lnfw, C, 4), inside(m, w->lnfb, C, 4);
-        if ((const char *)(w->lnfb + C) != (const char *)m->map + m->map_size) abort(); // the file ends there
+        size_t end = q8_file ? (C * 4 + 63) / 64 * 64 : C * 4; // version 8 pads every tensor to 64 bytes
+        if ((const char *)w->lnfb + end != (const char *)m->map + m->map_size) abort(); // the file ends there
     }
     // Up to 7 tokens at once (the prefill path: more than one 6-row tile), then one more from the
     // KV cache, when the context has room.

@@ -35,6 +35,27 @@ def checkpoint(L, NH, C, maxT, V, Vp, bf16=False, seed=1):
     return struct.pack("<8i", 20240326, 5 if bf16 else 3, maxT, V, L, NH, C, Vp) + body
 
 
+def checkpoint_int8(L, NH, C, maxT, V, Vp, seed=6):
+    """The same for version 8: each matrix int8 then its float16 scales, every piece padded to 64."""
+    rng = random.Random(seed)
+
+    def pad(b):
+        return b + bytes(-len(b) % 64)
+
+    def matrix(n):
+        scales = [rng.uniform(0.0, 0.01) for _ in range(n // 32)]
+        return pad(bytes(rng.randrange(256) for _ in range(n))) + pad(struct.pack(f"<{n // 32}e", *scales))
+
+    def floats(n):
+        return pad(struct.pack(f"<{n}f", *[rng.uniform(-0.5, 0.5) for _ in range(n)]))
+
+    body = (matrix(Vp * C) + floats(maxT * C) + floats(L * C) + floats(L * C) + matrix(L * 3 * C * C)
+            + floats(L * 3 * C) + matrix(L * C * C) + floats(L * C) + floats(L * C) + floats(L * C)
+            + matrix(L * 4 * C * C) + floats(L * 4 * C) + matrix(L * 4 * C * C) + floats(L * C)
+            + floats(C) + floats(C))
+    return struct.pack("<8i", 20240326, 8, maxT, V, L, NH, C, Vp) + body
+
+
 def main():
     texts = {
         "english": b"Every effort moves you. It's what they'd say, isn't it? 'Tis 1984.\n",
@@ -59,6 +80,7 @@ def main():
     put("checkpoint", "bf16_small", checkpoint(1, 2, 4, 2, 3, 4, bf16=True, seed=3))
     put("checkpoint", "bf16_q8able", checkpoint(1, 1, 32, 2, 3, 4, bf16=True, seed=4))
     put("checkpoint", "f32_prefill", checkpoint(1, 2, 8, 8, 5, 8, seed=5))
+    put("checkpoint", "int8_small", checkpoint_int8(1, 2, 32, 8, 3, 4))
     put("checkpoint", "truncated_header", struct.pack("<5i", 20240326, 3, 1, 1, 1))
     put("checkpoint", "overflow", struct.pack("<8i", 20240326, 3, 65536, 1 << 24, 4096, 1, 65536, 1 << 24))
 
