@@ -607,9 +607,8 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
 // stream past them, so each weight is read from memory once per matmul, not once per token.
 static void matmul_task(void *ctx, int i) {
     const MatmulJob *j = ctx;
-    int end = i < j->n_big ? j->split : j->OC;
-    int o0 = i < j->n_big ? i * j->big : j->split + (i - j->n_big) * j->small;
-    int o1 = o0 + (i < j->n_big ? j->big : j->small) < end ? o0 + (i < j->n_big ? j->big : j->small) : end;
+    int big = i < j->n_big, rows = big ? j->big : j->small, end = big ? j->split : j->OC;
+    int o0 = big ? i * j->big : j->split + (i - j->n_big) * j->small, o1 = o0 + rows < end ? o0 + rows : end;
     int t = 0;
 #if USE_AVX2
     if (j->T >= TILE_T && j->dt != GPT2_Q8) { // int8 keeps its integer dot products in prefill too
