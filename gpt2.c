@@ -143,8 +143,8 @@ static void *alloc_huge(size_t n) {
 }
 
 // Maps the file read-only at a 2 MB boundary and asks for huge pages before the first fault. Decode
-// streams every weight once per token, and through 4 KB pages the TLB misses cost about a sixth of
-// the read bandwidth. Linux maps the page cache's 2 MB folios with single entries when the mapping
+// streams every weight once per token, and through 4 KB pages the TLB misses cost about a tenth of
+// the speed. Linux maps the page cache's 2 MB folios with single entries when the mapping
 // is aligned and advised; such folios are what readahead makes for an advised mapping, and what
 // large aligned writes leave behind (tools/ write checkpoints that way). NULL on failure.
 static void *map_file(int fd, size_t size, int populate) {
