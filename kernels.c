@@ -239,7 +239,9 @@ static inline __m256 load_f16x8(const uint16_t *p) {
 }
 #endif
 
-// Four independent accumulators keep the FMA pipes busy while the row streams in from memory.
+// Four independent accumulators keep the FMA pipes busy while the row streams in from memory. One
+// row at a time: reading two or four rows at once (to load each x once for all of them) ran at less
+// than half the speed on these Zen 4 machines, for float32 and int8 alike.
 static float dot_f32(const float *w, const float *x, int n) {
     int i = 0;
     float sum = 0.0f;
