@@ -86,7 +86,7 @@ static const char *usage_text =
     "      --eval FILE            perplexity of the text in FILE (alias --perplexity): every token\n"
     "                             after the first scored given those before it, windows of\n"
     "                             --context tokens moving by --stride (default half the window)\n"
-    "  -v, --verbose              load time and tokens/s on stderr\n"
+    "  -v, --verbose              load time, weight format and tokens/s on stderr\n"
     "  -h, --help                 this help\n"
     "\n"
     "Sampling order: repeat penalty (on the last --repeat-last-n tokens), top-k, temperature,\n"
@@ -550,8 +550,9 @@ static int run_samples(const Args *a, const Tokenizer *tok, GPT2 *model, int *id
         if (a->verbose) {
             int gen = total - n - out.eos_hit;
             double first = out.t_first > 0.0 ? out.t_first - t1 : t2 - t1;
-            fprintf(stderr, "gpt2: load %.3f s, %d threads; prompt %d tokens, first new token after %.1f ms", t_load,
-                    model->n_threads, n, first * 1e3);
+            static const char *const formats[] = {[GPT2_F32] = "float32", [GPT2_BF16] = "bfloat16", [GPT2_Q8] = "int8"};
+            fprintf(stderr, "gpt2: load %.3f s, %s, %d threads; prompt %d tokens, first new token after %.1f ms",
+                    t_load, formats[model->dtype], model->n_threads, n, first * 1e3);
             // the prompt's forward pass saw its last `context` tokens (first includes one draw)
             if (out.t_first > 0.0) fprintf(stderr, " (%.0f prompt tokens/s)", (n < context ? n : context) / first);
             if (gen > 1) fprintf(stderr, "; %d more tokens at %.1f tokens/s", gen - 1, (gen - 1) / (t2 - out.t_first));
