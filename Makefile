@@ -140,6 +140,8 @@ build/random_checkpoint: tools/random_checkpoint.c
 	$(CC) -O2 -std=c11 -Wall -Wextra -o $@ $<
 build/cli_test.bin: build/random_checkpoint
 	build/random_checkpoint $@ 1 2 32 16 50257
+build/cli_test_int8.bin: build/random_checkpoint
+	build/random_checkpoint $@ 1 2 32 16 50257 int8
 
 # Every bad input of the README's table: exit status and message (test/test_errors.py makes the
 # broken checkpoints and tokenizers itself).
@@ -168,10 +170,11 @@ check-sanitize:
 VG_FLAGS = O=build/valgrind EXE=build/valgrind/gpt2 LIB=build/valgrind/libgpt2.a \
 	NATIVE="$(if $(findstring x86_64,$(shell uname -m)),-mavx2 -mfma)"
 VALGRIND = valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all
-check-valgrind: build/cli_test.bin
+check-valgrind: build/cli_test.bin build/cli_test_int8.bin
 	$(MAKE) --no-print-directory $(VG_FLAGS) build/valgrind/gpt2
 	$(VALGRIND) build/valgrind/gpt2 -m build/cli_test.bin -p "Every effort moves you" -n 20 -T 2 -t 1 -k 40
 	$(VALGRIND) build/valgrind/gpt2 -m build/cli_test.bin -p "Hello" -n 2 --quantize int8 -T 1
+	$(VALGRIND) build/valgrind/gpt2 -m build/cli_test_int8.bin -p "Hello" -n 2 -T 2
 	$(VALGRIND) build/valgrind/gpt2 --encode -p "Hello, world! naïve café 日本語 <|endoftext|>"
 	echo "15496 11 995" | $(VALGRIND) build/valgrind/gpt2 --decode && echo
 	@echo "check-valgrind: no errors, no leaks"
