@@ -88,8 +88,8 @@ def main(argv):
             pairs = [(run_json([bench, "machine", str(t)]), run_json([bench, "model", path, str(t), *extra]))
                      for _ in range(RUNS)]
             r = best([model for _, model in pairs])
-            ceil = {id(model): m["read_gbs"] * 1e9 / (matrix_params * bytes_per_param[name]) for m, model in pairs}
-            share = max(model["decode"] / ceil[id(model)] for _, model in pairs)
+            bytes_per_token = matrix_params * bytes_per_param[name]
+            share = max(model["decode"] / (m["read_gbs"] * 1e9 / bytes_per_token) for m, model in pairs)
             peak = machine[t]["fma_gflops"] * 1e9
             limit = r["file_mb"] + r["kv_mb"] + 64
             print(f"| {name} | {t} | {r['load_s'] * 1e3:.0f} ms "

@@ -76,7 +76,8 @@ int main(int argc, char **argv) {
         }
         if (!int8) continue;
         // version 8: every piece padded to 64 bytes; a matrix's float16 scales follow its values
-        size_t bytes = q8 ? n[t] : 4 * n[t], groups = n[t] / 32, ok = fwrite(zeros, 1, -bytes % 64, f) == -bytes % 64;
+        size_t bytes = q8 ? n[t] : 4 * n[t], groups = n[t] / 32;
+        int ok = fwrite(zeros, 1, -bytes % 64, f) == -bytes % 64;
         for (size_t g = 0; q8 && ok && g < groups; g++) {
             uint16_t scale = t == 0 && g >= (size_t)V * C / 32 ? 0 : 0x0e73; // 0.05 / 127
             ok = fwrite(&scale, 2, 1, f) == 1;
