@@ -126,9 +126,14 @@ static int check_header(const char *path, const int32_t *h, size_t file_size, GP
     return 0;
 }
 
+#define HUGE_PAGE ((size_t)2 << 20) // a transparent huge page (x86-64, and arm64 with 4 KB pages)
+
+// x rounded up to a multiple of a, a power of two.
+static uintptr_t round_up(uintptr_t x, uintptr_t a) { return (x + a - 1) & ~(a - 1); }
+
 // Drops the mapped pages of [p, p + n) from our resident set (whole pages inside the range only).
 static void release_pages(const void *p, size_t n) {
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a = ((uintptr_t)p + page - 1) & ~(page - 1);
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a = round_up((uintptr_t)p, page);
     uintptr_t b = ((uintptr_t)p + n) & ~(page - 1);
     if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
 }
@@ -136,31 +141,29 @@ static void release_pages(const void *p, size_t n) {
 // n bytes on 2 MB boundaries, asking for transparent huge pages: decode streams all the weights
 // every token, and with 4 KB pages the TLB misses cost about a tenth of the speed.
 static void *alloc_huge(size_t n) {
-    size_t huge = (size_t)2 << 20, size = (n + huge - 1) / huge * huge;
-    void *p = aligned_alloc(huge, size);
+    size_t size = round_up(n, HUGE_PAGE);
+    void *p = aligned_alloc(HUGE_PAGE, size);
     if (p) madvise(p, size, MADV_HUGEPAGE);
     return p;
 }
 
-// Maps the file read-only at a 2 MB boundary and asks for huge pages before the first fault. Decode
-// streams every weight once per token, and through 4 KB pages the TLB misses cost about a tenth of
-// the speed. Linux maps the page cache's 2 MB folios with single entries when the mapping
+// Maps the file read-only at a 2 MB boundary and asks for huge pages before the first fault, for
+// the same reason. Linux maps the page cache's 2 MB folios with single entries when the mapping
 // is aligned and advised; such folios are what readahead makes for an advised mapping, and what
 // large aligned writes leave behind (tools/ write checkpoints that way). NULL on failure.
 static void *map_file(int fd, size_t size, int populate) {
-    size_t huge = (size_t)2 << 20;
-    char *area = mmap(NULL, size + huge, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    char *area = mmap(NULL, size + HUGE_PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (area == MAP_FAILED) return NULL;
-    char *start = (char *)(((uintptr_t)area + huge - 1) & ~(uintptr_t)(huge - 1)), *end = area + size + huge;
+    char *start = (char *)round_up((uintptr_t)area, HUGE_PAGE), *end = area + size + HUGE_PAGE;
     void *p = mmap(start, size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
     if (p == MAP_FAILED) {
         int e = errno;
-        munmap(area, size + huge);
+        munmap(area, size + HUGE_PAGE);
         errno = e;
         return NULL;
     }
     // give back the unused ends of the reservation (whole pages: size may end mid-page)
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), tail = ((uintptr_t)start + size + page - 1) & ~(page - 1);
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), tail = round_up((uintptr_t)start + size, page);
     if (start > area) munmap(area, (size_t)(start - area));
     if ((char *)tail < end) munmap((void *)tail, (size_t)(end - (char *)tail));
     madvise(p, size, MADV_HUGEPAGE);
