@@ -1,11 +1,24 @@
-// util.h: three small helpers that the engine, the command line, the tools and the tests share, so
+// util.h: four small helpers that the engine, the command line, the tools and the tests share, so
 // that each is written once. Internal (not installed); everything here is static inline.
 #ifndef GPT2_UTIL_H
 #define GPT2_UTIL_H
 
+#include "gpt2.h"
+
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
+
+// The library's error convention (gpt2.h): a one-line message into err, then -1 to return.
+static inline int fail(char *err, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, GPT2_ERR_LEN, fmt, ap);
+    va_end(ap);
+    return -1;
+}
 
 // splitmix64 (Steele, Lea and Flood; Vigna's reference code): a 64-bit generator whose whole state
 // is one word. The sampler seeds xoshiro256** with it; the tools and tests use it for random data.
