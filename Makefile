@@ -35,7 +35,7 @@ LIB := $(O)/libgpt2.a
 endif
 # explore.o: the CLI's charts, draws and perplexity (explore.h); in the library so that everything
 # that links main.c (the CLI, the fuzzers' replay of cli_parse) finds it.
-LIB_OBJS = $(addprefix $(O)/,gpt2.o kernels.o tokenizer.o sampler.o explore.o)
+LIB_OBJS = $(addprefix $(O)/,gpt2.o kernels.o quantize.o pool.o platform.o tokenizer.o sampler.o explore.o)
 
 .PHONY: all lib test clean weights bench test-tokenizer bench-tokenizer test-kernels test-engine test-scalar
 .PHONY: test-errors test-fuzz-corpus check-sanitize check-valgrind fuzz
@@ -48,7 +48,7 @@ lib: $(LIB)
 $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
-$(O)/%.o: %.c gpt2.h kernels.h
+$(O)/%.o: %.c gpt2.h kernels.h pool.h platform.h util.h
 	@mkdir -p $(O)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -186,9 +186,10 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS = -O2 -g -std=c11 -D_GNU_SOURCE -pthread $(NATIVE) -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 FUZZ_SECONDS ?= 30
-build/fuzz/fuzz_%: test/fuzz/fuzz_%.c gpt2.c kernels.c tokenizer.c sampler.c explore.c gpt2.h kernels.h unicode_tables.h
+LIB_SRCS = gpt2.c kernels.c quantize.c pool.c platform.c tokenizer.c sampler.c explore.c
+build/fuzz/fuzz_%: test/fuzz/fuzz_%.c $(LIB_SRCS) gpt2.h kernels.h pool.h platform.h util.h unicode_tables.h
 	@mkdir -p build/fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< gpt2.c kernels.c tokenizer.c sampler.c explore.c -lm
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) -lm
 build/fuzz/fuzz_cli: main.c
 fuzz: $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \

@@ -1,38 +1,31 @@
-// gpt2.c: GPT-2 itself. Load a checkpoint (llm.c's layout), run the forward pass with a KV cache,
-// and the tutorial's generate() loop. The kernels it calls live in kernels.c.
+// gpt2.c: GPT-2 itself. Load a checkpoint (llm.c's layout, gpt2.h), run the forward pass with a
+// KV cache, and generate(). How each step is computed fast is in kernels.c; the operating system's
+// part (mapping the file, huge pages) in platform.c.
 #include "gpt2.h"
 #include "kernels.h"
+#include "platform.h"
+#include "pool.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22 // Linux 5.14; older C libraries lack the name
-#endif
+// ----------------------------------------------------------------------------------------------
+// The checkpoint's layout.
 
 #define HEADER_INTS 256
 #define N_PARAMS 16
 
-static int fail(char *err, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, GPT2_ERR_LEN, fmt, ap);
-    va_end(ap);
-    return 1;
-}
-
 // a * b, or 0 when it overflows size_t (no tensor of a valid checkpoint has 0 elements).
 static size_t mul(size_t a, size_t b) { return b != 0 && a > SIZE_MAX / b ? 0 : a * b; }
 
-// Element counts of the 16 tensors in file order; 0 on overflow. The order is llm.c's.
+static uint32_t swap32(uint32_t x) { return x >> 24 | (x >> 8 & 0xff00) | (x << 8 & 0xff0000) | x << 24; }
+
+// Element counts of the 16 tensors in file order (gpt2.h); -1 when one overflows size_t.
 static int param_sizes(size_t n[N_PARAMS], const GPT2Config *c) {
     size_t C = (size_t)c->C, L = (size_t)c->L;
     size_t sizes[N_PARAMS] = {
@@ -51,7 +44,7 @@ static int param_sizes(size_t n[N_PARAMS], const GPT2Config *c) {
         C, C,                    // lnfw, lnfb (C)
     };
     for (int i = 0; i < N_PARAMS; i++) {
-        if (sizes[i] == 0) return 1;
+        if (sizes[i] == 0) return -1;
         n[i] = sizes[i];
     }
     return 0;
@@ -70,10 +63,10 @@ static size_t add(size_t a, size_t b) { return a == 0 || b == 0 || a > SIZE_MAX 
 static size_t pad(size_t n) { return n == 0 || n > SIZE_MAX - Q8_ALIGN ? 0 : (n + Q8_ALIGN - 1) / Q8_ALIGN * Q8_ALIGN; }
 
 // Byte offsets from the start of the file: off[i] of tensor i, soff[i] of its float16 scales (version
-// 8 matrices), off[N_PARAMS] the file's size. 1 when a size overflows.
+// 8 matrices), off[N_PARAMS] the file's size. -1 when a size overflows.
 static int layout(const GPT2Config *c, int version, size_t off[N_PARAMS + 1], size_t soff[N_PARAMS]) {
     size_t n[N_PARAMS], pos = HEADER_INTS * sizeof(int32_t);
-    if (param_sizes(n, c)) return 1;
+    if (param_sizes(n, c)) return -1;
     for (int i = 0; i < N_PARAMS; i++) {
         off[i] = pos;
         if (version == GPT2_VERSION_Q8 && is_matrix[i]) { // int8 values, then the scales
@@ -84,15 +77,18 @@ static int layout(const GPT2Config *c, int version, size_t off[N_PARAMS + 1], si
         } else {
             pos = add(pos, mul(n[i], version == GPT2_VERSION_F32 ? sizeof(float) : sizeof(uint16_t)));
         }
-        if (pos == 0) return 1;
+        if (pos == 0) return -1;
     }
     off[N_PARAMS] = pos;
-    return pos > (size_t)INT64_MAX;
+    return pos > (size_t)INT64_MAX ? -1 : 0;
 }
 
 // Checks the header and the file size; fills config and the layout of the tensors.
 static int check_header(const char *path, const int32_t *h, size_t file_size, GPT2Config *c,
                         size_t off[N_PARAMS + 1], size_t soff[N_PARAMS], char *err) {
+    if ((int32_t)swap32((uint32_t)h[0]) == GPT2_MAGIC)
+        return fail(err, "gpt2_build: %s: a little-endian checkpoint, and this machine is big-endian (not supported)",
+                    path);
     if (h[0] != GPT2_MAGIC)
         return fail(err, "gpt2_build: %s: not a GPT-2 checkpoint (magic %d, expected %d)", path, h[0], GPT2_MAGIC);
     if (h[1] != GPT2_VERSION_F32 && h[1] != GPT2_VERSION_BF16 && h[1] != GPT2_VERSION_Q8)
@@ -126,108 +122,135 @@ static int check_header(const char *path, const int32_t *h, size_t file_size, GP
     return 0;
 }
 
-#define HUGE_PAGE ((size_t)2 << 20) // a transparent huge page (x86-64, and arm64 with 4 KB pages)
-
-// x rounded up to a multiple of a, a power of two.
-static uintptr_t round_up(uintptr_t x, uintptr_t a) { return (x + a - 1) & ~(a - 1); }
-
-// Drops the mapped pages of [p, p + n) from our resident set (whole pages inside the range only).
-static void release_pages(const void *p, size_t n) {
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a = round_up((uintptr_t)p, page);
-    uintptr_t b = ((uintptr_t)p + n) & ~(page - 1);
-    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
-}
-
-// n bytes on 2 MB boundaries, asking for transparent huge pages: decode streams all the weights
-// every token, and with 4 KB pages the TLB misses cost about a tenth of the speed.
-static void *alloc_huge(size_t n) {
-    size_t size = round_up(n, HUGE_PAGE);
-    void *p = aligned_alloc(HUGE_PAGE, size);
-    if (p) madvise(p, size, MADV_HUGEPAGE);
-    return p;
-}
-
-// Maps the file read-only at a 2 MB boundary and asks for huge pages before the first fault, for
-// the same reason. Linux maps the page cache's 2 MB folios with single entries when the mapping
-// is aligned and advised; such folios are what readahead makes for an advised mapping, and what
-// large aligned writes leave behind (tools/ write checkpoints that way). NULL on failure.
-static void *map_file(int fd, size_t size, int populate) {
-    char *area = mmap(NULL, size + HUGE_PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (area == MAP_FAILED) return NULL;
-    char *start = (char *)round_up((uintptr_t)area, HUGE_PAGE), *end = area + size + HUGE_PAGE;
-    void *p = mmap(start, size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
-    if (p == MAP_FAILED) {
-        int e = errno;
-        munmap(area, size + HUGE_PAGE);
-        errno = e;
-        return NULL;
+// Opens the checkpoint and reads its header; the file descriptor, or -1 with err set.
+static int open_checkpoint(const char *path, int32_t h[HEADER_INTS], size_t *size, char *err) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return fail(err, "gpt2_build: %s: %s", path, strerror(errno));
+    struct stat st;
+    ssize_t got = 0;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) fail(err, "gpt2_build: %s: not a regular file", path);
+    else if ((size_t)st.st_size < HEADER_INTS * sizeof(int32_t))
+        fail(err, "gpt2_build: %s: truncated: %zu bytes, shorter than the %zu-byte header", path, (size_t)st.st_size,
+             HEADER_INTS * sizeof(int32_t));
+    else if ((got = pread(fd, h, HEADER_INTS * sizeof(int32_t), 0)) != (ssize_t)(HEADER_INTS * sizeof(int32_t)))
+        fail(err, "gpt2_build: %s: cannot read the header: %s", path, got < 0 ? strerror(errno) : "short read");
+    else {
+        *size = (size_t)st.st_size;
+        return fd;
     }
-    // give back the unused ends of the reservation (whole pages: size may end mid-page)
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), tail = round_up((uintptr_t)start + size, page);
-    if (start > area) munmap(area, (size_t)(start - area));
-    if ((char *)tail < end) munmap((void *)tail, (size_t)(end - (char *)tail));
-    madvise(p, size, MADV_HUGEPAGE);
-    if (populate && madvise(p, size, MADV_POPULATE_READ) != 0 && errno == EINVAL) // before Linux 5.14
-        for (size_t i = 0; i < size; i += page) (void)*(volatile const char *)((const char *)p + i);
-    return p;
+    close(fd);
+    return -1;
 }
 
-// Points the weights into the mapped file (float32 and int8 checkpoints), or converts what is not a
-// matrix to float32 (bfloat16) and quantizes the matrices (--quantize int8 of a float checkpoint).
-static int setup_weights(GPT2 *m, const size_t off[N_PARAMS + 1], const size_t soff[N_PARAMS], const char *path,
-                         char *err) {
-    const GPT2Config *c = &m->config;
-    int bf16 = m->file_version == GPT2_VERSION_BF16, q8_file = m->file_version == GPT2_VERSION_Q8;
-    int quantize = m->dtype == GPT2_Q8 && !q8_file;
-    const char *base = m->map;
-    size_t n[N_PARAMS], esize = bf16 ? 2 : 4, owned = 0, q8 = 0;
-    param_sizes(n, c); // cannot overflow: check_header computed the layout from them
+// ----------------------------------------------------------------------------------------------
+// The weights: where each tensor is read from once loaded.
+
+// A tensor of the file as the forward pass reads it: in the mapping, or converted at load time.
+typedef struct {
+    GPT2DType type; // of a matrix; the other tensors are always float32
+    const void *data;
+    const uint16_t *scale; // GPT2_Q8 only
+} Tensor;
+
+// What m->converted holds, in this order: float32 copies of the small tensors of a bfloat16 file
+// (*floats of them), and when quantizing at load the int8 matrices (*q8 weights) with their float16
+// scales. Returns its size in bytes.
+static size_t converted_size(const size_t n[N_PARAMS], int bf16, int quantize, size_t *floats, size_t *q8) {
+    *floats = *q8 = 0;
     for (int i = 0; i < N_PARAMS; i++) {
-        if (is_matrix[i] && quantize) q8 += n[i];
-        else if (!is_matrix[i] && bf16) owned += n[i];
+        if (is_matrix[i] && quantize) *q8 += n[i];
+        else if (!is_matrix[i] && bf16) *floats += n[i];
     }
-    // Quantized matrices: int8 values, then the float16 scales.
-    size_t bytes = owned * sizeof(float) + q8 + q8 / GPT2_Q8_GROUP * sizeof(uint16_t);
-    float *own = NULL;
-    if (bytes > 0 && !(m->owned = own = alloc_huge(bytes)))
-        return fail(err, "gpt2_build: %s: out of memory for %zu bytes of converted weights", path, bytes);
-    int8_t *q = own ? (int8_t *)(own + owned) : NULL; // own is NULL for plain float32: no arithmetic on it
-    uint16_t *qs = own ? (uint16_t *)(q + q8) : NULL;
-    const void *ptr[N_PARAMS];
-    GPT2Matrix mat[N_PARAMS];
-    for (int i = 0; i < N_PARAMS; i++) {
-        const char *src = base + off[i];
-        ptr[i] = src;
-        mat[i] = (GPT2Matrix){src, NULL};
-        if (is_matrix[i] && q8_file) {
-            const uint16_t *scale = (const uint16_t *)(base + soff[i]);
-            for (size_t k = 0; k < n[i] / GPT2_Q8_GROUP; k++)
-                if ((scale[k] & 0x7c00) == 0x7c00) // exponent all ones
-                    return fail(err, "gpt2_build: %s: int8 checkpoint with a scale that is not finite", path);
-            mat[i].scale = scale;
-        } else if (is_matrix[i] && quantize) {
-            int cols = i == FCPROJW ? 4 * c->C : c->C;
-            if (quantize_q8(m->pool, q, qs, src, bf16, n[i] / cols, cols))
-                return fail(err, "gpt2_build: %s: cannot quantize: a weight is not finite or above 8.3e6 in "
-                            "magnitude (too large for int8 with float16 scales)", path);
-            release_pages(src, n[i] * esize); // read once: keep the peak RSS near the int8 size
-            mat[i] = (GPT2Matrix){q, qs};
-            q += n[i];
-            qs += n[i] / GPT2_Q8_GROUP;
-        } else if (!is_matrix[i] && bf16) {
-            for (size_t k = 0; k < n[i]; k++) own[k] = bf16_to_f32(((const uint16_t *)src)[k]);
-            ptr[i] = own;
-            own += n[i];
-        }
-    }
-    GPT2Weights *w = &m->w;
-    w->wte = mat[WTE], w->qkvw = mat[QKVW], w->attprojw = mat[ATTPROJW], w->fcw = mat[FCW], w->fcprojw = mat[FCPROJW];
-    w->wpe = ptr[WPE], w->ln1w = ptr[LN1W], w->ln1b = ptr[LN1B], w->qkvb = ptr[QKVB];
-    w->attprojb = ptr[ATTPROJB], w->ln2w = ptr[LN2W], w->ln2b = ptr[LN2B], w->fcb = ptr[FCB];
-    w->fcprojb = ptr[FCPROJB], w->lnfw = ptr[LNFW], w->lnfb = ptr[LNFB];
+    return *floats * sizeof(float) + *q8 + *q8 / GPT2_Q8_GROUP * sizeof(uint16_t);
+}
+
+// 0 when the n float16 scales are all finite.
+static int check_scales(const uint16_t *scale, size_t n) {
+    for (size_t k = 0; k < n; k++)
+        if ((scale[k] & 0x7c00) == 0x7c00) return -1; // exponent all ones
     return 0;
 }
 
+// Fills t with where each tensor is: in the mapped file (float32, bfloat16 matrices, int8 files),
+// converted to float32 (the small tensors of a bfloat16 file), or quantized (--quantize int8).
+static int load_tensors(GPT2 *m, Tensor t[N_PARAMS], const size_t off[N_PARAMS + 1], const size_t soff[N_PARAMS],
+                        const char *path, char *err) {
+    const GPT2Config *c = &m->config;
+    const char *base = m->map;
+    int bf16 = m->file_version == GPT2_VERSION_BF16, q8_file = m->file_version == GPT2_VERSION_Q8;
+    int quantize = m->dtype == GPT2_Q8 && !q8_file;
+    size_t n[N_PARAMS], floats, q8;
+    param_sizes(n, c); // cannot overflow: check_header computed the layout from them
+    size_t bytes = converted_size(n, bf16, quantize, &floats, &q8);
+    if (bytes > 0 && !(m->converted = gpt2_alloc_huge(bytes)))
+        return fail(err, "gpt2_build: %s: out of memory for %zu bytes of converted weights", path, bytes);
+    float *f32 = m->converted; // where the next converted tensor goes
+    int8_t *q = quantize ? (int8_t *)(f32 + floats) : NULL;
+    uint16_t *qs = quantize ? (uint16_t *)(q + q8) : NULL;
+    for (int i = 0; i < N_PARAMS; i++) {
+        const char *src = base + off[i];
+        t[i] = (Tensor){.type = is_matrix[i] && bf16 ? GPT2_BF16 : GPT2_F32, .data = src};
+        if (is_matrix[i] && q8_file) {
+            t[i] = (Tensor){.type = GPT2_Q8, .data = src, .scale = (const uint16_t *)(base + soff[i])};
+            if (check_scales(t[i].scale, n[i] / GPT2_Q8_GROUP))
+                return fail(err, "gpt2_build: %s: int8 checkpoint with a scale that is not finite", path);
+        } else if (is_matrix[i] && quantize) {
+            int cols = i == FCPROJW ? 4 * c->C : c->C;
+            if (gpt2_quantize_matrix(m->pool, q, qs, src, bf16, n[i] / cols, cols))
+                return fail(err, "gpt2_build: %s: cannot quantize: a weight is not finite or above 8.3e6 in "
+                            "magnitude (too large for int8 with float16 scales)", path);
+            gpt2_release_pages(src, n[i] * (bf16 ? 2 : 4)); // read once: keep the peak RSS near the int8 size
+            t[i] = (Tensor){.type = GPT2_Q8, .data = q, .scale = qs};
+            q += n[i];
+            qs += n[i] / GPT2_Q8_GROUP;
+        } else if (!is_matrix[i] && bf16) {
+            for (size_t k = 0; k < n[i]; k++) f32[k] = bf16_to_f32(((const uint16_t *)src)[k]);
+            t[i].data = f32;
+            f32 += n[i];
+        }
+    }
+    return 0;
+}
+
+// Layer l's (rows, cols) matrix in a stack of L of them.
+static GPT2Matrix matrix(const Tensor *t, int l, int rows, int cols) {
+    size_t off = (size_t)l * rows * cols, esize = t->type == GPT2_F32 ? 4 : t->type == GPT2_BF16 ? 2 : 1;
+    return (GPT2Matrix){.type = t->type, .rows = rows, .cols = cols, .data = (const char *)t->data + off * esize,
+                        .scale = t->scale ? t->scale + off / GPT2_Q8_GROUP : NULL};
+}
+
+// Layer l's vector of n floats in a stack of L of them.
+static const float *vec(const Tensor *t, int l, int n) { return (const float *)t->data + (size_t)l * n; }
+
+// Points the model's weights, layer by layer, at the tensors.
+static int point_weights(GPT2 *m, const Tensor t[N_PARAMS], const char *path, char *err) {
+    const int C = m->config.C;
+    GPT2Weights *w = &m->w;
+    if (!(w->layers = calloc((size_t)m->config.L, sizeof(GPT2Layer))))
+        return fail(err, "gpt2_build: %s: out of memory for %d layers", path, m->config.L);
+    w->wte = matrix(&t[WTE], 0, m->config.Vp, C);
+    w->wpe = vec(&t[WPE], 0, 0);
+    for (int l = 0; l < m->config.L; l++)
+        w->layers[l] = (GPT2Layer){
+            .ln1w = vec(&t[LN1W], l, C),
+            .ln1b = vec(&t[LN1B], l, C),
+            .qkvw = matrix(&t[QKVW], l, 3 * C, C),
+            .qkvb = vec(&t[QKVB], l, 3 * C),
+            .attprojw = matrix(&t[ATTPROJW], l, C, C),
+            .attprojb = vec(&t[ATTPROJB], l, C),
+            .ln2w = vec(&t[LN2W], l, C),
+            .ln2b = vec(&t[LN2B], l, C),
+            .fcw = matrix(&t[FCW], l, 4 * C, C),
+            .fcb = vec(&t[FCB], l, 4 * C),
+            .fcprojw = matrix(&t[FCPROJW], l, C, 4 * C),
+            .fcprojb = vec(&t[FCPROJB], l, C),
+        };
+    w->lnfw = vec(&t[LNFW], 0, 0);
+    w->lnfb = vec(&t[LNFB], 0, 0);
+    return 0;
+}
+
+// The activations and the KV cache, for up to maxT tokens.
 static int alloc_state(GPT2 *m, const char *path, char *err) {
     const GPT2Config *c = &m->config;
     size_t T = (size_t)c->maxT, C = (size_t)c->C;
@@ -237,14 +260,14 @@ static int alloc_state(GPT2 *m, const char *path, char *err) {
     a->qkv = malloc(T * 3 * C * sizeof(float));
     a->att = malloc(T * C * sizeof(float));
     a->fch = malloc(T * 4 * C * sizeof(float));
-    a->scores = malloc(attention_scratch(c->C, c->NH, c->maxT) * sizeof(float));
+    a->scratch = malloc(gpt2_attention_scratch(c->C, c->NH, c->maxT) * sizeof(float));
     a->logits = malloc((size_t)c->Vp * sizeof(float));
-    a->xq = malloc(2 * T * 4 * C); // (maxT, 4C) int8, then as many bytes of int32 (see matmul)
+    a->xq = malloc(2 * T * 4 * C); // (maxT, 4C) int8, then as many bytes of int32 (see gpt2_matmul)
     a->xqs = malloc(T * 4 * C / GPT2_Q8_GROUP * sizeof(float) + sizeof(float)); // + 1: never malloc(0) for tiny C
     // calloc: the cache's pages are only touched as positions fill up.
     m->cache.k = calloc((size_t)c->L * T * C, sizeof(float));
     m->cache.v = calloc((size_t)c->L * T * C, sizeof(float));
-    if (!a->x || !a->xn || !a->qkv || !a->att || !a->fch || !a->scores || !a->logits || !a->xq || !a->xqs ||
+    if (!a->x || !a->xn || !a->qkv || !a->att || !a->fch || !a->scratch || !a->logits || !a->xq || !a->xqs ||
         !m->cache.k || !m->cache.v)
         return fail(err, "gpt2_build: %s: out of memory for activations and KV cache", path);
     return 0;
@@ -252,119 +275,126 @@ static int alloc_state(GPT2 *m, const char *path, char *err) {
 
 int gpt2_build(GPT2 *m, const char *path, const GPT2Options *opt, char *err) {
     memset(m, 0, sizeof(*m));
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return fail(err, "gpt2_build: %s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return fail(err, "gpt2_build: %s: not a regular file", path);
-    }
-    size_t size = (size_t)st.st_size;
     int32_t h[HEADER_INTS];
-    if (size < sizeof(h)) {
-        close(fd);
-        return fail(err, "gpt2_build: %s: truncated: %zu bytes, shorter than the %zu-byte header", path, size, sizeof(h));
-    }
-    if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
-        int e = errno;
-        close(fd);
-        return fail(err, "gpt2_build: %s: cannot read the header: %s", path, e ? strerror(e) : "short read");
-    }
-    size_t off[N_PARAMS + 1], soff[N_PARAMS];
-    if (check_header(path, h, size, &m->config, off, soff, err)) {
-        close(fd);
-        return 1;
-    }
+    size_t size = 0, off[N_PARAMS + 1], soff[N_PARAMS];
+    int fd = open_checkpoint(path, h, &size, err);
+    if (fd < 0) return -1;
+    int r = check_header(path, h, size, &m->config, off, soff, err);
     m->file_version = h[1];
     int q8_file = h[1] == GPT2_VERSION_Q8;
     m->dtype = q8_file || (opt && opt->quantize_int8) ? GPT2_Q8 : h[1] == GPT2_VERSION_BF16 ? GPT2_BF16 : GPT2_F32;
-    if (m->dtype == GPT2_Q8 && m->config.C % GPT2_Q8_GROUP != 0) {
-        close(fd);
-        return fail(err, "gpt2_build: %s: cannot quantize: C = %d is not a multiple of %d", path, m->config.C, GPT2_Q8_GROUP);
-    }
+    if (r == 0 && m->dtype == GPT2_Q8 && m->config.C % GPT2_Q8_GROUP != 0)
+        r = fail(err, "gpt2_build: %s: cannot quantize: C = %d is not a multiple of %d", path, m->config.C,
+                 GPT2_Q8_GROUP);
     // Pre-fault the pages we will stream every token; quantizing at load reads the file only once.
-    m->map = map_file(fd, size, m->dtype != GPT2_Q8 || q8_file);
+    if (r == 0 && !(m->map = gpt2_map_file(fd, size, m->dtype != GPT2_Q8 || q8_file)))
+        r = fail(err, "gpt2_build: %s: mmap: %s", path, strerror(errno));
     close(fd);
-    if (!m->map) return fail(err, "gpt2_build: %s: mmap: %s", path, strerror(errno));
+    if (r) return -1;
     m->map_size = size;
-    int threads = opt && opt->threads > 0 ? opt->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (!(m->pool = pool_create(threads))) {
+    int threads = opt && opt->threads > 0 ? opt->threads : gpt2_online_cores();
+    Tensor t[N_PARAMS];
+    if (!(m->pool = gpt2_pool_create(threads))) r = fail(err, "gpt2_build: %s: out of memory for the thread pool", path);
+    else m->n_threads = gpt2_pool_threads(m->pool);
+    if (r || load_tensors(m, t, off, soff, path, err) || point_weights(m, t, path, err) || alloc_state(m, path, err)) {
         gpt2_free(m);
-        return fail(err, "gpt2_build: %s: out of memory for the thread pool", path);
-    }
-    m->n_threads = pool_threads(m->pool);
-    if (setup_weights(m, off, soff, path, err) || alloc_state(m, path, err)) {
-        gpt2_free(m);
-        return 1;
+        return -1;
     }
     return 0;
 }
 
 void gpt2_free(GPT2 *m) {
-    if (m->map) munmap(m->map, m->map_size);
-    pool_free(m->pool);
-    free(m->owned);
+    gpt2_unmap_file(m->map, m->map_size);
+    gpt2_pool_free(m->pool);
+    gpt2_free_huge(m->converted);
+    free(m->w.layers);
     GPT2Acts *a = &m->acts;
-    free(a->x), free(a->xn), free(a->qkv), free(a->att), free(a->fch), free(a->scores), free(a->logits);
+    free(a->x), free(a->xn), free(a->qkv), free(a->att), free(a->fch), free(a->scratch), free(a->logits);
     free(a->xq), free(a->xqs);
     free(m->cache.k), free(m->cache.v);
     memset(m, 0, sizeof(*m));
 }
 
 // ----------------------------------------------------------------------------------------------
-// Forward pass.
+// The forward pass.
 
+// A linear layer on the model's threads: out (T, OC) = inp (T, C) · w^T + b, stored, added to out
+// (OUT_ADD) or through GELU (OUT_GELU). The plain loops: gpt2_matmul_naive in kernels.c.
+static void linear(GPT2 *m, float *out, const float *inp, const GPT2Matrix *w, const float *b, int T, Epilogue epi) {
+    gpt2_matmul(m->pool, out, inp, w, b, T, epi, m->acts.xq, m->acts.xqs);
+}
+
+// cache[h, pos + t] (hs) = the part of head h of kv[t] (C), for the T new positions; cache is one
+// layer's (NH, maxT, hs), and the rows of kv are ld floats apart.
+static void cache_store(float *cache, const float *kv, int ld, int T, int pos, int NH, int hs, int maxT) {
+    for (int t = 0; t < T; t++)
+        for (int h = 0; h < NH; h++)
+            memcpy(cache + ((size_t)h * maxT + pos + t) * hs, kv + (size_t)t * ld + h * hs, hs * sizeof(float));
+}
+
+// The comments give each step's output shape and, on the right, the PyTorch it mirrors (nanoGPT's
+// model.py, which Hugging Face's GPT-2 computes too).
 const float *gpt2_forward(GPT2 *m, const int *tokens, int T, int pos) {
     const GPT2Config *c = &m->config;
     const GPT2Weights *w = &m->w;
     GPT2Acts *a = &m->acts;
-    const int C = c->C, maxT = c->maxT, hs = C / c->NH;
-    const GPT2DType dt = m->dtype;
+    const int C = c->C, NH = c->NH, hs = C / NH, maxT = c->maxT;
 
-    // token + position embedding
+    // x (T, C) = wte[tokens] + wpe[pos..pos+T-1]                        x = wte(idx) + wpe(pos)
     for (int t = 0; t < T; t++) {
         float *x = a->x + (size_t)t * C;
-        matrix_row(x, w->wte, dt, tokens[t], C);
         const float *p = w->wpe + (size_t)(pos + t) * C;
+        gpt2_matrix_row(x, &w->wte, tokens[t]);
         for (int i = 0; i < C; i++) x[i] += p[i];
     }
     for (int l = 0; l < c->L; l++) {
-        float *kc = m->cache.k + (size_t)l * maxT * C, *vc = m->cache.v + (size_t)l * maxT * C;
-        layernorm(a->xn, a->x, w->ln1w + l * C, w->ln1b + l * C, T, C);
-        matmul(m->pool, a->qkv, a->xn, matrix_layer(w->qkvw, dt, l, 3 * C, C), dt, w->qkvb + l * 3 * C, T, C,
-               3 * C, EPI_STORE, a->xq, a->xqs);
-        for (int t = 0; t < T; t++) // keys and values of the new positions go to the cache (NH, maxT, hs)
-            for (int h = 0; h < c->NH; h++) {
-                const float *k = a->qkv + (size_t)t * 3 * C + C + h * hs;
-                memcpy(kc + ((size_t)h * maxT + pos + t) * hs, k, hs * sizeof(float));
-                memcpy(vc + ((size_t)h * maxT + pos + t) * hs, k + C, hs * sizeof(float));
-            }
-        attention(m->pool, a->att, a->qkv, kc, vc, a->scores, T, pos, C, c->NH, maxT);
-        matmul(m->pool, a->x, a->att, matrix_layer(w->attprojw, dt, l, C, C), dt, w->attprojb + l * C, T, C, C,
-               EPI_ADD, a->xq, a->xqs);
-        layernorm(a->xn, a->x, w->ln2w + l * C, w->ln2b + l * C, T, C);
-        matmul(m->pool, a->fch, a->xn, matrix_layer(w->fcw, dt, l, 4 * C, C), dt, w->fcb + l * 4 * C, T, C,
-               4 * C, EPI_GELU, a->xq, a->xqs);
-        matmul(m->pool, a->x, a->fch, matrix_layer(w->fcprojw, dt, l, C, 4 * C), dt, w->fcprojb + l * C, T,
-               4 * C, C, EPI_ADD, a->xq, a->xqs);
+        const GPT2Layer *lw = &w->layers[l];
+        float *kcache = m->cache.k + (size_t)l * NH * maxT * hs; // (NH, maxT, hs)
+        float *vcache = m->cache.v + (size_t)l * NH * maxT * hs; // (NH, maxT, hs)
+
+        // ---- attention                                                 x = x + attn(ln_1(x))
+        // xn (T, C) = layernorm(x)                                       ln_1(x)
+        gpt2_layernorm(a->xn, a->x, lw->ln1w, lw->ln1b, T, C);
+        // qkv (T, 3C) = xn · qkvw^T + qkvb                               c_attn(x)
+        linear(m, a->qkv, a->xn, &lw->qkvw, lw->qkvb, T, OUT_SET);
+        // q, k, v (T, C) each: the three thirds of every row of qkv      q, k, v = ....split(C, dim=2)
+        const float *q = a->qkv, *k = a->qkv + C, *v = a->qkv + 2 * C;
+        // the new keys and values join the cache at positions pos..pos+T-1, head by head
+        cache_store(kcache, k, 3 * C, T, pos, NH, hs, maxT);
+        cache_store(vcache, v, 3 * C, T, pos, NH, hs, maxT);
+        // att (T, C) = softmax(q · K^T / sqrt(hs), causal) · V, per head  scaled_dot_product_attention(
+        //   over the keys K and values V of positions 0..pos+T-1;            q, k, v, is_causal=True)
+        //   the plain loops: gpt2_attention_naive in kernels.c
+        gpt2_attention(m->pool, a->att, q, 3 * C, kcache, vcache, a->scratch, T, pos, C, NH, maxT);
+        // x (T, C) += att · attprojw^T + attprojb                        x + c_proj(y)
+        linear(m, a->x, a->att, &lw->attprojw, lw->attprojb, T, OUT_ADD);
+
+        // ---- MLP                                                       x = x + mlp(ln_2(x))
+        // xn (T, C) = layernorm(x)                                       ln_2(x)
+        gpt2_layernorm(a->xn, a->x, lw->ln2w, lw->ln2b, T, C);
+        // fch (T, 4C) = gelu(xn · fcw^T + fcb)                           gelu(c_fc(x))
+        linear(m, a->fch, a->xn, &lw->fcw, lw->fcb, T, OUT_GELU);
+        // x (T, C) += fch · fcprojw^T + fcprojb                          x + c_proj(h)
+        linear(m, a->x, a->fch, &lw->fcprojw, lw->fcprojb, T, OUT_ADD);
     }
-    layernorm(a->xn, a->x, w->lnfw, w->lnfb, T, C);
-    // tied head: logits = lnf(x) . wte[:V]^T, the last position only
-    matmul(m->pool, a->logits, a->xn + (size_t)(T - 1) * C, w->wte, dt, NULL, 1, C, c->V, EPI_STORE, a->xq, a->xqs);
+    // xn (T, C) = layernorm(x)                                           ln_f(x)
+    gpt2_layernorm(a->xn, a->x, w->lnfw, w->lnfb, T, C);
+    // logits (V) = xn[T-1] · wte[:V]^T, the last position only          lm_head(x[:, [-1], :])
+    gpt2_logits(m, T - 1, 1, a->logits);
     return a->logits;
 }
 
 void gpt2_logits(GPT2 *m, int t0, int n, float *out) {
-    const GPT2Config *c = &m->config;
-    matmul(m->pool, out, m->acts.xn + (size_t)t0 * c->C, m->w.wte, m->dtype, NULL, n, c->C, c->V, EPI_STORE,
-           m->acts.xq, m->acts.xqs);
+    GPT2Matrix head = m->w.wte; // tied to the token embedding; rows V..Vp-1 are padding
+    head.rows = m->config.V;
+    linear(m, out, m->acts.xn + (size_t)t0 * m->config.C, &head, NULL, n, OUT_SET);
 }
 
 // ----------------------------------------------------------------------------------------------
-// The tutorial's generate(). The KV cache holds the window that starts at ids[start]; while the
-// window does not move a step costs one position. Once the sequence outgrows the context the window
-// slides every step, and because GPT-2's positions are learned embeddings the cached keys cannot be
-// shifted: the whole cropped window is run again, exactly as generate() does.
+// generate(). The KV cache holds the window that starts at ids[start]; while the window does not
+// move a step costs one position. Once the sequence outgrows the context the window slides every
+// step, and because GPT-2's positions are learned embeddings the cached keys cannot be shifted:
+// the whole cropped window is run again, exactly as generate() does.
 
 int gpt2_generate(GPT2 *m, Sampler *s, int *ids, int n, int max_new, int context, int eos,
                   gpt2_on_token on_token, void *ctx) {

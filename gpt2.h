@@ -3,24 +3,36 @@
 // One path from checkpoint to text:
 //   gpt2_build (load) -> gpt2_forward (logits of the last position) -> sampler_sample (token id)
 //   -> tokenizer_decode (bytes) -> your output.
-// gpt2_generate runs that loop the way the tutorial's generate() does, with context cropping and the
-// end-of-text stop. Every function that can fail returns non-zero and writes a one-line message into
-// err (GPT2_ERR_LEN bytes) naming the function and the file; nothing here prints or exits.
+// gpt2_generate runs that loop as generate() does in Sebastian Raschka's "Build a Large Language
+// Model (From Scratch)", section 5.3, "Decoding strategies to control randomness": crop the
+// sequence to the context, take the last position's logits, apply top-k and temperature, draw,
+// stop at end-of-text.
+//
+// Errors: every function that can fail returns 0 on success and -1 on failure, and where it takes
+// `char *err` (GPT2_ERR_LEN bytes) writes a one-line message there naming the function and the
+// file. Nothing here prints or exits.
 //
 // Dimension letters used in every shape comment:
 //   B batch (always 1 here), T tokens in a forward call, C channels, NH heads, hs = C/NH head size,
-//   V vocabulary, Vp V padded (rows V..Vp-1 of wte are never used), L layers, maxT context length.
+//   V vocabulary, Vp V padded (rows V..Vp-1 of wte are never used), L layers, maxT context length,
+//   OC output channels of a linear layer.
 #ifndef GPT2_H
 #define GPT2_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define GPT2_ERR_LEN 512
 
 // ----------------------------------------------------------------------------------------------
 // Checkpoint: llm.c's layout. int32 header[256] = {GPT2_MAGIC, version, maxT, V, L, NH, C, Vp, 0...},
-// then the 16 tensors back to back (see gpt2.c, param_shapes).
+// then the 16 tensors back to back in this order: wte (Vp, C), wpe (maxT, C), ln1w, ln1b (L, C),
+// qkvw (L, 3C, C), qkvb (L, 3C), attprojw (L, C, C), attprojb (L, C), ln2w, ln2b (L, C),
+// fcw (L, 4C, C), fcb (L, 4C), fcprojw (L, C, 4C), fcprojb (L, C), lnfw, lnfb (C).
 
 #define GPT2_MAGIC 20240326
 #define GPT2_VERSION_F32 3  // float32 tensors
@@ -47,42 +59,46 @@ typedef struct {
     int C;    // channels (768)
 } GPT2Config;
 
-// One weight matrix (or a stack of L of them) in the storage format of GPT2DType.
+// A weight matrix W (rows, cols) of a linear layer y = x · W^T, in the storage format `type`.
 typedef struct {
-    const void *w;      // (rows, cols) of float, uint16_t (bf16) or int8_t
+    GPT2DType type;
+    int rows, cols;        // (OC, C)
+    const void *data;      // (rows, cols) of float, uint16_t (bf16) or int8_t
     const uint16_t *scale; // (rows, cols / GPT2_Q8_GROUP) float16, GPT2_Q8 only
 } GPT2Matrix;
 
+// One transformer block; the names in brackets are Hugging Face's, under transformer.h.{l}.
 typedef struct {
-    GPT2Matrix wte;      // (Vp, C) token embedding, also the output head (tied)
-    GPT2Matrix qkvw;     // (L, 3C, C) rows: q, then k, then v
-    GPT2Matrix attprojw; // (L, C, C)
-    GPT2Matrix fcw;      // (L, 4C, C)
-    GPT2Matrix fcprojw;  // (L, C, 4C)
-    const float *wpe;      // (maxT, C)
-    const float *ln1w;     // (L, C)
-    const float *ln1b;     // (L, C)
-    const float *qkvb;     // (L, 3C)
-    const float *attprojb; // (L, C)
-    const float *ln2w;     // (L, C)
-    const float *ln2b;     // (L, C)
-    const float *fcb;      // (L, 4C)
-    const float *fcprojb;  // (L, C)
-    const float *lnfw;     // (C)
-    const float *lnfb;     // (C)
+    const float *ln1w, *ln1b; // (C) [ln_1]
+    GPT2Matrix qkvw;          // (3C, C) [attn.c_attn] rows: q, then k, then v
+    const float *qkvb;        // (3C)
+    GPT2Matrix attprojw;      // (C, C) [attn.c_proj]
+    const float *attprojb;    // (C)
+    const float *ln2w, *ln2b; // (C) [ln_2]
+    GPT2Matrix fcw;           // (4C, C) [mlp.c_fc]
+    const float *fcb;         // (4C)
+    GPT2Matrix fcprojw;       // (C, 4C) [mlp.c_proj]
+    const float *fcprojb;     // (C)
+} GPT2Layer;
+
+typedef struct {
+    GPT2Matrix wte;           // (Vp, C) token embedding [wte], also the output head (tied)
+    const float *wpe;         // (maxT, C) position embedding [wpe]
+    GPT2Layer *layers;        // (L)
+    const float *lnfw, *lnfb; // (C) final LayerNorm [ln_f]
 } GPT2Weights;
 
 // Scratch for one forward call of up to maxT tokens, allocated once in gpt2_build.
 typedef struct {
-    float *x;      // (maxT, C) residual stream
-    float *xn;     // (maxT, C) LayerNorm output
-    float *qkv;    // (maxT, 3C)
-    float *att;    // (maxT, C) attention output, before the projection
-    float *fch;    // (maxT, 4C) fc output, then GELU in place
-    float *scores; // attention weights, six queries per head at once, and the keys packed (kernels.c)
-    float *logits; // (Vp) logits of the last position
-    int8_t *xq;    // (maxT, 4C) activations quantized for GPT2_Q8, then as many bytes of int32 (kernels.c)
-    float *xqs;    // (maxT, 4C / GPT2_Q8_GROUP) their scales
+    float *x;       // (maxT, C) residual stream
+    float *xn;      // (maxT, C) LayerNorm output
+    float *qkv;     // (maxT, 3C) queries, keys and values, each row q (C), k (C), v (C)
+    float *att;     // (maxT, C) attention output, before the projection
+    float *fch;     // (maxT, 4C) MLP hidden layer, after GELU
+    float *scratch; // gpt2_attention's scores and packed keys
+    float *logits;  // (Vp) logits of the last position
+    int8_t *xq;     // (maxT, 4C) activations quantized for GPT2_Q8, then as many bytes of int32
+    float *xqs;     // (maxT, 4C / GPT2_Q8_GROUP) their scales
 } GPT2Acts;
 
 // Keys and values of every position seen so far, so that a new token costs one position. Head by
@@ -92,11 +108,11 @@ typedef struct {
     float *v; // (L, NH, maxT, hs)
 } GPT2KVCache;
 
-typedef struct GPT2Pool GPT2Pool; // worker threads (kernels.c)
+typedef struct GPT2Pool GPT2Pool; // worker threads (pool.c)
 
 typedef struct {
     GPT2Config config;
-    GPT2DType dtype;
+    GPT2DType dtype;   // the format of the five matrices
     GPT2Weights w;
     GPT2Acts acts;
     GPT2KVCache cache;
@@ -105,7 +121,7 @@ typedef struct {
     int file_version;  // header[1] of the checkpoint
     void *map;         // the checkpoint, mapped read-only
     size_t map_size;   // its size in bytes
-    void *owned;       // tensors converted or quantized at load time (NULL for plain float32)
+    void *converted;   // tensors converted or quantized at load time (NULL when all are in the file)
 } GPT2;
 
 typedef struct {
@@ -192,14 +208,18 @@ int tokenizer_encode(const Tokenizer *t, const char *text, size_t n, int **ids, 
 const unsigned char *tokenizer_decode(const Tokenizer *t, int id, size_t *len);
 
 // ----------------------------------------------------------------------------------------------
-// Generation: the tutorial's generate(). For each of at most max_new steps: crop the sequence to its
-// last `context` tokens, take the logits of the last position, sample, stop on `eos` (-1: never),
-// else append. on_token is called with each new id (return non-zero to stop early).
+// Generation: the book's generate() (see the top). For each of at most max_new steps: crop the
+// sequence to its last `context` tokens, take the logits of the last position, sample, stop on
+// `eos` (-1: never), else append. on_token is called with each new id (return non-zero to stop early).
 // ids must have room for n_prompt + max_new tokens; returns the new length, or -1 on bad arguments.
 
 typedef int (*gpt2_on_token)(void *ctx, int token, const float *logits);
 
 int gpt2_generate(GPT2 *model, Sampler *sampler, int *ids, int n_prompt, int max_new, int context,
                   int eos, gpt2_on_token on_token, void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif // GPT2_H

@@ -1,219 +1,12 @@
-// kernels.c: the thread pool and the hot loops of the forward pass. See kernels.h for why this is a
-// file of its own. Every kernel has a portable scalar path; AVX2/FMA versions of the inner loops sit
-// behind #ifdef and are compiled out with -DGPT2_SCALAR (make SCALAR=1), which the tests also run.
+// kernels.c: the loops of the forward pass (kernels.h). Every kernel has a portable scalar path;
+// AVX2/FMA versions of the inner loops sit behind USE_AVX2 and are compiled out with -DGPT2_SCALAR
+// (make SCALAR=1), which the tests also run.
 #include "kernels.h"
+#include "pool.h"
 
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#if defined(__AVX2__) && defined(__FMA__) && !defined(GPT2_SCALAR)
-#define USE_AVX2 1
-#include <immintrin.h>
-#else
-#define USE_AVX2 0
-#endif
-// AVX-512 VNNI (on 256-bit vectors) multiplies and sums bytes into int32 in one instruction.
-#if USE_AVX2 && defined(__AVX512VNNI__) && defined(__AVX512VL__)
-#define USE_VNNI 1
-#else
-#define USE_VNNI 0
-#endif
-
-// ----------------------------------------------------------------------------------------------
-// Thread pool.
-//
-// A job is fn(ctx, i) for i in 0..n-1. Tasks are claimed from one 64-bit word that packs the job's
-// generation (16 bits), its task count (24 bits) and the next free index (24 bits), so a claim
-// says by itself whether it is valid: a worker that wakes late can never run a task of a finished
-// job or read a job descriptor that is being rewritten. Claiming is dynamic, so when another
-// process takes a core the other threads simply claim more tasks. Idle workers spin for about
-// SPIN_NS (decode issues dozens of jobs per token, microseconds apart) and then sleep.
-
-#define SPIN_NS 100000
-// Sharing a machine: when another process takes a core, a worker can be preempted while it holds a
-// task and the caller waits for it, so two threads can be slower than one. The pool therefore
-// measures instead of guessing: it runs TRIAL_NS with its threads, then TRIAL_NS with the caller
-// alone, compares the work done per second (each job says what it costs, in multiply-adds),
-// and uses the faster way for the next USE_NS before measuring again (twice as long after each
-// trial that the caller alone wins, up to USE_MAX_NS: trials cost when threads do not pay). The
-// caller alone must win by ALONE_MARGIN, so that noise on an idle machine never costs the threads.
-#define TRIAL_NS 100000000ull
-#define USE_NS 2000000000ull
-#define USE_MAX_NS 8000000000ull
-#define ALONE_MARGIN 1.1
-#define GAP_NS 10000000ull // a pause longer than this between jobs restarts the measurement
-enum { TRY_THREADS, TRY_ALONE, USE_BEST };
-#define GEN_SHIFT 48
-#define N_SHIFT 24
-#define IDX_MASK ((1ull << N_SHIFT) - 1)
-
-struct GPT2Pool {
-    int n_threads;              // including the caller of pool_for
-    pthread_t *threads;         // (n_threads - 1) workers
-    pthread_mutex_t mu;
-    pthread_cond_t wake;        // a new job or stop
-    pthread_cond_t finished;    // the last task of a job is done
-    pool_task fn;               // the current job
-    void *ctx;
-    // claim and done on cache lines of their own (every thread writes them), apart from the rest
-    _Alignas(64) _Atomic uint64_t claim; // gen << 48 | n << 24 | next index
-    _Alignas(64) atomic_int done;        // tasks of the current job finished
-    _Alignas(64) atomic_int sleepers;    // workers waiting on `wake`
-    atomic_int caller_sleeping; // the caller waits on `finished`
-    atomic_int stop;
-    int phase;                  // TRY_THREADS, TRY_ALONE or USE_BEST
-    int alone;                  // run jobs on the caller only (TRY_ALONE, or USE_BEST when faster)
-    uint64_t phase_start, last_job; // now_ns() at the start of the phase and of the last job
-    double work;                // multiply-adds done in this phase
-    double threads_rate;        // work per ns in the last TRY_THREADS
-    uint64_t use_ns;            // how long USE_BEST lasts this time
-};
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static inline void cpu_relax(void) {
-#if USE_AVX2
-    _mm_pause();
-#endif
-}
-
-// Claim and run tasks until none is left; returns the generation that ran out.
-static unsigned run_tasks(GPT2Pool *p) {
-    for (;;) {
-        uint64_t v = atomic_fetch_add(&p->claim, 1);
-        int n = (int)((v >> N_SHIFT) & IDX_MASK), i = (int)(v & IDX_MASK);
-        if (i >= n) return (unsigned)(v >> GEN_SHIFT);
-        p->fn(p->ctx, i);
-        if (atomic_fetch_add(&p->done, 1) + 1 == n && atomic_load(&p->caller_sleeping)) {
-            pthread_mutex_lock(&p->mu);
-            pthread_cond_broadcast(&p->finished);
-            pthread_mutex_unlock(&p->mu);
-        }
-    }
-}
-
-static unsigned current_gen(GPT2Pool *p) { return (unsigned)(atomic_load(&p->claim) >> GEN_SHIFT); }
-
-static void *worker_main(void *arg) {
-    GPT2Pool *p = arg;
-    unsigned seen = current_gen(p);
-    while (!atomic_load(&p->stop)) {
-        uint64_t t0 = now_ns();
-        for (int spin = 0; current_gen(p) == seen && !atomic_load(&p->stop); spin++) {
-            cpu_relax();
-            if ((spin & 255) == 255 && now_ns() - t0 > SPIN_NS) {
-                pthread_mutex_lock(&p->mu);
-                atomic_fetch_add(&p->sleepers, 1);
-                while (current_gen(p) == seen && !atomic_load(&p->stop))
-                    pthread_cond_wait(&p->wake, &p->mu);
-                atomic_fetch_sub(&p->sleepers, 1);
-                pthread_mutex_unlock(&p->mu);
-            }
-        }
-        if (atomic_load(&p->stop)) break;
-        seen = run_tasks(p);
-    }
-    return NULL;
-}
-
-GPT2Pool *pool_create(int n_threads) {
-    size_t size = (sizeof(GPT2Pool) + 63) / 64 * 64; // aligned_alloc wants a multiple of the alignment
-    GPT2Pool *p = aligned_alloc(64, size);
-    if (!p) return NULL;
-    memset(p, 0, size);
-    p->n_threads = n_threads < 1 ? 1 : n_threads;
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->wake, NULL);
-    pthread_cond_init(&p->finished, NULL);
-    p->threads = calloc((size_t)p->n_threads, sizeof(pthread_t));
-    if (!p->threads) { pool_free(p); return NULL; }
-    int started = 1;
-    for (; started < p->n_threads; started++)
-        if (pthread_create(&p->threads[started - 1], NULL, worker_main, p) != 0) break;
-    p->n_threads = started; // fewer threads if the system refused some: slower, still correct
-    p->use_ns = USE_NS / 2;
-    return p;
-}
-
-void pool_free(GPT2Pool *p) {
-    if (!p) return;
-    pthread_mutex_lock(&p->mu);
-    atomic_store(&p->stop, 1);
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->mu);
-    for (int i = 0; p->threads && i < p->n_threads - 1; i++) pthread_join(p->threads[i], NULL);
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->wake);
-    pthread_cond_destroy(&p->finished);
-    free(p->threads);
-    free(p);
-}
-
-int pool_threads(const GPT2Pool *p) { return p ? p->n_threads : 1; }
-
-// Moves to the next phase when this one has run long enough (see TRIAL_NS).
-static void next_phase(GPT2Pool *p, uint64_t now) {
-    uint64_t elapsed = now - p->phase_start;
-    if (now - p->last_job > GAP_NS) { // the program paused: this phase measured nothing useful
-        p->phase_start = now, p->work = 0.0;
-        return;
-    }
-    if (elapsed < (p->phase == USE_BEST ? p->use_ns : TRIAL_NS)) return;
-    double rate = p->work / (double)elapsed;
-    if (p->phase == TRY_THREADS) p->threads_rate = rate, p->phase = TRY_ALONE, p->alone = 1;
-    else if (p->phase == TRY_ALONE) {
-        p->phase = USE_BEST, p->alone = rate > ALONE_MARGIN * p->threads_rate;
-        p->use_ns = !p->alone ? USE_NS : p->use_ns * 2 > USE_MAX_NS ? USE_MAX_NS : p->use_ns * 2;
-    }
-    else p->phase = TRY_THREADS, p->alone = 0;
-    p->phase_start = now, p->work = 0.0;
-}
-
-void pool_for(GPT2Pool *p, int n, pool_task fn, void *ctx, double cost) {
-    if (!p || p->n_threads == 1) {
-        for (int i = 0; i < n; i++) fn(ctx, i);
-        return;
-    }
-    uint64_t now = now_ns();
-    next_phase(p, now);
-    p->last_job = now;
-    p->work += cost;
-    if (p->alone || n <= 1) {
-        for (int i = 0; i < n; i++) fn(ctx, i);
-        return;
-    }
-    // The previous job is finished (we waited for it), so nobody reads fn/ctx now.
-    p->fn = fn;
-    p->ctx = ctx;
-    atomic_store(&p->done, 0);
-    uint64_t gen = (atomic_load(&p->claim) >> GEN_SHIFT) + 1;
-    atomic_store(&p->claim, (gen & 0xffff) << GEN_SHIFT | (uint64_t)n << N_SHIFT);
-    if (atomic_load(&p->sleepers) > 0) {
-        pthread_mutex_lock(&p->mu);
-        pthread_cond_broadcast(&p->wake);
-        pthread_mutex_unlock(&p->mu);
-    }
-    run_tasks(p);
-    uint64_t t0 = now_ns();
-    for (int spin = 0; atomic_load(&p->done) < n; spin++) {
-        cpu_relax();
-        if ((spin & 255) == 255 && now_ns() - t0 > SPIN_NS) {
-            pthread_mutex_lock(&p->mu);
-            atomic_store(&p->caller_sleeping, 1);
-            while (atomic_load(&p->done) < n) pthread_cond_wait(&p->finished, &p->mu);
-            atomic_store(&p->caller_sleeping, 0);
-            pthread_mutex_unlock(&p->mu);
-        }
-    }
-}
 
 // ----------------------------------------------------------------------------------------------
 // Dot products of one weight row with one input row, in each storage format.
@@ -241,7 +34,7 @@ static inline __m256 load_f16x8(const uint16_t *p) {
 
 // Four independent accumulators keep the FMA pipes busy while the row streams in from memory. One
 // row at a time: reading two or four rows at once (to load each x once for all of them) ran at less
-// than half the speed on these Zen 4 machines, for float32 and int8 alike.
+// than half the speed on AMD Zen 4, for float32 and int8 alike.
 static float dot_f32(const float *w, const float *x, int n) {
     int i = 0;
     float sum = 0.0f;
@@ -342,93 +135,10 @@ static float dot_q8(const int8_t *w, const uint16_t *ws, const int8_t *x, const 
 #endif
 }
 
-// float32 to float16, rounded to nearest even (the int8 weights' scales; load time only).
-static uint16_t f32_to_f16(float f) {
-    union { float f; uint32_t u; } v = {.f = f};
-    uint32_t sign = (v.u >> 16) & 0x8000, a = v.u & 0x7fffffff;
-    if (a > 0x7f800000) return (uint16_t)(sign | 0x7e00);  // NaN
-    if (a >= 0x477ff000) return (uint16_t)(sign | 0x7c00); // 65520 and up round to infinity
-    if (a < 0x38800000) return (uint16_t)(sign | (uint32_t)lrintf(fabsf(f) * 0x1p24f)); // subnormal
-    // normal: drop 13 mantissa bits rounding to even (a carry into the exponent is still right)
-    return (uint16_t)(sign | (((a + 0xfff + ((a >> 13) & 1)) >> 13) - (112 << 10)));
-}
-
-// Symmetric int8 of one group of GPT2_Q8_GROUP values: q = round(v / s) with s = max|v| / 127.
-// Weights (half = 1) round s to float16 first, so q goes with the scale that is stored; the clamp
-// keeps q in -127..127 where that rounding (or a subnormal float16) made s a little small. Returns s.
-static float quantize_group(int8_t *q, const float *v, int half) {
-#if USE_AVX2 && GPT2_Q8_GROUP == 32
-    __m256 x[4], amax = _mm256_setzero_ps();
-    const __m256 sign = _mm256_set1_ps(-0.0f), lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f);
-    for (int i = 0; i < 4; i++) {
-        x[i] = _mm256_loadu_ps(v + 8 * i);
-        amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, x[i]));
-    }
-    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
-    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-    float s = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4))) / 127.0f;
-    if (half) s = f16_to_f32(f32_to_f16(s));
-    __m256 inv = _mm256_set1_ps(s > 0.0f ? 1.0f / s : 0.0f);
-    __m256i i32[4];
-    for (int i = 0; i < 4; i++) // to nearest, ties even
-        i32[i] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(x[i], inv), lo), hi));
-    // pack 4 x 8 int32 to 32 int8; the packs work within 128-bit lanes, the permute restores order
-    __m256i i8 = _mm256_packs_epi16(_mm256_packs_epi32(i32[0], i32[1]), _mm256_packs_epi32(i32[2], i32[3]));
-    i8 = _mm256_permutevar8x32_epi32(i8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-    _mm256_storeu_si256((__m256i *)q, i8);
-#else
-    float amax = 0.0f;
-    for (int j = 0; j < GPT2_Q8_GROUP; j++) amax = fmaxf(amax, fabsf(v[j]));
-    float s = amax / 127.0f;
-    if (half) s = f16_to_f32(f32_to_f16(s));
-    float inv = s > 0.0f ? 1.0f / s : 0.0f;
-    for (int j = 0; j < GPT2_Q8_GROUP; j++) q[j] = (int8_t)lrintf(fminf(fmaxf(v[j] * inv, -127.0f), 127.0f));
-#endif
-    return s;
-}
-
-void quantize_row(int8_t *q, float *scale, const float *x, int n) {
-    for (int g = 0; g < n / GPT2_Q8_GROUP; g++)
-        scale[g] = quantize_group(q + (size_t)g * GPT2_Q8_GROUP, x + (size_t)g * GPT2_Q8_GROUP, 0);
-}
-
-typedef struct {
-    int8_t *q;
-    uint16_t *scale;
-    const void *src;
-    int src_bf16, C;
-    size_t rows, rows_per_task;
-    atomic_int bad; // groups with a value that is not finite or a scale beyond float16
-} QuantizeJob;
-
-static void quantize_task(void *ctx, int i) {
-    QuantizeJob *j = ctx;
-    size_t r0 = (size_t)i * j->rows_per_task, r1 = r0 + j->rows_per_task;
-    if (r1 > j->rows) r1 = j->rows;
-    int bad = 0;
-    for (size_t k = r0 * j->C; k < r1 * j->C; k += GPT2_Q8_GROUP) {
-        float v[GPT2_Q8_GROUP], sum = 0.0f;
-        for (int n = 0; n < GPT2_Q8_GROUP; n++) {
-            v[n] = j->src_bf16 ? bf16_to_f32(((const uint16_t *)j->src)[k + n]) : ((const float *)j->src)[k + n];
-            sum += fabsf(v[n]); // NaN or infinity if any value is
-        }
-        float s = quantize_group(j->q + k, v, 1);
-        j->scale[k / GPT2_Q8_GROUP] = f32_to_f16(s);
-        bad += !(sum < INFINITY && s < INFINITY);
-    }
-    if (bad) atomic_fetch_add(&j->bad, bad);
-}
-
-int quantize_q8(GPT2Pool *pool, int8_t *q, uint16_t *scale, const void *src, int src_bf16, size_t rows, int C) {
-    QuantizeJob j = {q, scale, src, src_bf16, C, rows, 64, 0};
-    pool_for(pool, (int)((rows + j.rows_per_task - 1) / j.rows_per_task), quantize_task, &j, (double)rows * C);
-    return atomic_load(&j.bad) ? 1 : 0;
-}
-
 // ----------------------------------------------------------------------------------------------
 // Matrix multiply.
 
-float gelu(float x) {
+float gpt2_gelu(float x) {
     const float s = 0.7978845608028654f; // sqrt(2 / pi)
     return 0.5f * x * (1.0f + tanhf(s * (x + 0.044715f * x * x * x)));
 }
@@ -470,33 +180,21 @@ static void gelu_inplace(float *x, int n) {
 #if USE_AVX2
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, gelu8(_mm256_loadu_ps(x + i)));
 #endif
-    for (; i < n; i++) x[i] = gelu(x[i]);
+    for (; i < n; i++) x[i] = gpt2_gelu(x[i]);
 }
 
 // Store one result; GELU is applied afterwards by the caller, a block at a time (gelu_inplace).
 static inline void finish(float *out, float v, Epilogue epi) {
-    if (epi == EPI_ADD) *out += v;
+    if (epi == OUT_ADD) *out += v;
     else *out = v;
 }
 
-GPT2Matrix matrix_layer(GPT2Matrix w, GPT2DType dt, int l, int OC, int C) {
-    size_t off = (size_t)l * OC * C;
-    GPT2Matrix m = w;
-    if (dt == GPT2_F32) m.w = (const float *)w.w + off;
-    else if (dt == GPT2_BF16) m.w = (const uint16_t *)w.w + off;
-    else {
-        m.w = (const int8_t *)w.w + off;
-        m.scale = w.scale + off / GPT2_Q8_GROUP;
-    }
-    return m;
-}
-
-void matrix_row(float *out, GPT2Matrix w, GPT2DType dt, int row, int C) {
-    size_t off = (size_t)row * C;
-    for (int i = 0; i < C; i++) {
-        if (dt == GPT2_F32) out[i] = ((const float *)w.w)[off + i];
-        else if (dt == GPT2_BF16) out[i] = bf16_to_f32(((const uint16_t *)w.w)[off + i]);
-        else out[i] = ((const int8_t *)w.w)[off + i] * f16_to_f32(w.scale[(off + i) / GPT2_Q8_GROUP]);
+void gpt2_matrix_row(float *out, const GPT2Matrix *w, int row) {
+    size_t off = (size_t)row * w->cols;
+    for (int i = 0; i < w->cols; i++) {
+        if (w->type == GPT2_F32) out[i] = ((const float *)w->data)[off + i];
+        else if (w->type == GPT2_BF16) out[i] = bf16_to_f32(((const uint16_t *)w->data)[off + i]);
+        else out[i] = ((const int8_t *)w->data)[off + i] * f16_to_f32(w->scale[(off + i) / GPT2_Q8_GROUP]);
     }
 }
 
@@ -506,8 +204,7 @@ typedef struct {
     const int8_t *xq; // (T, C) quantized inp, GPT2_Q8 only
     const float *xqs; // (T, C/G)
     const int32_t *xc; // (T, C/4) VNNI corrections of xq
-    GPT2Matrix w;     // (OC, C)
-    GPT2DType dt;
+    const GPT2Matrix *w; // (OC, C)
     const float *bias; // (OC) or NULL
     int T, C, OC;
     Epilogue epi;
@@ -519,9 +216,9 @@ typedef struct {
 static float matmul_one(const MatmulJob *j, int t, int o) {
     size_t wo = (size_t)o * j->C, xo = (size_t)t * j->C;
     float v;
-    if (j->dt == GPT2_F32) v = dot_f32((const float *)j->w.w + wo, j->inp + xo, j->C);
-    else if (j->dt == GPT2_BF16) v = dot_bf16((const uint16_t *)j->w.w + wo, j->inp + xo, j->C);
-    else v = dot_q8((const int8_t *)j->w.w + wo, j->w.scale + wo / GPT2_Q8_GROUP, j->xq + xo,
+    if (j->w->type == GPT2_F32) v = dot_f32((const float *)j->w->data + wo, j->inp + xo, j->C);
+    else if (j->w->type == GPT2_BF16) v = dot_bf16((const uint16_t *)j->w->data + wo, j->inp + xo, j->C);
+    else v = dot_q8((const int8_t *)j->w->data + wo, j->w->scale + wo / GPT2_Q8_GROUP, j->xq + xo,
                     j->xqs + xo / GPT2_Q8_GROUP, j->xc + xo / 4, j->C);
     return j->bias ? v + j->bias[o] : v;
 }
@@ -534,8 +231,6 @@ static float matmul_one(const MatmulJob *j, int t, int o) {
 #define TILE_T 6
 #define TILE_O 16
 #define TILE_K 384
-// attention_tile writes TILE_T rows of scores into a scratch sized with ATTENTION_ROWS (kernels.h).
-_Static_assert(TILE_T == ATTENTION_ROWS, "attention_scratch() sizes the scores for TILE_T queries");
 
 // out (TILE_T, TILE_O) = (load ? out : 0) + x (TILE_T, k) . wt (k, TILE_O); the rows of out, x and
 // wt are ldo, ldx and ldw floats apart.
@@ -577,15 +272,15 @@ static void tile_6x16(float *out, int ldo, const float *x, int ldx, const float 
 static void pack_panel(float *wt, const MatmulJob *j, int o, int c0, int k) {
     for (int b = 0; b < TILE_O; b++) {
         size_t off = (size_t)(o + b) * j->C + c0;
-        if (j->dt == GPT2_F32)
-            for (int p = 0; p < k; p++) wt[p * TILE_O + b] = ((const float *)j->w.w)[off + p];
+        if (j->w->type == GPT2_F32)
+            for (int p = 0; p < k; p++) wt[p * TILE_O + b] = ((const float *)j->w->data)[off + p];
         else
-            for (int p = 0; p < k; p++) wt[p * TILE_O + b] = bf16_to_f32(((const uint16_t *)j->w.w)[off + p]);
+            for (int p = 0; p < k; p++) wt[p * TILE_O + b] = bf16_to_f32(((const uint16_t *)j->w->data)[off + p]);
     }
 }
 
 // The tiled part of a block: tokens 0..tT-1 by outputs o0..oT-1. Partial sums over each TILE_K
-// slice of the inputs accumulate in out (EPI_ADD starts from the residual already there); the bias
+// slice of the inputs accumulate in out (OUT_ADD starts from the residual already there); the bias
 // is added at the end.
 static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
     const int C = j->C, OC = j->OC;
@@ -596,7 +291,7 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
             pack_panel(wt, j, o, c0, k);
             for (int t = 0; t < tT; t += TILE_T)
                 tile_6x16(j->out + (size_t)t * OC + o, OC, j->inp + (size_t)t * C + c0, C, wt, TILE_O, k,
-                          c0 > 0 || j->epi == EPI_ADD);
+                          c0 > 0 || j->epi == OUT_ADD);
         }
     }
     if (j->bias)
@@ -613,7 +308,7 @@ static void matmul_task(void *ctx, int i) {
     int o0 = big ? i * j->big : j->split + (i - j->n_big) * j->small, o1 = o0 + rows < end ? o0 + rows : end;
     int t = 0;
 #if USE_AVX2
-    if (j->T >= TILE_T && j->dt != GPT2_Q8) { // int8 keeps its integer dot products in prefill too
+    if (j->T >= TILE_T && j->w->type != GPT2_Q8) { // int8 keeps its integer dot products in prefill too
         int oT = o0 + (o1 - o0) / TILE_O * TILE_O;
         t = j->T / TILE_T * TILE_T;
         matmul_tiles(j, t, o0, oT);
@@ -623,7 +318,7 @@ static void matmul_task(void *ctx, int i) {
 #endif
     for (; t < j->T; t++)
         for (int o = o0; o < o1; o++) finish(j->out + (size_t)t * j->OC + o, matmul_one(j, t, o), j->epi);
-    if (j->epi == EPI_GELU)
+    if (j->epi == OUT_GELU)
         for (t = 0; t < j->T; t++) gelu_inplace(j->out + (size_t)t * j->OC + o0, o1 - o0);
 }
 
@@ -636,13 +331,14 @@ static void q8_corrections(int32_t *xc, const int8_t *x, int C) {
 // n rounded up to a multiple of 16, at least 16.
 static int round16(int n) { return n < 16 ? 16 : (n + 15) / 16 * 16; }
 
-void matmul(GPT2Pool *pool, float *out, const float *inp, GPT2Matrix w, GPT2DType dt,
-            const float *bias, int T, int C, int OC, Epilogue epi, int8_t *xq, float *xqs) {
+void gpt2_matmul(GPT2Pool *pool, float *out, const float *inp, const GPT2Matrix *w, const float *bias, int T,
+                 Epilogue epi, int8_t *xq, float *xqs) {
+    const int C = w->cols, OC = w->rows;
     // the quantized input; after it in the same scratch, its VNNI corrections
     int32_t *xc = (int32_t *)(xq + (size_t)T * C);
-    if (dt == GPT2_Q8)
+    if (w->type == GPT2_Q8)
         for (int t = 0; t < T; t++) {
-            quantize_row(xq + (size_t)t * C, xqs + (size_t)t * (C / GPT2_Q8_GROUP), inp + (size_t)t * C, C);
+            gpt2_quantize_row(xq + (size_t)t * C, xqs + (size_t)t * (C / GPT2_Q8_GROUP), inp + (size_t)t * C, C);
             if (USE_VNNI) q8_corrections(xc + (size_t)t * (C / 4), xq + (size_t)t * C, C);
         }
     // Prefill: blocks of 48 rows, which fit in L2, a multiple of the register tile's TILE_O = 16.
@@ -651,38 +347,39 @@ void matmul(GPT2Pool *pool, float *out, const float *inp, GPT2Matrix w, GPT2DTyp
     // finishes early waits for the others, so the last ones should be short. So: three quarters of
     // the rows in two tasks per thread, the last quarter in two more (multiples of 16 rows). The
     // blocks depend only on OC and the thread count, never on which thread runs what.
-    MatmulJob j = {out, inp, xq, xqs, xc, w, dt, bias, T, C, OC, epi, 48, OC, 0, 48};
+    MatmulJob j = {.out = out, .inp = inp, .xq = xq, .xqs = xqs, .xc = xc, .w = w, .bias = bias, .T = T, .C = C,
+                   .OC = OC, .epi = epi, .big = 48, .split = OC, .small = 48};
     if (T == 1) {
-        int t = pool_threads(pool);
+        int t = gpt2_pool_threads(pool);
         j.big = round16((3 * OC + 8 * t - 1) / (8 * t));
         j.split = OC < 2 * t * j.big ? OC : 2 * t * j.big;
         j.small = round16((OC - j.split + 2 * t - 1) / (2 * t));
     }
     j.n_big = (j.split + j.big - 1) / j.big;
-    pool_for(pool, j.n_big + (OC - j.split + j.small - 1) / j.small, matmul_task, &j, (double)T * C * OC);
+    gpt2_pool_for(pool, j.n_big + (OC - j.split + j.small - 1) / j.small, matmul_task, &j, (double)T * C * OC);
 }
 
-void matmul_naive(float *out, const float *inp, GPT2Matrix w, GPT2DType dt, const float *bias,
-                  int T, int C, int OC, Epilogue epi) {
+void gpt2_matmul_naive(float *out, const float *inp, const GPT2Matrix *w, const float *bias, int T, Epilogue epi) {
+    const int C = w->cols, OC = w->rows;
     for (int t = 0; t < T; t++)
         for (int o = 0; o < OC; o++) {
             double sum = bias ? bias[o] : 0.0;
             size_t wo = (size_t)o * C;
             for (int c = 0; c < C; c++) {
-                float wv = dt == GPT2_F32    ? ((const float *)w.w)[wo + c]
-                           : dt == GPT2_BF16 ? bf16_to_f32(((const uint16_t *)w.w)[wo + c])
-                                             : ((const int8_t *)w.w)[wo + c] * f16_to_f32(w.scale[(wo + c) / GPT2_Q8_GROUP]);
+                float wv = w->type == GPT2_F32    ? ((const float *)w->data)[wo + c]
+                           : w->type == GPT2_BF16 ? bf16_to_f32(((const uint16_t *)w->data)[wo + c])
+                                                  : ((const int8_t *)w->data)[wo + c] * f16_to_f32(w->scale[(wo + c) / GPT2_Q8_GROUP]);
                 sum += (double)wv * inp[(size_t)t * C + c];
             }
-            if (epi == EPI_GELU) out[(size_t)t * OC + o] = gelu((float)sum);
-            else finish(out + (size_t)t * OC + o, (float)sum, epi);
+            float *y = out + (size_t)t * OC + o;
+            *y = epi == OUT_GELU ? gpt2_gelu((float)sum) : epi == OUT_ADD ? *y + (float)sum : (float)sum;
         }
 }
 
 // ----------------------------------------------------------------------------------------------
 // LayerNorm and attention.
 
-void layernorm(float *out, const float *inp, const float *w, const float *b, int T, int C) {
+void gpt2_layernorm(float *out, const float *inp, const float *w, const float *b, int T, int C) {
     for (int t = 0; t < T; t++) {
         const float *x = inp + (size_t)t * C;
         float *y = out + (size_t)t * C;
@@ -696,13 +393,53 @@ void layernorm(float *out, const float *inp, const float *w, const float *b, int
     }
 }
 
+// The plain attention, the maths in the most direct form: for each query of each head, its scores
+// against every key it may see, their softmax, and the weighted sum of the values.
+void gpt2_attention_naive(float *out, const float *q, int ldq, const float *kcache, const float *vcache,
+                          float *scores, int T, int pos, int C, int NH, int maxT) {
+    const int hs = C / NH;
+    const float scale = 1.0f / sqrtf((float)hs);
+    for (int h = 0; h < NH; h++) {
+        const float *K = kcache + (size_t)h * maxT * hs, *V = vcache + (size_t)h * maxT * hs; // (maxT, hs)
+        for (int t = 0; t < T; t++) {
+            const float *qt = q + (size_t)t * ldq + h * hs; // (hs)
+            int n = pos + t + 1;                             // causal: keys 0..pos+t
+            float max = -INFINITY, sum = 0.0f;
+            for (int k = 0; k < n; k++) { // scores (n) = q · K^T / sqrt(hs)
+                float s = 0.0f;
+                for (int i = 0; i < hs; i++) s += qt[i] * K[(size_t)k * hs + i];
+                scores[k] = s * scale;
+                max = scores[k] > max ? scores[k] : max;
+            }
+            for (int k = 0; k < n; k++) sum += scores[k] = expf(scores[k] - max); // softmax, shifted by the max
+            float *o = out + (size_t)t * C + h * hs; // (hs) = softmax(scores) · V
+            for (int i = 0; i < hs; i++) {
+                float v = 0.0f;
+                for (int k = 0; k < n; k++) v += scores[k] * V[(size_t)k * hs + i];
+                o[i] = v / sum;
+            }
+        }
+    }
+}
+
+// The fast attention computes the same, threads over heads. Decode (one query) streams each head's
+// keys and values once; prefill scores six queries at once against keys packed for the register tile.
 typedef struct {
     float *out;
-    const float *qkv, *kcache, *vcache;
+    const float *q, *kcache, *vcache;
     float *scores; // (NH, ATTENTION_ROWS, ld)
     float *keys;   // (NH, hs, ld) keys packed for the register tile
-    int T, pos, C, NH, maxT;
+    int ldq, T, pos, C, NH, maxT;
 } AttentionJob;
+
+#define ATTENTION_ROWS 6 // queries scored at once in prefill (the register tile's TILE_T)
+
+// Rows of the scores scratch: maxT rounded up to whole register tiles.
+static int scores_ld(int maxT) { return (maxT + 15) / 16 * 16; }
+
+size_t gpt2_attention_scratch(int C, int NH, int maxT) {
+    return ((size_t)NH * ATTENTION_ROWS + C) * scores_ld(maxT);
+}
 
 // s[k] = exp(s[k] - max) for k < n; returns the sum.
 static float exp_shifted(float *s, int n, float max) {
@@ -745,12 +482,24 @@ static void weighted_sum(float *o, const float *p, float scale, const float *v, 
         for (int i = i0; i < hs; i++) o[i] += p[k] * scale * v[(size_t)k * hs + i];
 }
 
-// Rows of the scores scratch: maxT rounded up to whole register tiles.
-static int scores_ld(int maxT) { return (maxT + 15) / 16 * 16; }
-
-size_t attention_scratch(int C, int NH, int maxT) { return ((size_t)NH * ATTENTION_ROWS + C) * scores_ld(maxT); }
+// Query t of head h, as gpt2_attention_naive computes it; s is scratch for its scores.
+static void attention_row(const AttentionJob *j, int h, int t, float *s) {
+    const int hs = j->C / j->NH, n = j->pos + t + 1; // causal: keys 0..pos+t
+    const float scale = 1.0f / sqrtf((float)hs), *q = j->q + (size_t)t * j->ldq + h * hs;
+    const float *keys = j->kcache + (size_t)h * j->maxT * hs, *values = j->vcache + (size_t)h * j->maxT * hs;
+    float max = -INFINITY;
+    for (int k = 0; k < n; k++) {
+        s[k] = dot_f32(keys + (size_t)k * hs, q, hs) * scale;
+        if (s[k] > max) max = s[k];
+    }
+    float sum = exp_shifted(s, n, max);
+    weighted_sum(j->out + (size_t)t * j->C + h * hs, s, 1.0f / sum, values, n, hs);
+}
 
 #if USE_AVX2
+// The attention tile writes TILE_T rows of scores into a scratch sized for ATTENTION_ROWS.
+_Static_assert(TILE_T == ATTENTION_ROWS, "gpt2_attention_scratch() sizes the scores for TILE_T queries");
+
 // Prefill: the six queries t0..t0+5 of head h at once, scores and values through the register tile.
 // s (ATTENTION_ROWS, ld) is this head's scratch; kt holds the head's keys packed by pack_keys.
 static void attention_tile(const AttentionJob *j, int h, int t0, float *s, int ld, const float *kt) {
@@ -759,7 +508,7 @@ static void attention_tile(const AttentionJob *j, int h, int t0, float *s, int l
     float inv[TILE_T];
     // scores (6, n) = q (6, hs) . k^T, 16 keys at a time
     for (int k0 = 0; k0 < n; k0 += TILE_O)
-        tile_6x16(s + k0, ld, j->qkv + (size_t)t0 * 3 * C + h * hs, 3 * C, kt + (size_t)k0 * hs, TILE_O, hs, 0);
+        tile_6x16(s + k0, ld, j->q + (size_t)t0 * j->ldq + h * hs, j->ldq, kt + (size_t)k0 * hs, TILE_O, hs, 0);
     // causal softmax per query; the masked keys get weight 0 for the product below
     for (int a = 0; a < TILE_T; a++) {
         float *row = s + (size_t)a * ld, max = -INFINITY;
@@ -792,12 +541,11 @@ static void pack_keys(float *kt, const AttentionJob *j, int h, int n) {
 }
 #endif
 
-// One head, all T queries: softmax(q . k_j / sqrt(hs)) over j <= the query's position, times v.
+// One head, all T queries: whole tiles of six first where they fit, then one query at a time.
 static void attention_task(void *ctx, int h) {
     const AttentionJob *j = ctx;
-    int C = j->C, hs = C / j->NH, ld = scores_ld(j->maxT), t = 0;
-    float scale = 1.0f / sqrtf((float)hs), *s = j->scores + (size_t)h * ATTENTION_ROWS * ld;
-    const float *keys = j->kcache + (size_t)h * j->maxT * hs, *values = j->vcache + (size_t)h * j->maxT * hs;
+    int hs = j->C / j->NH, ld = scores_ld(j->maxT), t = 0;
+    float *s = j->scores + (size_t)h * ATTENTION_ROWS * ld;
 #if USE_AVX2
     if (hs % TILE_O == 0 && j->T >= TILE_T) {
         float *kt = j->keys + (size_t)h * hs * ld;
@@ -805,22 +553,14 @@ static void attention_task(void *ctx, int h) {
         for (; t + TILE_T <= j->T; t += TILE_T) attention_tile(j, h, t, s, ld, kt);
     }
 #endif
-    for (; t < j->T; t++) {
-        const float *q = j->qkv + (size_t)t * 3 * C + h * hs;
-        int n = j->pos + t + 1; // causal: keys 0..pos+t
-        float max = -INFINITY;
-        for (int k = 0; k < n; k++) {
-            s[k] = dot_f32(keys + (size_t)k * hs, q, hs) * scale;
-            if (s[k] > max) max = s[k];
-        }
-        float sum = exp_shifted(s, n, max);
-        weighted_sum(j->out + (size_t)t * C + h * hs, s, 1.0f / sum, values, n, hs);
-    }
+    (void)hs;
+    for (; t < j->T; t++) attention_row(j, h, t, s);
 }
 
-void attention(GPT2Pool *pool, float *out, const float *qkv, const float *kcache,
-               const float *vcache, float *scores, int T, int pos, int C, int NH, int maxT) {
-    float *keys = scores + (size_t)NH * ATTENTION_ROWS * scores_ld(maxT);
-    AttentionJob j = {out, qkv, kcache, vcache, scores, keys, T, pos, C, NH, maxT};
-    pool_for(pool, NH, attention_task, &j, 2.0 * T * (pos + (T + 1) / 2.0) * C); // q.k and p.v per key
+void gpt2_attention(GPT2Pool *pool, float *out, const float *q, int ldq, const float *kcache,
+                    const float *vcache, float *scratch, int T, int pos, int C, int NH, int maxT) {
+    AttentionJob j = {.out = out, .q = q, .kcache = kcache, .vcache = vcache, .scores = scratch,
+                      .keys = scratch + (size_t)NH * ATTENTION_ROWS * scores_ld(maxT), .ldq = ldq, .T = T,
+                      .pos = pos, .C = C, .NH = NH, .maxT = maxT};
+    gpt2_pool_for(pool, NH, attention_task, &j, 2.0 * T * (pos + (T + 1) / 2.0) * C); // q.k and p.v per key
 }

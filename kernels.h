@@ -1,64 +1,74 @@
-// kernels.h: the hot loops of the forward pass and the thread pool that runs them (kernels.c).
-// Kept apart from gpt2.c so that gpt2.c reads as the model: gpt2.c says what GPT-2 computes, this
-// file says how to compute it fast. Internal to the engine; not part of the public API in gpt2.h.
-#ifndef KERNELS_H
-#define KERNELS_H
+// kernels.h: the loops of the forward pass (kernels.c) and the int8 quantization they use
+// (quantize.c). gpt2.c says what GPT-2 computes; these files say how to compute it fast. Each fast
+// kernel sits beside a plain version that shows the maths and that the tests compare it against.
+// Internal to the engine, not part of the public API in gpt2.h.
+#ifndef GPT2_KERNELS_H
+#define GPT2_KERNELS_H
 
 #include "gpt2.h"
 
 #include <math.h>
 
-// ---- thread pool: workers sleep on a condition variable between jobs (after a short spin), so a
-// busy machine never leaves a thread spinning on a core that someone else needs.
-GPT2Pool *pool_create(int n_threads); // n_threads includes the caller; NULL when out of memory
-void pool_free(GPT2Pool *pool);
-int pool_threads(const GPT2Pool *pool);
-// Run fn(ctx, i) for every i in 0..n-1 across the threads; returns when all are done. Each i is one
-// task; which thread runs it does not change its result, so outputs are identical for any count.
-// cost: the job's work in multiply-adds, which the pool uses to compare threads with the caller alone.
-typedef void (*pool_task)(void *ctx, int i);
-void pool_for(GPT2Pool *pool, int n, pool_task fn, void *ctx, double cost);
+// The SIMD paths: AVX2 with FMA, and AVX-512 VNNI (on 256-bit vectors) for the int8 dot products.
+// -DGPT2_SCALAR (make SCALAR=1) compiles them out, so that the tests also run the portable loops.
+#if defined(__AVX2__) && defined(__FMA__) && !defined(GPT2_SCALAR)
+#define USE_AVX2 1
+#include <immintrin.h>
+#else
+#define USE_AVX2 0
+#endif
+#if USE_AVX2 && defined(__AVX512VNNI__) && defined(__AVX512VL__)
+#define USE_VNNI 1
+#else
+#define USE_VNNI 0
+#endif
 
-// ---- matrix multiply: out (T, OC) = inp (T, C) . w (OC, C)^T + bias (OC), then the epilogue.
+// ---- linear layers: out (T, OC) = inp (T, C) · w^T + bias, w (OC, C) in any GPT2DType
 typedef enum {
-    EPI_STORE, // out = result
-    EPI_GELU,  // out = gelu(result): saves a pass over the (T, 4C) fc output
-    EPI_ADD,   // out += result: the residual connection, saving a pass over (T, C)
+    OUT_SET,  // out = inp · w^T + bias
+    OUT_ADD,  // out += inp · w^T + bias: the residual connection, without a pass over out
+    OUT_GELU, // out = gelu(inp · w^T + bias): the MLP's activation, without a pass over out
 } Epilogue;
 
-// xq (2 T C bytes) and xqs (T, C / GPT2_Q8_GROUP) are scratch for the quantized input (GPT2_Q8 only).
-void matmul(GPT2Pool *pool, float *out, const float *inp, GPT2Matrix w, GPT2DType dt,
-            const float *bias, int T, int C, int OC, Epilogue epi, int8_t *xq, float *xqs);
-// The plain version the tests compare the fast one against: one row at a time, scalar, no threads.
-void matmul_naive(float *out, const float *inp, GPT2Matrix w, GPT2DType dt, const float *bias,
-                  int T, int C, int OC, Epilogue epi);
+// The fast version: threads over blocks of output rows, register tiles in prefill. xq (2 T C bytes)
+// and xqs (T, C / GPT2_Q8_GROUP) are scratch for the int8 input (GPT2_Q8 only).
+void gpt2_matmul(GPT2Pool *pool, float *out, const float *inp, const GPT2Matrix *w, const float *bias, int T,
+                 Epilogue epi, int8_t *xq, float *xqs);
+// The plain version: one output at a time, sums in double, no threads.
+void gpt2_matmul_naive(float *out, const float *inp, const GPT2Matrix *w, const float *bias, int T, Epilogue epi);
 
-// Row `row` of a (rows, C) matrix as float32 (the embedding lookup).
-void matrix_row(float *out, GPT2Matrix w, GPT2DType dt, int row, int C);
-// The matrix of layer l in a stack of (L, OC, C) matrices.
-GPT2Matrix matrix_layer(GPT2Matrix w, GPT2DType dt, int l, int OC, int C);
-// Quantize rows (rows, C) of float32 (src_bf16 = 0) or bf16 (1) to int8 with one float16 scale per
-// group. Returns 1 when a value is not finite or too large for a float16 scale (|w| > 8.3e6).
-int quantize_q8(GPT2Pool *pool, int8_t *q, uint16_t *scale, const void *src, int src_bf16,
-                size_t rows, int C);
-// The activations for the int8 matmul: one row x (n) to int8 q (n) with float scales (n / GPT2_Q8_GROUP).
-void quantize_row(int8_t *q, float *scale, const float *x, int n);
+// out (cols) = row `row` of w as float32 (the embedding lookup).
+void gpt2_matrix_row(float *out, const GPT2Matrix *w, int row);
+
+// ---- attention: for each head h and each new query t at position pos + t,
+//   out[t, h] (hs) = softmax_k(q[t, h] · K[h, k] / sqrt(hs)) · V[h, k] over keys k = 0..pos+t (causal)
+// q (T, C) holds the queries, its rows ldq floats apart (q is the first third of each qkv row);
+// kcache, vcache (NH, maxT, hs) hold this layer's keys and values of positions 0..pos+T-1.
+// The plain version: scores (pos + T) floats of scratch.
+void gpt2_attention_naive(float *out, const float *q, int ldq, const float *kcache, const float *vcache,
+                          float *scores, int T, int pos, int C, int NH, int maxT);
+// The fast version: threads over heads, register tiles for six queries at once in prefill.
+// scratch: gpt2_attention_scratch() floats.
+size_t gpt2_attention_scratch(int C, int NH, int maxT);
+void gpt2_attention(GPT2Pool *pool, float *out, const float *q, int ldq, const float *kcache,
+                    const float *vcache, float *scratch, int T, int pos, int C, int NH, int maxT);
 
 // ---- the rest of the transformer block
-// out (T, C) = LayerNorm(inp (T, C)) * w (C) + b (C), eps 1e-5, biased variance as PyTorch.
-void layernorm(float *out, const float *inp, const float *w, const float *b, int T, int C);
-// Causal attention of T new queries at positions pos..pos+T-1 over keys/values 0..pos+T-1.
-// out (T, C); qkv (T, 3C) holds the new queries; kcache, vcache (NH, maxT, hs) hold the keys and
-// values of this layer for every position up to pos+T-1, head by head, so that decode reads each
-// head's keys as one contiguous stream; scores is scratch of attention_scratch() floats
-// (ATTENTION_ROWS queries per head are scored at once in prefill, against keys packed there).
-#define ATTENTION_ROWS 6
-size_t attention_scratch(int C, int NH, int maxT);
-void attention(GPT2Pool *pool, float *out, const float *qkv, const float *kcache,
-               const float *vcache, float *scores, int T, int pos, int C, int NH, int maxT);
-float gelu(float x); // tanh approximation, as GPT-2 ("gelu_new")
+// out (T, C) = (inp - mean) / sqrt(var + 1e-5) * w + b per row, biased variance as PyTorch.
+void gpt2_layernorm(float *out, const float *inp, const float *w, const float *b, int T, int C);
+// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): GPT-2's "gelu_new".
+float gpt2_gelu(float x);
 
-// bfloat16 <-> float32: a bf16 is the top 16 bits of a float32.
+// ---- int8 (quantize.c): symmetric, one scale per GPT2_Q8_GROUP consecutive values
+// Weights: rows (rows, C) of float32 (src_bf16 0) or bfloat16 (1) to q (rows, C) with float16
+// scales (rows, C / GPT2_Q8_GROUP). -1 when a value is not finite or too large for a float16 scale
+// (|w| > 8.3e6), else 0.
+int gpt2_quantize_matrix(GPT2Pool *pool, int8_t *q, uint16_t *scale, const void *src, int src_bf16, size_t rows,
+                         int C);
+// Activations: x (n) to q (n) with float scales (n / GPT2_Q8_GROUP).
+void gpt2_quantize_row(int8_t *q, float *scale, const float *x, int n);
+
+// bfloat16 -> float32: a bf16 is the top 16 bits of a float32.
 static inline float bf16_to_f32(uint16_t h) {
     union { uint32_t u; float f; } v = {.u = (uint32_t)h << 16};
     return v.f;
@@ -77,4 +87,4 @@ static inline float f16_to_f32(uint16_t h) {
     return h & 0x8000 ? -v : v;
 }
 
-#endif // KERNELS_H
+#endif // GPT2_KERNELS_H

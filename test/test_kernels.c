@@ -3,6 +3,7 @@
 // `make test-scalar` runs it again with the portable kernels.
 #include "../gpt2.h"
 #include "../kernels.h"
+#include "../pool.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -45,7 +46,7 @@ static void matmul_q8_exact(float *out, const float *inp, const int8_t *wq, cons
     int G = GPT2_Q8_GROUP, ng = C / G;
     int8_t *xq = malloc((size_t)T * C);
     float *xs = malloc((size_t)T * ng * sizeof(float));
-    for (int t = 0; t < T; t++) quantize_row(xq + (size_t)t * C, xs + (size_t)t * ng, inp + (size_t)t * C, C);
+    for (int t = 0; t < T; t++) gpt2_quantize_row(xq + (size_t)t * C, xs + (size_t)t * ng, inp + (size_t)t * C, C);
     for (int t = 0; t < T; t++)
         for (int o = 0; o < OC; o++) {
             double sum = bias ? bias[o] : 0.0;
@@ -72,32 +73,32 @@ static void test_matmul(GPT2Pool *pools[3], GPT2DType dt, int T, int C, int OC, 
     for (size_t i = 0; i < nw; i++) wf[i] = frand() * 0.1f, wh[i] = to_bf16(wf[i]);
     for (int i = 0; i < OC; i++) bias[i] = frand();
     for (size_t i = 0; i < (size_t)T * OC; i++) init[i] = frand();
-    GPT2Matrix w = {wf, NULL};
-    if (dt == GPT2_BF16) w.w = wh;
+    GPT2Matrix w = {.type = dt, .rows = OC, .cols = C, .data = wf};
+    if (dt == GPT2_BF16) w.data = wh;
     if (dt == GPT2_Q8) {
-        if (quantize_q8(NULL, wq, wqs, wf, 0, (size_t)OC, C)) {
-            printf("FAIL quantize_q8 refused finite weights\n");
+        if (gpt2_quantize_matrix(NULL, wq, wqs, wf, 0, (size_t)OC, C)) {
+            printf("FAIL gpt2_quantize_matrix refused finite weights\n");
             failures++;
         }
-        w = (GPT2Matrix){wq, wqs};
+        w.data = wq, w.scale = wqs;
     }
     memcpy(ref, init, (size_t)T * OC * sizeof(float));
     if (dt == GPT2_Q8) {
         float *tmp = malloc((size_t)T * OC * sizeof(float));
         matmul_q8_exact(tmp, inp, wq, wqs, bias, T, C, OC);
         for (size_t i = 0; i < (size_t)T * OC; i++)
-            ref[i] = epi == EPI_GELU ? gelu(tmp[i]) : epi == EPI_ADD ? ref[i] + tmp[i] : tmp[i];
+            ref[i] = epi == OUT_GELU ? gpt2_gelu(tmp[i]) : epi == OUT_ADD ? ref[i] + tmp[i] : tmp[i];
         free(tmp);
     } else {
-        matmul_naive(ref, inp, w, dt, bias, T, C, OC, epi);
+        gpt2_matmul_naive(ref, inp, &w, bias, T, epi);
     }
     char what[128];
     for (int p = 0; p < 3; p++) {
         out[p] = malloc((size_t)T * OC * sizeof(float));
         memcpy(out[p], init, (size_t)T * OC * sizeof(float));
-        matmul(pools[p], out[p], inp, w, dt, bias, T, C, OC, epi, xq, xqs);
+        gpt2_matmul(pools[p], out[p], inp, &w, bias, T, epi, xq, xqs);
         snprintf(what, sizeof(what), "matmul dtype %d T=%d C=%d OC=%d epilogue %d, %d threads", dt, T, C, OC, epi,
-                 pool_threads(pools[p]));
+                 gpt2_pool_threads(pools[p]));
         check_close(what, out[p], ref, (size_t)T * OC, 1e-5, 1e-5);
         if (p > 0 && memcmp(out[p], out[0], (size_t)T * OC * sizeof(float)) != 0) {
             printf("FAIL %s: not bit-identical to 1 thread\n", what);
@@ -108,7 +109,7 @@ static void test_matmul(GPT2Pool *pools[3], GPT2DType dt, int T, int C, int OC, 
     if (dt == GPT2_Q8) {
         float *deq = malloc((size_t)T * OC * sizeof(float));
         memcpy(deq, init, (size_t)T * OC * sizeof(float));
-        matmul_naive(deq, inp, w, dt, bias, T, C, OC, epi);
+        gpt2_matmul_naive(deq, inp, &w, bias, T, epi);
         snprintf(what, sizeof(what), "int8 matmul vs dequantized weights T=%d C=%d OC=%d", T, C, OC);
         // activations rounded to 1/254 of their group's range: |error| <= sum |w| * max|x| / 254
         check_close(what, out[0], deq, (size_t)T * OC, 0.1 * C / 254.0 * 0.5, 1e-3);
@@ -118,8 +119,9 @@ static void test_matmul(GPT2Pool *pools[3], GPT2DType dt, int T, int C, int OC, 
     free(inp), free(wf), free(bias), free(ref), free(init), free(wh), free(wq), free(xq), free(wqs), free(xqs);
 }
 
-// Causal attention in the most direct form, double precision.
-static void attention_naive(float *out, const float *qkv, const float *kc, const float *vc, int T, int pos, int C,
+// Causal attention in the most direct form, double precision: the reference for both of the
+// library's versions.
+static void attention_double(float *out, const float *qkv, const float *kc, const float *vc, int T, int pos, int C,
                             int NH, int maxT) {
     int hs = C / NH;
     double *s = malloc((size_t)(pos + T) * sizeof(double));
@@ -147,15 +149,20 @@ static void test_attention(GPT2Pool *pools[3], int T, int pos, int C, int NH) {
     int maxT = pos + T;
     float *qkv = malloc((size_t)T * 3 * C * sizeof(float)), *kc = malloc((size_t)maxT * C * sizeof(float));
     float *vc = malloc((size_t)maxT * C * sizeof(float)), *ref = malloc((size_t)T * C * sizeof(float));
-    float *scores = malloc(attention_scratch(C, NH, maxT) * sizeof(float)), *out[3];
+    float *scratch = malloc(gpt2_attention_scratch(C, NH, maxT) * sizeof(float)), *out[3];
+    float *plain = malloc((size_t)T * C * sizeof(float)), *scores = malloc((size_t)maxT * sizeof(float));
     for (size_t i = 0; i < (size_t)T * 3 * C; i++) qkv[i] = frand() * 2.0f;
     for (size_t i = 0; i < (size_t)maxT * C; i++) kc[i] = frand() * 2.0f, vc[i] = frand();
-    attention_naive(ref, qkv, kc, vc, T, pos, C, NH, maxT);
+    attention_double(ref, qkv, kc, vc, T, pos, C, NH, maxT);
     char what[128];
+    gpt2_attention_naive(plain, qkv, 3 * C, kc, vc, scores, T, pos, C, NH, maxT);
+    snprintf(what, sizeof(what), "gpt2_attention_naive T=%d pos=%d C=%d NH=%d", T, pos, C, NH);
+    check_close(what, plain, ref, (size_t)T * C, 1e-5, 1e-5);
     for (int p = 0; p < 3; p++) {
         out[p] = malloc((size_t)T * C * sizeof(float));
-        attention(pools[p], out[p], qkv, kc, vc, scores, T, pos, C, NH, maxT);
-        snprintf(what, sizeof(what), "attention T=%d pos=%d C=%d NH=%d, %d threads", T, pos, C, NH, pool_threads(pools[p]));
+        gpt2_attention(pools[p], out[p], qkv, 3 * C, kc, vc, scratch, T, pos, C, NH, maxT);
+        snprintf(what, sizeof(what), "attention T=%d pos=%d C=%d NH=%d, %d threads", T, pos, C, NH,
+                 gpt2_pool_threads(pools[p]));
         check_close(what, out[p], ref, (size_t)T * C, 1e-5, 1e-5);
         if (p > 0 && memcmp(out[p], out[0], (size_t)T * C * sizeof(float)) != 0) {
             printf("FAIL %s: not bit-identical to 1 thread\n", what);
@@ -163,7 +170,7 @@ static void test_attention(GPT2Pool *pools[3], int T, int pos, int C, int NH) {
         }
     }
     for (int p = 0; p < 3; p++) free(out[p]);
-    free(qkv), free(kc), free(vc), free(ref), free(scores);
+    free(qkv), free(kc), free(vc), free(ref), free(scratch), free(plain), free(scores);
 }
 
 static void test_layernorm(void) {
@@ -177,14 +184,14 @@ static void test_layernorm(void) {
         for (int i = 0; i < C; i++) var += (x[t * C + i] - mean) * (x[t * C + i] - mean) / C;
         for (int i = 0; i < C; i++) ref[t * C + i] = (float)((x[t * C + i] - mean) / sqrt(var + 1e-5) * w[i] + b[i]);
     }
-    layernorm(out, x, w, b, T, C);
+    gpt2_layernorm(out, x, w, b, T, C);
     check_close("layernorm", out, ref, (size_t)T * C, 1e-5, 1e-5);
 }
 
 static void test_gelu(void) {
     for (float x = -8.0f; x <= 8.0f; x += 0.01f) {
         double ref = 0.5 * x * (1.0 + tanh(sqrt(2.0 / M_PI) * (x + 0.044715 * (double)x * x * x)));
-        float got = gelu(x);
+        float got = gpt2_gelu(x);
         check_close("gelu", &got, &(float){(float)ref}, 1, 1e-6, 1e-6);
     }
 }
@@ -205,12 +212,12 @@ static void test_quantize(void) {
         int8_t q[GPT2_Q8_GROUP];
         uint16_t sc;
         for (int j = 0; j < GPT2_Q8_GROUP; j++) v[j] = amax[i] * (j == 5 ? -1.0f : frand());
-        if (quantize_q8(NULL, q, &sc, v, 0, 1, GPT2_Q8_GROUP)) {
-            printf("FAIL quantize_q8 refused a group of max %g\n", amax[i]);
+        if (gpt2_quantize_matrix(NULL, q, &sc, v, 0, 1, GPT2_Q8_GROUP)) {
+            printf("FAIL gpt2_quantize_matrix refused a group of max %g\n", amax[i]);
             failures++;
         }
         for (int j = 0; j < GPT2_Q8_GROUP; j++) {
-            if (q[j] < -127) printf("FAIL quantize_q8: %d below -127 (max %g)\n", q[j], amax[i]), failures++;
+            if (q[j] < -127) printf("FAIL gpt2_quantize_matrix: %d below -127 (max %g)\n", q[j], amax[i]), failures++;
             deq[j] = q[j] * f16_to_f32(sc);
         }
         char what[64];
@@ -222,15 +229,15 @@ static void test_quantize(void) {
         float v[GPT2_Q8_GROUP] = {0.5f, bad[i]};
         int8_t q[GPT2_Q8_GROUP];
         uint16_t sc;
-        if (!quantize_q8(NULL, q, &sc, v, 0, 1, GPT2_Q8_GROUP)) {
-            printf("FAIL quantize_q8 accepted a weight %g\n", bad[i]);
+        if (!gpt2_quantize_matrix(NULL, q, &sc, v, 0, 1, GPT2_Q8_GROUP)) {
+            printf("FAIL gpt2_quantize_matrix accepted a weight %g\n", bad[i]);
             failures++;
         }
     }
 }
 
 int main(void) {
-    GPT2Pool *pools[3] = {pool_create(1), pool_create(2), pool_create(3)};
+    GPT2Pool *pools[3] = {gpt2_pool_create(1), gpt2_pool_create(2), gpt2_pool_create(3)};
     const GPT2DType dts[3] = {GPT2_F32, GPT2_BF16, GPT2_Q8};
     const int shapes[][3] = {{1, 64, 1},  {1, 96, 50},  {1, 13, 7},    {3, 64, 100}, {4, 64, 48}, {5, 96, 97},
                              {8, 32, 144}, {13, 128, 49}, {17, 40, 200}, {64, 256, 96}, {2, 7, 5},
@@ -247,7 +254,7 @@ int main(void) {
     test_layernorm();
     test_gelu();
     test_quantize();
-    for (int p = 0; p < 3; p++) pool_free(pools[p]);
+    for (int p = 0; p < 3; p++) gpt2_pool_free(pools[p]);
     if (failures) {
         printf("test_kernels: %d failures\n", failures);
         return 1;

@@ -22,36 +22,42 @@ static void inside(const GPT2 *m, const void *p, size_t n, size_t esize) {
     const char *q = p;
     if (q >= lo && q <= hi) {
         if (n > (size_t)(hi - q) / esize) abort(); // runs past the end of the file
-    } else if (!m->owned) {
+    } else if (!m->converted) {
         abort(); // points neither into the file nor into converted weights
     }
 }
 
-// A matrix of n weights read from the file, with its scales there too in an int8 checkpoint.
-static void inside_matrix(const GPT2 *m, GPT2Matrix w, size_t n) {
+// A matrix read from the file, with its scales there too in an int8 checkpoint.
+static void inside_matrix(const GPT2 *m, const GPT2Matrix *w) {
+    size_t n = (size_t)w->rows * w->cols;
     int v = m->file_version;
-    inside(m, w.w, n, v == GPT2_VERSION_F32 ? 4 : v == GPT2_VERSION_BF16 ? 2 : 1);
-    if (v == GPT2_VERSION_Q8) inside(m, w.scale, n / GPT2_Q8_GROUP, 2);
+    inside(m, w->data, n, v == GPT2_VERSION_F32 ? 4 : v == GPT2_VERSION_BF16 ? 2 : 1);
+    if (v == GPT2_VERSION_Q8) inside(m, w->scale, n / GPT2_Q8_GROUP, 2);
 }
 
 static void check_model(GPT2 *m) {
     const GPT2Config *c = &m->config;
-    size_t C = c->C, L = c->L;
+    size_t C = c->C;
     int q8_file = m->file_version == GPT2_VERSION_Q8;
     if (c->C % c->NH || c->V > c->Vp || c->maxT < 1 || c->L < 1) abort();
     const GPT2Weights *w = &m->w;
-    if (m->dtype != GPT2_Q8 || q8_file) { // not quantized at load: read from the file
-        inside_matrix(m, w->wte, (size_t)c->Vp * C);
-        inside_matrix(m, w->qkvw, L * 3 * C * C);
-        inside_matrix(m, w->attprojw, L * C * C);
-        inside_matrix(m, w->fcw, L * 4 * C * C);
-        inside_matrix(m, w->fcprojw, L * 4 * C * C);
+    if (w->wte.rows != c->Vp || w->wte.cols != c->C) abort();
+    for (int l = 0; l < c->L; l++) {
+        const GPT2Layer *y = &w->layers[l];
+        if (y->qkvw.rows != 3 * c->C || y->fcprojw.cols != 4 * c->C) abort();
+        if (m->dtype != GPT2_Q8 || q8_file) { // not quantized at load: read from the file
+            if (l == 0) inside_matrix(m, &w->wte);
+            inside_matrix(m, &y->qkvw), inside_matrix(m, &y->attprojw);
+            inside_matrix(m, &y->fcw), inside_matrix(m, &y->fcprojw);
+        }
+        if (m->file_version == GPT2_VERSION_F32 || q8_file) { // the small tensors too (bf16 converts them)
+            inside(m, y->ln1w, C, 4), inside(m, y->ln1b, C, 4), inside(m, y->qkvb, 3 * C, 4);
+            inside(m, y->attprojb, C, 4), inside(m, y->ln2w, C, 4), inside(m, y->ln2b, C, 4);
+            inside(m, y->fcb, 4 * C, 4), inside(m, y->fcprojb, C, 4);
+        }
     }
-    if (m->file_version == GPT2_VERSION_F32 || q8_file) { // the small tensors too (bf16 converts them)
+    if (m->file_version == GPT2_VERSION_F32 || q8_file) {
         inside(m, w->wpe, (size_t)c->maxT * C, 4);
-        inside(m, w->ln1w, L * C, 4), inside(m, w->ln1b, L * C, 4), inside(m, w->qkvb, L * 3 * C, 4);
-        inside(m, w->attprojb, L * C, 4), inside(m, w->ln2w, L * C, 4), inside(m, w->ln2b, L * C, 4);
-        inside(m, w->fcb, L * 4 * C, 4), inside(m, w->fcprojb, L * C, 4);
         inside(m, w->lnfw, C, 4), inside(m, w->lnfb, C, 4);
         size_t end = q8_file ? (C * 4 + 63) / 64 * 64 : C * 4; // version 8 pads every tensor to 64 bytes
         if ((const char *)w->lnfb + end != (const char *)m->map + m->map_size) abort(); // the file ends there
