@@ -8,7 +8,7 @@ to a run with seed + i - 1 alone; --stop cuts the text before the stop string an
 it; --draws counts add up, stay inside top-k, agree with the softmax of the dumped logits
 (chi-square) and start with the token generation would draw; --show-probs and
 --compare-temperatures charts; every bad input of the issue exits 1 or 2 with one line on stderr;
-README.md's library example is test/example.c, which builds (make) and runs here.
+docs/library.md's library example is test/example.c, which builds (make) and runs here.
 """
 import array
 import json
@@ -179,11 +179,11 @@ def test_bad_input(exe, model):
 
 
 def test_readme_example(example, model):
-    readme = open(os.path.join(HERE, "..", "README.md")).read()
+    readme = open(os.path.join(HERE, "..", "docs", "library.md")).read()
     src = open(os.path.join(HERE, "example.c")).read()
     start = readme.find("```c\n// example.c")
     block = readme[start + 5:readme.find("```\n", start + 5)] if start >= 0 else ""
-    check(block == src, "README.md's library example is not test/example.c verbatim")
+    check(block == src, "docs/library.md's library example is not test/example.c verbatim")
     tok = os.path.join(HERE, "..", "data", "gpt2_tokenizer.bin")
     p = run([example, model, tok, "Every effort moves you"])
     out = p.stdout.decode("utf-8", "replace")
