@@ -465,6 +465,14 @@ static size_t stop_prefix_len(const Stops *st, const unsigned char *b, size_t n)
     return best;
 }
 
+// The first occurrence of needle (nn bytes, nn >= 1) in b (n bytes), or NULL. (memmem is not in C
+// or POSIX.)
+static const unsigned char *find_bytes(const unsigned char *b, size_t n, const char *needle, size_t nn) {
+    for (size_t i = 0; i + nn <= n; i++)
+        if (b[i] == (unsigned char)needle[0] && memcmp(b + i, needle, nn) == 0) return b + i;
+    return NULL;
+}
+
 // New text b (len): written out except the end that may begin a stop string, which waits for the
 // next token; at a stop string, what comes before it is written and the continuation stops.
 static int emit_text(Output *o, const unsigned char *b, size_t len) {
@@ -473,7 +481,7 @@ static int emit_text(Output *o, const unsigned char *b, size_t len) {
     o->n_hold += len;
     size_t cut = o->n_hold;
     for (int s = 0; s < o->stops->n; s++) {
-        const unsigned char *p = memmem(o->hold, o->n_hold, o->stops->s[s], o->stops->len[s]);
+        const unsigned char *p = find_bytes(o->hold, o->n_hold, o->stops->s[s], o->stops->len[s]);
         if (p && (size_t)(p - o->hold) < cut) cut = (size_t)(p - o->hold);
     }
     if (cut < o->n_hold) {

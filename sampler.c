@@ -133,9 +133,32 @@ static void softmax_temperature(Sampler *s) {
     for (int i = 0; i < s->V; i++) s->probs[i] = (float)(s->probs[i] / sum);
 }
 
-static int by_prob_desc(const void *a, const void *b, void *probs) {
-    float pa = ((const float *)probs)[*(const int *)a], pb = ((const float *)probs)[*(const int *)b];
-    return pa < pb ? 1 : pa > pb ? -1 : *(const int *)a - *(const int *)b;
+// Token a comes before token b: more likely, or as likely and a lower id (a total order, so the
+// sorted result does not depend on the sort).
+static int before(const float *probs, int a, int b) { return probs[a] > probs[b] || (probs[a] == probs[b] && a < b); }
+
+static void swap_ids(int *ids, int i, int j) {
+    int t = ids[i];
+    ids[i] = ids[j], ids[j] = t;
+}
+
+// Restores the heap below ids[i] (n ids): every parent comes after its children in `before` order.
+static void sift_down(int *ids, int i, int n, const float *probs) {
+    for (int c; (c = 2 * i + 1) < n; i = c) {
+        if (c + 1 < n && before(probs, ids[c], ids[c + 1])) c++; // the child that comes later
+        if (before(probs, ids[c], ids[i])) return;
+        swap_ids(ids, i, c);
+    }
+}
+
+// Heapsort of ids (n) into `before` order: in place, O(n log n), no allocation. (qsort cannot pass
+// probs to its comparison, and qsort_r takes its arguments in a different order on each system.)
+static void sort_by_prob(int *ids, int n, const float *probs) {
+    for (int i = n / 2 - 1; i >= 0; i--) sift_down(ids, i, n, probs);
+    for (int end = n - 1; end > 0; end--) {
+        swap_ids(ids, 0, end); // the heap's root comes last of those left
+        sift_down(ids, 0, end, probs);
+    }
 }
 
 // Nucleus: keep the most likely tokens until their mass reaches top_p (the one that crosses it
@@ -151,7 +174,7 @@ static void apply_top_p(Sampler *s) {
     if (n == 0) // top_p <= 1/V: the cutoff can exceed even the largest probability
         for (int i = 0; i < s->V; i++)
             if (s->probs[i] > 0.0f) s->order[n++] = i;
-    qsort_r(s->order, (size_t)n, sizeof(int), by_prob_desc, s->probs);
+    sort_by_prob(s->order, n, s->probs);
     double cum = 0.0;
     int keep = 0;
     while (keep < n && cum < p) cum += s->probs[s->order[keep++]];
