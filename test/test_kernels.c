@@ -40,13 +40,52 @@ static uint16_t to_bf16(float f) {
     return (uint16_t)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
 }
 
-// Reference for GPT2_Q8: the quantized input times the quantized weights, exactly, in double.
+// The int8 format written independently of quantize.c: per group of GPT2_Q8_GROUP values the scale
+// s = max|v| / 127, for weights (half = 1) rounded to the nearest float16 (the scale that is stored);
+// q = v * (1 / s) rounded to nearest even and clamped to -127..127 (0 for a group of zeros).
+static float nearest_f16(float s) { // s >= 0, below float16's largest value
+    int e;
+    frexpf(s, &e); // s = m 2^e, m in [0.5, 1): float16 keeps 11 significant bits, steps of 2^-24 below 2^-14
+    int step = e < -13 ? -24 : e - 11;
+    return ldexpf(rintf(ldexpf(s, -step)), step);
+}
+
+static void ref_quantize(int8_t *q, float *scale, const float *v, int n, int half) {
+    for (int g = 0; g < n / GPT2_Q8_GROUP; g++) {
+        const float *x = v + g * GPT2_Q8_GROUP;
+        float amax = 0.0f;
+        for (int j = 0; j < GPT2_Q8_GROUP; j++) amax = fabsf(x[j]) > amax ? fabsf(x[j]) : amax;
+        float s = half ? nearest_f16(amax / 127.0f) : amax / 127.0f, inv = s > 0.0f ? 1.0f / s : 0.0f;
+        for (int j = 0; j < GPT2_Q8_GROUP; j++)
+            q[g * GPT2_Q8_GROUP + j] = (int8_t)rintf(fminf(fmaxf(x[j] * inv, -127.0f), 127.0f));
+        scale[g] = s;
+    }
+}
+
+// The library's int8 rows (n) and scales equal ref_quantize's.
+static void check_quantized(const char *what, const int8_t *q, const float *scale, const float *v, int n, int half) {
+    int8_t *rq = malloc((size_t)n);
+    float *rs = malloc((size_t)n / GPT2_Q8_GROUP * sizeof(float) + sizeof(float));
+    ref_quantize(rq, rs, v, n, half);
+    if (memcmp(q, rq, (size_t)n) != 0 || memcmp(scale, rs, (size_t)n / GPT2_Q8_GROUP * sizeof(float)) != 0) {
+        printf("FAIL %s: differs from the reference quantizer\n", what);
+        failures++;
+    }
+    free(rq), free(rs);
+}
+
+// Reference for GPT2_Q8: the input quantized by ref_quantize times the quantized weights, exactly,
+// in double.
 static void matmul_q8_exact(float *out, const float *inp, const int8_t *wq, const uint16_t *ws, const float *bias,
                             int T, int C, int OC) {
     int G = GPT2_Q8_GROUP, ng = C / G;
-    int8_t *xq = malloc((size_t)T * C);
-    float *xs = malloc((size_t)T * ng * sizeof(float));
-    for (int t = 0; t < T; t++) gpt2_quantize_row(xq + (size_t)t * C, xs + (size_t)t * ng, inp + (size_t)t * C, C);
+    int8_t *xq = malloc((size_t)T * C), *lq = malloc((size_t)C);
+    float *xs = malloc((size_t)T * ng * sizeof(float)), *ls = malloc((size_t)ng * sizeof(float));
+    for (int t = 0; t < T; t++) {
+        ref_quantize(xq + (size_t)t * C, xs + (size_t)t * ng, inp + (size_t)t * C, C, 0);
+        gpt2_quantize_row(lq, ls, inp + (size_t)t * C, C);
+        check_quantized("gpt2_quantize_row", lq, ls, inp + (size_t)t * C, C, 0);
+    }
     for (int t = 0; t < T; t++)
         for (int o = 0; o < OC; o++) {
             double sum = bias ? bias[o] : 0.0;
@@ -57,7 +96,7 @@ static void matmul_q8_exact(float *out, const float *inp, const int8_t *wq, cons
             }
             out[(size_t)t * OC + o] = (float)sum;
         }
-    free(xq), free(xs);
+    free(xq), free(xs), free(lq), free(ls);
 }
 
 static void test_matmul(GPT2Pool *pools[3], GPT2DType dt, int T, int C, int OC, Epilogue epi) {
@@ -80,6 +119,10 @@ static void test_matmul(GPT2Pool *pools[3], GPT2DType dt, int T, int C, int OC, 
             printf("FAIL gpt2_quantize_matrix refused finite weights\n");
             failures++;
         }
+        float *scales = malloc(nw / GPT2_Q8_GROUP * sizeof(float) + sizeof(float));
+        for (size_t i = 0; i < nw / GPT2_Q8_GROUP; i++) scales[i] = f16_to_f32(wqs[i]);
+        check_quantized("gpt2_quantize_matrix", wq, scales, wf, (int)nw, 1);
+        free(scales);
         w.data = wq, w.scale = wqs;
     }
     memcpy(ref, init, (size_t)T * OC * sizeof(float));
