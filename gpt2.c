@@ -8,10 +8,8 @@
 #include "util.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 // ----------------------------------------------------------------------------------------------
@@ -124,18 +122,18 @@ static int check_header(const char *path, const int32_t *h, size_t file_size, GP
 
 // Opens the checkpoint and reads its header; the file descriptor, or -1 with err set.
 static int open_checkpoint(const char *path, int32_t h[HEADER_INTS], size_t *size, char *err) {
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_BINARY);
     if (fd < 0) return fail(err, "gpt2_build: %s: %s", path, strerror(errno));
-    struct stat st;
-    ssize_t got = 0;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) fail(err, "gpt2_build: %s: not a regular file", path);
-    else if ((size_t)st.st_size < HEADER_INTS * sizeof(int32_t))
-        fail(err, "gpt2_build: %s: truncated: %zu bytes, shorter than the %zu-byte header", path, (size_t)st.st_size,
-             HEADER_INTS * sizeof(int32_t));
-    else if ((got = pread(fd, h, HEADER_INTS * sizeof(int32_t), 0)) != (ssize_t)(HEADER_INTS * sizeof(int32_t)))
+    long long n = gpt2_file_size(fd), got = 0;
+    const size_t header = HEADER_INTS * sizeof(int32_t);
+    if (n < 0) fail(err, "gpt2_build: %s: not a regular file", path);
+    else if ((unsigned long long)n > SIZE_MAX) fail(err, "gpt2_build: %s: too large for this machine's memory", path);
+    else if ((size_t)n < header)
+        fail(err, "gpt2_build: %s: truncated: %zu bytes, shorter than the %zu-byte header", path, (size_t)n, header);
+    else if ((got = gpt2_read_at(fd, h, header, 0)) != (long long)header)
         fail(err, "gpt2_build: %s: cannot read the header: %s", path, got < 0 ? strerror(errno) : "short read");
     else {
-        *size = (size_t)st.st_size;
+        *size = (size_t)n;
         return fd;
     }
     close(fd);
@@ -306,7 +304,7 @@ int gpt2_build(GPT2 *m, const char *path, const GPT2Options *opt, char *err) {
 void gpt2_free(GPT2 *m) {
     gpt2_unmap_file(m->map, m->map_size);
     gpt2_pool_free(m->pool);
-    gpt2_free_huge(m->converted);
+    gpt2_aligned_free(m->converted);
     free(m->w.layers);
     GPT2Acts *a = &m->acts;
     free(a->x), free(a->xn), free(a->qkv), free(a->att), free(a->fch), free(a->scratch), free(a->logits);

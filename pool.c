@@ -7,6 +7,7 @@
 // process takes a core the other threads simply claim more tasks. Idle workers spin for about
 // SPIN_S (decode issues dozens of jobs per token, microseconds apart) and then sleep.
 #include "pool.h"
+#include "platform.h"
 #include "util.h"
 
 #include <pthread.h>
@@ -103,10 +104,9 @@ static void *worker_main(void *arg) {
 }
 
 GPT2Pool *gpt2_pool_create(int n_threads) {
-    size_t size = (sizeof(GPT2Pool) + 63) / 64 * 64; // aligned_alloc wants a multiple of the alignment
-    GPT2Pool *p = aligned_alloc(64, size);
+    GPT2Pool *p = gpt2_aligned_alloc(64, sizeof(GPT2Pool));
     if (!p) return NULL;
-    memset(p, 0, size);
+    memset(p, 0, sizeof(GPT2Pool));
     p->n_threads = n_threads < 1 ? 1 : n_threads;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
@@ -132,7 +132,7 @@ void gpt2_pool_free(GPT2Pool *p) {
     pthread_cond_destroy(&p->wake);
     pthread_cond_destroy(&p->finished);
     free(p->threads);
-    free(p);
+    gpt2_aligned_free(p);
 }
 
 int gpt2_pool_threads(const GPT2Pool *p) { return p ? p->n_threads : 1; }
