@@ -8,7 +8,7 @@
 // all the same few), paragraphs of 3..8 sentences. It is written to the output path so that the node
 // benchmark reads exactly the same bytes. Prints the best of 3 runs, the token count, and an FNV-1a
 // checksum of the ids, which must equal tiktoken's.
-#define _POSIX_C_SOURCE 200809L // clock_gettime
+#define _POSIX_C_SOURCE 200809L // strdup, and util.h's clock_gettime
 #include "../gpt2.h"
 #include "../util.h"
 

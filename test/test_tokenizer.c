@@ -8,7 +8,7 @@
 // 3. a 1,000,000-byte word encodes (timed, to show BPE is not quadratic; no time limit asserted);
 // 4. broken tokenizer files are each refused with their own message naming the file.
 // Exits non-zero on any failure.
-#define _POSIX_C_SOURCE 200809L // mkdtemp, clock_gettime
+#define _POSIX_C_SOURCE 200809L // mkdtemp, and util.h's clock_gettime
 #include "../gpt2.h"
 #include "../util.h"
 

@@ -6,7 +6,7 @@
 //
 // int8 (version 8) fills the matrices with uniform int8 values and one scale (0.05 / 127 as float16),
 // so its weights have the float32 model's range, not its values.
-#define _POSIX_C_SOURCE 200809L // util.h's clock_gettime, under the plain -std=c11 this is built with
+#define _POSIX_C_SOURCE 200809L // for util.h's clock_gettime: the Makefile builds this with plain -std=c11
 #include "../gpt2.h"
 #include "../util.h"
 
