@@ -1,7 +1,8 @@
-// explore.c: the command line's views of the model (issue 4): the next-token distribution as a bar
-// chart, one chart across temperatures, many draws counted per token, and perplexity with a sliding
-// window. See explore.h; main.c decides where the output goes and what the flags mean.
+// explore.c: the command line's views of the model: the next-token distribution as a bar chart, one
+// chart across temperatures, many draws counted per token, and perplexity with a sliding window. See
+// explore.h; main.c decides where the output goes and what the flags mean.
 #include "explore.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -20,29 +21,15 @@ int explore_fancy(FILE *f) {
 
 // ---- token text
 
-// Length of the valid UTF-8 character at b (n bytes left), 0 if the bytes are not one: GPT-2's
-// byte-level tokens often hold half a character.
-static int utf8_len(const unsigned char *b, size_t n) {
-    int len = b[0] >= 0xc2 && b[0] <= 0xdf ? 2 : b[0] >= 0xe0 && b[0] <= 0xef ? 3 : b[0] >= 0xf0 && b[0] <= 0xf4 ? 4 : 0;
-    if (len == 0 || (size_t)len > n) return 0;
-    unsigned lo = 0x80, hi = 0xbf; // the second byte's range excludes overlongs and surrogates
-    if (b[0] == 0xe0) lo = 0xa0;
-    if (b[0] == 0xed) hi = 0x9f;
-    if (b[0] == 0xf0) lo = 0x90;
-    if (b[0] == 0xf4) hi = 0x8f;
-    if (b[1] < lo || b[1] > hi) return 0;
-    for (int i = 2; i < len; i++)
-        if ((b[i] & 0xc0) != 0x80) return 0;
-    return len;
-}
-
 int explore_escape(char *out, size_t cap, const unsigned char *b, size_t n, int max_cols) {
     size_t o = 0;
     int cols = 0;
     out[o++] = '"', cols++;
     for (size_t i = 0; i < n;) {
         char piece[8];
-        int plen, pcols, u = b[i] >= 0x80 ? utf8_len(b + i, n - i) : 0;
+        uint32_t cp;
+        // a whole UTF-8 character is shown as it is; GPT-2's byte-level tokens often hold part of one
+        int plen, pcols, u = utf8_decode(b + i, n - i, &cp);
         if (u) memcpy(piece, b + i, (size_t)u), plen = u, pcols = 1;
         else if (b[i] == '\n') plen = 2, memcpy(piece, "\\n", 2), pcols = 2;
         else if (b[i] == '\t') plen = 2, memcpy(piece, "\\t", 2), pcols = 2;
@@ -116,11 +103,11 @@ static int by_logit_desc(const void *a, const void *b) {
     return x->id - y->id; // ties: the lowest id first, as greedy picks it
 }
 
-// The rows (<= V) ids with the largest logits (V) into top, most likely first. 1: out of memory.
+// The rows (<= V) ids with the largest logits (V) into top, most likely first. -1: out of memory.
 static int top_ids(const float *logits, int V, int rows, int *top) {
     Cand *c = malloc((size_t)V * sizeof(Cand));
-    if (!c) return 1;
-    for (int i = 0; i < V; i++) c[i] = (Cand){isnan(logits[i]) ? -INFINITY : logits[i], i};
+    if (!c) return -1;
+    for (int i = 0; i < V; i++) c[i] = (Cand){.logit = isnan(logits[i]) ? -INFINITY : logits[i], .id = i};
     qsort(c, (size_t)V, sizeof(Cand), by_logit_desc);
     for (int i = 0; i < rows; i++) top[i] = c[i].id;
     free(c);
@@ -141,10 +128,9 @@ int explore_show_probs(FILE *f, const Tokenizer *tok, const float *logits, const
                        int chosen, int rows, int fancy, const char *title, char *err) {
     rows = rows < V ? rows : V;
     int *top = malloc((size_t)rows * sizeof(int));
-    if (!top || top_ids(logits, V, rows, top)) {
+    if (!top || top_ids(logits, V, rows, top) != 0) {
         free(top);
-        snprintf(err, GPT2_ERR_LEN, "explore_show_probs: out of memory for %d candidates", V);
-        return 1;
+        return fail(err, "explore_show_probs: out of memory for %d candidates", V);
     }
     double lse = log_sum_exp(logits, V);
     fprintf(f, "%s\n", title);
@@ -188,13 +174,14 @@ int explore_compare_temperatures(FILE *f, const Tokenizer *tok, const float *log
     rows = rows < V ? rows : V;
     int *top = malloc((size_t)rows * sizeof(int));
     float *p = malloc((size_t)rows * n_temps * sizeof(float)); // (rows, n_temps)
-    int r = !top || !p || top_ids(logits, V, rows, top);
-    if (r) snprintf(err, GPT2_ERR_LEN, "explore_compare_temperatures: out of memory for %d candidates", V);
+    int r = 0;
+    if (!top || !p || top_ids(logits, V, rows, top) != 0)
+        r = fail(err, "explore_compare_temperatures: out of memory for %d candidates", V);
     for (int j = 0; r == 0 && j < n_temps; j++) {
         Sampler s;
         SamplerConfig c = *cfg;
         c.temperature = temps[j];
-        if ((r = sampler_build(&s, V, &c, err))) break;
+        if ((r = sampler_build(&s, V, &c, err)) != 0) break;
         sampler_probs(&s, logits, history, n_history);
         for (int i = 0; i < rows; i++) p[i * n_temps + j] = s.probs[top[i]];
         sampler_free(&s);
@@ -259,8 +246,7 @@ int explore_draws(FILE *f, const Tokenizer *tok, Sampler *s, const float *logits
     Count *c = calloc((size_t)V, sizeof(Count));
     if (!cdf || !c) {
         free(cdf), free(c);
-        snprintf(err, GPT2_ERR_LEN, "explore_draws: out of memory for a vocabulary of %d", V);
-        return 1;
+        return fail(err, "explore_draws: out of memory for a vocabulary of %d", V);
     }
     sampler_probs(s, logits, history, n_history);
     // the same sums, in the same order, as sampler_draw's scan
@@ -310,15 +296,10 @@ static void progress_bar(FILE *f, int done, int n) {
 int explore_eval(GPT2 *m, const int *ids, int n, int window, int stride, FILE *progress, double *nll_sum,
                  long *n_scored, char *err) {
     int V = m->config.V;
-    if (n < 2 || window < 1 || window > m->config.maxT || stride < 1 || stride > window) {
-        snprintf(err, GPT2_ERR_LEN, "explore_eval: bad arguments (%d tokens, window %d, stride %d)", n, window, stride);
-        return 1;
-    }
+    if (n < 2 || window < 1 || window > m->config.maxT || stride < 1 || stride > window)
+        return fail(err, "explore_eval: bad arguments (%d tokens, window %d, stride %d)", n, window, stride);
     float *out = malloc((size_t)EVAL_CHUNK * V * sizeof(float)); // (EVAL_CHUNK, V)
-    if (!out) {
-        snprintf(err, GPT2_ERR_LEN, "explore_eval: out of memory for %d x %d logits", EVAL_CHUNK, V);
-        return 1;
-    }
+    if (!out) return fail(err, "explore_eval: out of memory for %d x %d logits", EVAL_CHUNK, V);
     double sum = 0.0;
     long scored = 0;
     for (int begin = 0, prev_end = 0;; begin += stride) {

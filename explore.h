@@ -1,8 +1,9 @@
-// explore.h: the command line's views of the model (explore.c), for issue 4's experiments: the
-// next-token distribution as a bar chart, the same distribution at several temperatures, many draws
-// counted per token, and the perplexity of a text. Not part of the public API (gpt2.h): these
-// print, and the command line is their only caller. They live in libgpt2.a so that everything that
-// links main.c (the CLI, the fuzzers' replay of cli_parse) finds them.
+// explore.h: the command line's views of the model (explore.c), for the book's decoding experiments
+// (gpt2.h names the book): the next-token distribution as a bar chart, the same distribution at
+// several temperatures, many draws counted per token, and the perplexity of a text. Not part of the
+// public API (gpt2.h): these print, and the command line is their only caller. They live in
+// libgpt2.a so that everything that links main.c (the CLI, the fuzzers' replay of cli_parse) finds
+// them. They follow the library's convention: 0 on success, -1 with a one-line message in err.
 #ifndef EXPLORE_H
 #define EXPLORE_H
 
@@ -23,19 +24,19 @@ int explore_escape(char *out, size_t cap, const unsigned char *b, size_t n, int 
 // The rows most likely next tokens by logit (V), one line each: token, id, logit, probability under
 // the raw softmax (T = 1, no filter), and under sampled (V, the sampler's distribution: s->probs);
 // the row of `chosen` is marked (-1: none). title heads the chart. tok may be NULL (ids only).
-// Returns 0, or 1 when out of memory (message in err).
 int explore_show_probs(FILE *f, const Tokenizer *tok, const float *logits, const float *sampled, int V,
                        int chosen, int rows, int fancy, const char *title, char *err);
 
-// The tutorial's figure: the rows most likely tokens, one column of bars per temperature in temps
-// (n_temps), each the distribution the sampler draws from with cfg's other settings.
+// The book's temperature figure (softmax at T = 1, 0.1 and 5): the rows most likely tokens, one
+// column of bars per temperature in temps (n_temps), each the distribution the sampler draws from
+// with cfg's other settings.
 int explore_compare_temperatures(FILE *f, const Tokenizer *tok, const float *logits, int V,
                                  const SamplerConfig *cfg, const float *temps, int n_temps, int rows,
                                  const int *history, int n_history, int fancy, char *err);
 
-// The tutorial's thousand-draw experiment: `draws` ids drawn from the sampler's distribution for
-// logits (V); one line per id drawn at least once (count, id, token), most frequent first. The
-// draws are exactly the ids that `draws` calls of sampler_draw would give.
+// The book's print_sampled_tokens (a thousand draws counted per token): `draws` ids drawn from the
+// sampler's distribution for logits (V); one line per id drawn at least once (count, id, token),
+// most frequent first. The draws are exactly the ids that `draws` calls of sampler_draw would give.
 int explore_draws(FILE *f, const Tokenizer *tok, Sampler *s, const float *logits, const int *history,
                   int n_history, long draws, char *err);
 

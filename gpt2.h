@@ -141,8 +141,8 @@ const float *gpt2_forward(GPT2 *model, const int *tokens, int T, int pos);
 void gpt2_logits(GPT2 *model, int t0, int n, float *out);
 
 // ----------------------------------------------------------------------------------------------
-// Sampler (sampler.c): the tutorial's top-k and temperature, plus the usual extra filters, each
-// off by default. Applied in this order: repeat penalty, top-k, temperature (0: argmax, the lowest
+// Sampler (sampler.c): the book's top-k and temperature, plus the usual extra filters, each off
+// by default. Applied in this order: repeat penalty, top-k, temperature (0: argmax, the lowest
 // id among equal maxima), top-p, min-p, then one draw from the renormalised softmax.
 // RNG: xoshiro256** seeded through splitmix64, so seeds 1, 2, 3 give unrelated streams.
 
@@ -167,6 +167,7 @@ typedef struct {
     int *order;      // (V) scratch for sorting candidates
 } Sampler;
 
+// cfg NULL: sampler_defaults(). Fails when V < 1 or out of memory.
 int sampler_build(Sampler *s, int V, const SamplerConfig *cfg, char *err);
 void sampler_free(Sampler *s);
 // The distribution the sampler draws from for these logits (V) into s->probs (V): 0 for filtered
@@ -199,6 +200,8 @@ typedef struct {
     TokenizerIndex *index;
 } Tokenizer;
 
+// Reads the whole file and checks it before use: the header, every token's length, no two tokens
+// alike, every single byte a token, eot "<|endoftext|>".
 int tokenizer_build(Tokenizer *t, const char *path, char *err);
 void tokenizer_free(Tokenizer *t);
 // Encode n bytes (any bytes, not only UTF-8). "<|endoftext|>" in the text becomes eot.

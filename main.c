@@ -1,9 +1,11 @@
 // main.c: the command line. Parse the flags, load the tokenizer and the checkpoint, then either
-// encode/decode, score a text (--eval), chart the next-token distribution (explore.c), or run the
-// tutorial's generate loop and stream the text to stdout.
+// encode/decode, score a text (--eval), chart the next-token distribution (explore.c), or run
+// gpt2_generate (the book's generate()) and stream the text to stdout. Every function that can fail
+// returns 0 or the exit status, its message printed (cli_error); only main returns it.
 // Exit status: 0 success, 1 runtime or data error, 2 usage error, 130 interrupted (SIGINT).
 #include "explore.h"
 #include "gpt2.h"
+#include "util.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -13,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_MODEL "data/gpt2_124M.bin"
@@ -21,7 +22,7 @@
 #define DEFAULT_PROMPT "Every effort moves you"
 #define GPT2_EOT 50256 // GPT-2's <|endoftext|>, the default stop when no tokenizer is loaded
 
-enum { EXIT_DATA = 1, EXIT_USAGE = 2 };
+enum { EXIT_DATA = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 }; // 130: 128 + SIGINT, as shells report it
 enum { MODE_GENERATE, MODE_ENCODE, MODE_DECODE, MODE_EVAL };
 #define MAX_TEMPS 16 // --compare-temperatures columns
 #define MAX_STOPS 16 // --stop strings
@@ -49,7 +50,8 @@ typedef struct {
 
 static const char *usage_text =
     "usage: gpt2 [options]\n"
-    "Generate text with GPT-2: the tutorial's generate() with temperature and top-k sampling.\n"
+    "Generate text with GPT-2: generate() with temperature and top-k sampling, as in Raschka's \"Build\n"
+    "a Large Language Model (From Scratch)\", section 5.3 (\"the book\" below).\n"
     "\n"
     "  -p, --prompt TEXT          prompt (default \"" DEFAULT_PROMPT "\"; empty: start from <|endoftext|>)\n"
     "      --prompt-ids \"IDS\"     prompt as token ids, e.g. \"6109 3626 6100 345\"\n"
@@ -76,7 +78,7 @@ static const char *usage_text =
     "  -N, --num-samples K        K continuations of the prompt, each after a line \"--- sample I (seed\n"
     "                             S) ---\"; sample I uses seed S = --seed + I - 1, so -s S alone repeats it\n"
     "\n"
-    "Exploring the next-token distribution (the tutorial's experiments):\n"
+    "Exploring the next-token distribution (the book's experiments):\n"
     "      --show-probs N         chart the N most likely next tokens after the prompt: logit,\n"
     "                             softmax at T=1 and the distribution as sampled, the draw marked;\n"
     "                             with -n also at every new token, on stderr (stdout keeps the text)\n"
@@ -90,7 +92,7 @@ static const char *usage_text =
     "  -h, --help                 this help\n"
     "\n"
     "Sampling order: repeat penalty (on the last --repeat-last-n tokens), top-k, temperature,\n"
-    "top-p, min-p, one draw. Each filter is off unless given: -t and -k alone are the tutorial's.\n"
+    "top-p, min-p, one draw. Each filter is off unless given: -t and -k alone are the book's.\n"
     "Charts use Unicode bars and color when stdout and their stream are terminals and NO_COLOR is\n"
     "unset, plain ASCII otherwise.\n"
     "Exit status: 0 success, 1 runtime or data error, 2 usage error, 130 interrupted (Ctrl-C:\n"
@@ -108,14 +110,23 @@ static const char *usage_text =
     "  gpt2 --encode -p \"Hello, world\"\n"
     "  echo 15496 11 995 | gpt2 --decode\n";
 
-static int usage_error(const char *fmt, ...) {
+// "gpt2: <message>" on stderr, and status back, for the caller to return: every error of the command
+// line is reported this way. A usage error (EXIT_USAGE) points to --help.
+static int cli_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int cli_error(int status, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     fputs("gpt2: ", stderr);
     vfprintf(stderr, fmt, ap);
-    fputs(" (see gpt2 --help)\n", stderr);
     va_end(ap);
-    return EXIT_USAGE;
+    fputs(status == EXIT_USAGE ? " (see gpt2 --help)\n" : "\n", stderr);
+    return status;
+}
+
+// A library function's message, which names the function and the file: a data error.
+static int library_error(const char *err) {
+    fprintf(stderr, "%s\n", err);
+    return EXIT_DATA;
 }
 
 // Whole-string numbers only: "1.4x", "", " 3" and out-of-range values are usage errors.
@@ -124,15 +135,15 @@ static int parse_long(const char *flag, const char *s, long min, long max, long 
     errno = 0;
     long v = strtol(s, &end, 10);
     if (*s == '\0' || *end != '\0' || errno == ERANGE || s[0] == ' ')
-        return usage_error("%s: '%s' is not an integer", flag, s);
-    if (v < min || v > max) return usage_error("%s: %ld is outside %ld..%ld", flag, v, min, max);
+        return cli_error(EXIT_USAGE, "%s: '%s' is not an integer", flag, s);
+    if (v < min || v > max) return cli_error(EXIT_USAGE, "%s: %ld is outside %ld..%ld", flag, v, min, max);
     *out = v;
     return 0;
 }
 
 static int parse_int(const char *flag, const char *s, long min, long max, int *out) {
     long v;
-    if (parse_long(flag, s, min, max, &v)) return EXIT_USAGE;
+    if (parse_long(flag, s, min, max, &v) != 0) return EXIT_USAGE;
     *out = (int)v;
     return 0;
 }
@@ -143,9 +154,9 @@ static int parse_float(const char *flag, const char *s, float min, float max, in
     errno = 0;
     float v = strtof(s, &end);
     if (*s == '\0' || *end != '\0' || s[0] == ' ' || errno == ERANGE || !isfinite(v))
-        return usage_error("%s: '%s' is not a finite number", flag, s);
+        return cli_error(EXIT_USAGE, "%s: '%s' is not a finite number", flag, s);
     if (v < min || v > max || (open_min && v == min))
-        return usage_error("%s: %s is outside %s%g, %g]", flag, s, open_min ? "(" : "[", min, max);
+        return cli_error(EXIT_USAGE, "%s: %s is outside %s%g, %g]", flag, s, open_min ? "(" : "[", min, max);
     *out = v;
     return 0;
 }
@@ -155,7 +166,7 @@ static int parse_seed(const char *s, uint64_t *out) {
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (*s < '0' || *s > '9' || *end != '\0' || errno == ERANGE)
-        return usage_error("--seed: '%s' is not an integer in 0..%llu", s, (unsigned long long)UINT64_MAX);
+        return cli_error(EXIT_USAGE, "--seed: '%s' is not an integer in 0..%llu", s, (unsigned long long)UINT64_MAX);
     *out = v;
     return 0;
 }
@@ -167,19 +178,84 @@ static int parse_temperatures(const char *s, float *temps, int *n) {
         char buf[64];
         size_t len = strcspn(p, ",");
         if (len == 0 || len >= sizeof(buf))
-            return usage_error("--compare-temperatures: '%s' is not a list of temperatures like 1,0.1,5", s);
-        if (*n == MAX_TEMPS) return usage_error("--compare-temperatures: at most %d temperatures", MAX_TEMPS);
+            return cli_error(EXIT_USAGE, "--compare-temperatures: '%s' is not a list of temperatures like 1,0.1,5", s);
+        if (*n == MAX_TEMPS) return cli_error(EXIT_USAGE, "--compare-temperatures: at most %d temperatures", MAX_TEMPS);
         memcpy(buf, p, len);
         buf[len] = '\0';
-        if (parse_float("--compare-temperatures", buf, 0.0f, 1e30f, 0, &temps[(*n)++])) return EXIT_USAGE;
+        if (parse_float("--compare-temperatures", buf, 0.0f, 1e30f, 0, &temps[(*n)++]) != 0) return EXIT_USAGE;
         p += len;
         if (*p == '\0') return 0;
     }
 }
 
+enum { O_PROMPT_IDS = 256, O_TOP_P, O_MIN_P, O_REPEAT, O_REPEAT_N, O_EOS, O_TOKENIZER, O_QUANT, O_PRINT_IDS, O_DUMP,
+       O_ENCODE, O_DECODE, O_STOP, O_SHOW_PROBS, O_COMPARE, O_DRAWS, O_EVAL, O_STRIDE };
+
+// One option (getopt_long's opt) with its value optarg into a; flag is the option as written.
+// 0, EXIT_USAGE, or -1 for --help.
+static int parse_option(int opt, const char *flag, Args *a) {
+    SamplerConfig *sc = &a->sampling;
+    switch (opt) {
+    case 'p': a->prompt = optarg; return 0;
+    case O_PROMPT_IDS: a->prompt_ids = optarg; return 0;
+    case 't': return parse_float("--temperature", optarg, 0.0f, 1e30f, 0, &sc->temperature);
+    case 'k': return parse_int("--top-k", optarg, 1, 1 << 24, &sc->top_k);
+    case O_TOP_P: return parse_float("--top-p", optarg, 0.0f, 1.0f, 1, &sc->top_p);
+    case O_MIN_P:
+        if (parse_float("--min-p", optarg, 0.0f, 1.0f, 0, &sc->min_p) != 0) return EXIT_USAGE;
+        if (sc->min_p >= 1.0f) return cli_error(EXIT_USAGE, "--min-p: %s is outside [0, 1)", optarg);
+        return 0;
+    case O_REPEAT: return parse_float("--repeat-penalty", optarg, 0.0f, 1e30f, 1, &sc->repeat_penalty);
+    case O_REPEAT_N: return parse_int("--repeat-last-n", optarg, 0, 1 << 24, &sc->repeat_last_n);
+    case 'n': a->max_new_set = 1; return parse_int("--max-new-tokens", optarg, 0, 1 << 24, &a->max_new);
+    case 's': return parse_seed(optarg, &sc->seed);
+    case 'c': return parse_int("--context", optarg, 1, 1 << 24, &a->context);
+    case O_EOS: a->eos_set = 1; return parse_int("--eos", optarg, -1, 1 << 24, &a->eos);
+    case 'm': a->model = optarg; return 0;
+    case O_TOKENIZER: a->tokenizer = optarg; return 0;
+    case O_QUANT:
+        a->quantize_int8 = 1;
+        if (strcmp(optarg, "int8") == 0) return 0;
+        return cli_error(EXIT_USAGE, "--quantize: '%s' is not a format (int8)", optarg);
+    case 'T': return parse_int("--threads", optarg, 1, 1024, &a->threads);
+    case O_PRINT_IDS: a->print_ids = 1; return 0;
+    case O_DUMP: a->dump_logits = optarg; return 0;
+    case O_ENCODE: a->mode = MODE_ENCODE; return 0;
+    case O_DECODE: a->mode = MODE_DECODE; return 0;
+    case O_STOP:
+        if (a->n_stop == MAX_STOPS) return cli_error(EXIT_USAGE, "--stop: at most %d stop strings", MAX_STOPS);
+        if (optarg[0] == '\0') return cli_error(EXIT_USAGE, "--stop: the stop string is empty");
+        a->stop[a->n_stop++] = optarg;
+        return 0;
+    case 'N': return parse_int("--num-samples", optarg, 1, 1 << 20, &a->num_samples);
+    case O_SHOW_PROBS: return parse_int("--show-probs", optarg, 1, 1 << 24, &a->show_probs);
+    case O_COMPARE: return parse_temperatures(optarg, a->temps, &a->n_temps);
+    case O_DRAWS: return parse_long("--draws", optarg, 1, 1000000000L, &a->draws);
+    case O_EVAL: a->eval = optarg, a->mode = MODE_EVAL; return 0;
+    case O_STRIDE: return parse_int("--stride", optarg, 1, 1 << 24, &a->stride);
+    case 'v': a->verbose = 1; return 0;
+    case 'h': return -1;
+    case ':': return cli_error(EXIT_USAGE, "%s needs a value", flag);
+    default:
+        if (optopt && optopt < 256) return cli_error(EXIT_USAGE, "unknown option '-%c'", optopt);
+        return cli_error(EXIT_USAGE, "unknown option '%s'", flag);
+    }
+}
+
+// The flags that exclude each other, once all are read.
+static int check_combinations(const Args *a) {
+    if (a->prompt && a->prompt_ids) return cli_error(EXIT_USAGE, "give either --prompt or --prompt-ids, not both");
+    if (a->eval && a->mode != MODE_EVAL)
+        return cli_error(EXIT_USAGE, "--eval cannot be combined with --encode or --decode");
+    if ((a->draws > 0) + (a->n_temps > 0) + (a->eval != NULL) + (a->dump_logits != NULL) > 1)
+        return cli_error(EXIT_USAGE, "--draws, --compare-temperatures, --eval and --dump-logits each run alone");
+    if (a->n_stop && a->print_ids)
+        return cli_error(EXIT_USAGE, "--stop looks for text: it does not go with --print-ids");
+    return 0;
+}
+
+// The command line into a: 0, EXIT_USAGE (the message printed), or -1 for --help.
 int cli_parse(int argc, char **argv, Args *a) {
-    enum { O_PROMPT_IDS = 256, O_TOP_P, O_MIN_P, O_REPEAT, O_REPEAT_N, O_EOS, O_TOKENIZER, O_QUANT,
-           O_PRINT_IDS, O_DUMP, O_ENCODE, O_DECODE, O_STOP, O_SHOW_PROBS, O_COMPARE, O_DRAWS, O_EVAL, O_STRIDE };
     static const struct option longs[] = {
         {"prompt", required_argument, 0, 'p'},       {"prompt-ids", required_argument, 0, O_PROMPT_IDS},
         {"temperature", required_argument, 0, 't'},  {"top-k", required_argument, 0, 'k'},
@@ -200,88 +276,30 @@ int cli_parse(int argc, char **argv, Args *a) {
     };
     *a = (Args){.mode = MODE_GENERATE, .model = DEFAULT_MODEL, .tokenizer = DEFAULT_TOKENIZER,
                 .sampling = sampler_defaults(), .max_new = 25, .num_samples = 1};
-    SamplerConfig *sc = &a->sampling;
     optind = 0; // reset getopt, so that cli_parse can be called more than once (tests, fuzzing)
     opterr = 0; // we print our own messages
     int opt, r = 0;
-    while (r == 0 && (opt = getopt_long(argc, argv, ":p:t:k:n:s:c:m:T:N:vh", longs, NULL)) != -1) {
-        const char *flag = argv[optind - 1];
-        switch (opt) {
-        case 'p': a->prompt = optarg; break;
-        case O_PROMPT_IDS: a->prompt_ids = optarg; break;
-        case 't': r = parse_float("--temperature", optarg, 0.0f, 1e30f, 0, &sc->temperature); break;
-        case 'k': r = parse_int("--top-k", optarg, 1, 1 << 24, &sc->top_k); break;
-        case O_TOP_P: r = parse_float("--top-p", optarg, 0.0f, 1.0f, 1, &sc->top_p); break;
-        case O_MIN_P:
-            r = parse_float("--min-p", optarg, 0.0f, 1.0f, 0, &sc->min_p);
-            if (r == 0 && sc->min_p >= 1.0f) r = usage_error("--min-p: %s is outside [0, 1)", optarg);
-            break;
-        case O_REPEAT: r = parse_float("--repeat-penalty", optarg, 0.0f, 1e30f, 1, &sc->repeat_penalty); break;
-        case O_REPEAT_N: r = parse_int("--repeat-last-n", optarg, 0, 1 << 24, &sc->repeat_last_n); break;
-        case 'n': r = parse_int("--max-new-tokens", optarg, 0, 1 << 24, &a->max_new), a->max_new_set = 1; break;
-        case 's': r = parse_seed(optarg, &sc->seed); break;
-        case 'c': r = parse_int("--context", optarg, 1, 1 << 24, &a->context); break;
-        case O_EOS: r = parse_int("--eos", optarg, -1, 1 << 24, &a->eos), a->eos_set = 1; break;
-        case 'm': a->model = optarg; break;
-        case O_TOKENIZER: a->tokenizer = optarg; break;
-        case O_QUANT:
-            if (strcmp(optarg, "int8") != 0) r = usage_error("--quantize: '%s' is not a format (int8)", optarg);
-            a->quantize_int8 = 1;
-            break;
-        case 'T': r = parse_int("--threads", optarg, 1, 1024, &a->threads); break;
-        case O_PRINT_IDS: a->print_ids = 1; break;
-        case O_DUMP: a->dump_logits = optarg; break;
-        case O_ENCODE: a->mode = MODE_ENCODE; break;
-        case O_DECODE: a->mode = MODE_DECODE; break;
-        case O_STOP:
-            if (a->n_stop == MAX_STOPS) r = usage_error("--stop: at most %d stop strings", MAX_STOPS);
-            else if (optarg[0] == '\0') r = usage_error("--stop: the stop string is empty");
-            else a->stop[a->n_stop++] = optarg;
-            break;
-        case 'N': r = parse_int("--num-samples", optarg, 1, 1 << 20, &a->num_samples); break;
-        case O_SHOW_PROBS: r = parse_int("--show-probs", optarg, 1, 1 << 24, &a->show_probs); break;
-        case O_COMPARE: r = parse_temperatures(optarg, a->temps, &a->n_temps); break;
-        case O_DRAWS: r = parse_long("--draws", optarg, 1, 1000000000L, &a->draws); break;
-        case O_EVAL: a->eval = optarg, a->mode = MODE_EVAL; break;
-        case O_STRIDE: r = parse_int("--stride", optarg, 1, 1 << 24, &a->stride); break;
-        case 'v': a->verbose = 1; break;
-        case 'h': return -1;
-        case ':': r = usage_error("%s needs a value", flag); break;
-        default:
-            if (optopt && optopt < 256) r = usage_error("unknown option '-%c'", optopt);
-            else r = usage_error("unknown option '%s'", flag);
-        }
-    }
-    if (r == 0 && optind < argc) r = usage_error("unexpected argument '%s'", argv[optind]);
-    if (r == 0 && a->prompt && a->prompt_ids) r = usage_error("give either --prompt or --prompt-ids, not both");
-    if (r == 0 && a->eval && a->mode != MODE_EVAL) r = usage_error("--eval cannot be combined with --encode or --decode");
-    if (r == 0 && (a->draws > 0) + (a->n_temps > 0) + (a->eval != NULL) + (a->dump_logits != NULL) > 1)
-        r = usage_error("--draws, --compare-temperatures, --eval and --dump-logits each run alone");
-    if (r == 0 && a->n_stop && a->print_ids) r = usage_error("--stop looks for text: it does not go with --print-ids");
+    while (r == 0 && (opt = getopt_long(argc, argv, ":p:t:k:n:s:c:m:T:N:vh", longs, NULL)) != -1)
+        r = parse_option(opt, argv[optind - 1], a);
+    if (r == 0 && optind < argc) r = cli_error(EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+    if (r == 0) r = check_combinations(a);
     if (r == 0 && a->show_probs && !a->max_new_set) a->max_new = 0; // the prompt's chart only
     return r;
 }
 
 // ----------------------------------------------------------------------------------------------
+// Input and output
 
 static volatile sig_atomic_t interrupted = 0;
 static void on_sigint(int sig) { (void)sig, interrupted = 1; }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 // Writes to stdout; a failed write (disk full) is a runtime error.
 static int out_write(const void *p, size_t n) {
-    if (fwrite(p, 1, n, stdout) != n || fflush(stdout) != 0) {
-        // A reader that went away (| head) is no error worth a message. With SIGPIPE at its default
-        // action (as here, like cat) the process ends quietly before this; EPIPE when it is ignored.
-        if (errno != EPIPE) fprintf(stderr, "gpt2: stdout: %s\n", strerror(errno));
-        return EXIT_DATA;
-    }
-    return 0;
+    if (fwrite(p, 1, n, stdout) == n && fflush(stdout) == 0) return 0;
+    // A reader that went away (| head) is no error worth a message. With SIGPIPE at its default
+    // action (as here, like cat) the process ends quietly before this; EPIPE when it is ignored.
+    if (errno == EPIPE) return EXIT_DATA;
+    return cli_error(EXIT_DATA, "stdout: %s", strerror(errno));
 }
 
 // All of in (stdin, an --eval file), NUL-terminated (the text may contain NULs; *n is the real
@@ -308,25 +326,14 @@ static char *read_stream(FILE *in, size_t *n) {
     return buf;
 }
 
-// A bad id: on the command line (--prompt-ids) a usage error, exit 2 (issue 6); in the input of
-// --decode a data error naming the id, exit 1 (issue 2).
-static int ids_error(int status, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs(status == EXIT_USAGE ? "gpt2: " : "gpt2: --decode: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs(status == EXIT_USAGE ? " (see gpt2 --help)\n" : "\n", stderr);
-    va_end(ap);
-    return status;
-}
-
-// Ids separated by spaces, tabs, newlines or commas, each in 0..V-1; a bad one returns status
-// (EXIT_USAGE or EXIT_DATA, see ids_error).
-static int parse_ids(const char *s, int V, int status, int **ids, int *n) {
+// Ids separated by spaces, tabs, newlines or commas, each in 0..V-1. A bad one is an error of
+// `status` whose message starts with `what`: on the command line (--prompt-ids) a usage error, in
+// the input of --decode a data error.
+static int parse_ids(const char *s, int V, int status, const char *what, int **ids, int *n) {
     size_t cap = 16;
     *n = 0;
     *ids = malloc(cap * sizeof(int));
-    if (!*ids) return fprintf(stderr, "gpt2: out of memory for token ids\n"), EXIT_DATA;
+    if (!*ids) return cli_error(EXIT_DATA, "out of memory for token ids");
     for (const char *p = s;;) {
         while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ',') p++;
         if (*p == '\0') return 0;
@@ -335,12 +342,12 @@ static int parse_ids(const char *s, int V, int status, int **ids, int *n) {
         long v = strtol(p, &end, 10);
         if (end == p || errno == ERANGE || (*end && !strchr(" \t\r\n,", *end))) {
             int len = (int)strcspn(p, " \t\r\n,");
-            return ids_error(status, "token ids: '%.*s' is not an integer", len > 40 ? 40 : len, p);
+            return cli_error(status, "%s: '%.*s' is not an integer", what, len > 40 ? 40 : len, p);
         }
-        if (v < 0 || v >= V) return ids_error(status, "token ids: %ld is outside 0..%d", v, V - 1);
+        if (v < 0 || v >= V) return cli_error(status, "%s: %ld is outside 0..%d", what, v, V - 1);
         if ((size_t)*n == cap) {
             int *b = realloc(*ids, (cap *= 2) * sizeof(int));
-            if (!b) return fprintf(stderr, "gpt2: out of memory for %d token ids\n", *n), EXIT_DATA;
+            if (!b) return cli_error(EXIT_DATA, "out of memory for %d token ids", *n);
             *ids = b;
         }
         (*ids)[(*n)++] = (int)v;
@@ -349,14 +356,20 @@ static int parse_ids(const char *s, int V, int status, int **ids, int *n) {
 }
 
 // The input of --encode/--decode: the text of -p, else all of stdin (then *owned is the buffer to
-// free). NULL, with the message printed, when stdin cannot be read.
-static const char *input_text(const Args *a, size_t *n, char **owned) {
+// free).
+static int input_text(const Args *a, const char **text, size_t *n, char **owned) {
     *owned = NULL;
-    if (a->prompt) return *n = strlen(a->prompt), a->prompt;
-    if (!(*owned = read_stream(stdin, n))) fprintf(stderr, "gpt2: cannot read stdin: %s\n", strerror(errno));
-    return *owned;
+    if (a->prompt) {
+        *text = a->prompt;
+        *n = strlen(a->prompt);
+        return 0;
+    }
+    if (!(*owned = read_stream(stdin, n))) return cli_error(EXIT_DATA, "cannot read stdin: %s", strerror(errno));
+    *text = *owned;
+    return 0;
 }
 
+// One token on stdout: its id (space-separated unless first), or its bytes.
 static int write_token(const Tokenizer *tok, int print_ids, int id, int first) {
     if (print_ids) {
         char buf[16];
@@ -368,15 +381,17 @@ static int write_token(const Tokenizer *tok, int print_ids, int id, int first) {
     return out_write(b, len);
 }
 
+// --encode: the ids of the text, on one line.
 static int run_encode(const Args *a, const Tokenizer *tok) {
-    size_t n = 0;
+    const char *text;
     char *stdin_text;
-    const char *text = input_text(a, &n, &stdin_text);
-    if (!text) return EXIT_DATA;
+    size_t n = 0;
+    if (input_text(a, &text, &n, &stdin_text) != 0) return EXIT_DATA;
     int *ids = NULL;
     size_t n_ids = 0;
-    int r = tokenizer_encode(tok, text, n, &ids, &n_ids) ? EXIT_DATA : 0;
-    if (r) fprintf(stderr, "gpt2: out of memory encoding %zu bytes\n", n);
+    int r = 0;
+    if (tokenizer_encode(tok, text, n, &ids, &n_ids) != 0)
+        r = cli_error(EXIT_DATA, "out of memory encoding %zu bytes", n);
     for (size_t i = 0; r == 0 && i < n_ids; i++) r = write_token(tok, 1, ids[i], i == 0);
     if (r == 0) r = out_write("\n", 1);
     free(ids);
@@ -384,13 +399,14 @@ static int run_encode(const Args *a, const Tokenizer *tok) {
     return r;
 }
 
+// --decode: the bytes of the ids, exactly (no newline added).
 static int run_decode(const Args *a, const Tokenizer *tok) {
-    size_t n;
+    const char *text;
     char *stdin_text;
-    const char *text = input_text(a, &n, &stdin_text);
-    if (!text) return EXIT_DATA;
+    size_t n;
+    if (input_text(a, &text, &n, &stdin_text) != 0) return EXIT_DATA;
     int *ids = NULL, n_ids = 0;
-    int r = parse_ids(text, tok->V, EXIT_DATA, &ids, &n_ids);
+    int r = parse_ids(text, tok->V, EXIT_DATA, "--decode: token ids", &ids, &n_ids);
     for (int i = 0; r == 0 && i < n_ids; i++) r = write_token(tok, 0, ids[i], i == 0);
     free(ids);
     free(stdin_text);
@@ -412,45 +428,193 @@ static void describe_sampling(const SamplerConfig *s, int with_t, char *buf, siz
 #undef ADD
 }
 
-// --stop strings with \n, \t and \\ made a newline, a tab and a backslash; lengths in len.
+// ----------------------------------------------------------------------------------------------
+// Generation: the prompt's ids, then --dump-logits, an exploration of the next token, or -N
+// continuations streamed to stdout.
+
+// <|endoftext|>: the tokenizer's, or GPT-2's when ids go to ids without a tokenizer.
+static int eot_id(const Tokenizer *tok) { return tok ? tok->eot : GPT2_EOT; }
+
+// The index of the first of ids (n) outside 0..V-1, or -1.
+static int first_outside(const int *ids, int n, int V) {
+    for (int i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= V) return i;
+    return -1;
+}
+
+// gpt2_build with the command line's options; a missing default checkpoint gets the command that
+// makes it.
+static int load_model(const Args *a, GPT2 *model) {
+    char err[GPT2_ERR_LEN];
+    GPT2Options opt = {.quantize_int8 = a->quantize_int8, .threads = a->threads};
+    if (gpt2_build(model, a->model, &opt, err) == 0) return 0;
+    library_error(err);
+    if (strcmp(a->model, DEFAULT_MODEL) == 0) cli_error(EXIT_DATA, "make the default checkpoint with: make weights");
+    return EXIT_DATA;
+}
+
+static int context_too_large(int context, int maxT) {
+    return cli_error(EXIT_USAGE, "--context: %d is larger than the model's maxT (%d)", context, maxT);
+}
+
+// The flags that depend on the checkpoint: top-k and the context within its sizes, and a tokenizer
+// with a text for every id the model can produce (not needed for ids only, or the logits).
+static int check_flags_against_model(const Args *a, const Tokenizer *tok, const GPT2Config *c, int context) {
+    if (a->sampling.top_k > c->V)
+        return cli_error(EXIT_USAGE, "--top-k: %d is larger than the vocabulary (%d)", a->sampling.top_k, c->V);
+    if (context > c->maxT) return context_too_large(context, c->maxT);
+    if (tok && tok->V < c->V && !a->print_ids && !a->dump_logits)
+        return cli_error(EXIT_DATA, "%s has %d tokens, fewer than the model's %d", a->tokenizer, tok->V, c->V);
+    return 0;
+}
+
+// The ids of --prompt-ids, else of the prompt's text (-p, or DEFAULT_PROMPT).
+static int read_prompt(const Args *a, const Tokenizer *tok, int V, int **ids, int *n) {
+    if (a->prompt_ids) return parse_ids(a->prompt_ids, V, EXIT_USAGE, "token ids", ids, n);
+    const char *text = a->prompt ? a->prompt : DEFAULT_PROMPT;
+    size_t n_ids = 0;
+    if (tokenizer_encode(tok, text, strlen(text), ids, &n_ids) != 0 || n_ids > INT32_MAX)
+        return cli_error(EXIT_DATA, "out of memory encoding the prompt");
+    *n = (int)n_ids;
+    return 0;
+}
+
+// ids (n) grown to hold max_new more: gpt2_generate appends the new tokens to them.
+static int make_room(int **ids, int n, int max_new) {
+    if (!*ids || n > INT32_MAX - max_new) return cli_error(EXIT_DATA, "out of memory for %d + %d tokens", n, max_new);
+    int *b = realloc(*ids, ((size_t)n + max_new) * sizeof(int));
+    if (!b) return cli_error(EXIT_DATA, "out of memory for %d tokens", n + max_new);
+    *ids = b;
+    return 0;
+}
+
+// The prompt as ids (n >= 1) with room for max_new more, each with a row in the model's embedding
+// (V): a tokenizer larger than the model could give ids beyond it.
+static int prompt_ids(const Args *a, const Tokenizer *tok, int V, int **ids, int *n) {
+    int r = read_prompt(a, tok, V, ids, n);
+    if (r != 0) return r;
+    if (*n == 0) { // an empty prompt starts from <|endoftext|>, as GPT-2's unconditional samples do
+        free(*ids);
+        if ((*ids = malloc(sizeof(int)))) (*ids)[(*n)++] = eot_id(tok); // NULL: make_room reports it
+    }
+    int bad = first_outside(*ids, *n, V);
+    if (bad >= 0)
+        return cli_error(EXIT_DATA, "prompt token %d is outside the model's vocabulary 0..%d (%s is for another model)",
+                         (*ids)[bad], V - 1, a->tokenizer);
+    return make_room(ids, *n, a->max_new);
+}
+
+// What every generation mode works on, once the model is loaded and the prompt made.
+typedef struct {
+    const Args *a;
+    const Tokenizer *tok; // NULL when ids go to ids
+    GPT2 *model;
+    int *ids;             // (n + max_new) the prompt, then room for the new tokens
+    int n;
+    int context;          // the model sees the last `context` tokens
+    double t_load;        // seconds gpt2_build took
+} Job;
+
+// The next-token logits (V) after the prompt, cropped to its last `context` tokens at positions
+// 0.., as generate()'s idx[:, -context_size:] does.
+static const float *prompt_logits(const Job *j) {
+    int s0 = j->n > j->context ? j->n - j->context : 0;
+    return gpt2_forward(j->model, j->ids + s0, j->n - s0, 0);
+}
+
+// --dump-logits FILE: the prompt's next-token logits (V float32), for the tests to compare.
+static int dump_logits(const Job *j) {
+    const char *path = j->a->dump_logits;
+    size_t V = (size_t)j->model->config.V;
+    const float *logits = prompt_logits(j);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(logits, sizeof(float), V, f) != V || fclose(f) != 0)
+        return cli_error(EXIT_DATA, "%s: %s", path, strerror(errno));
+    return 0;
+}
+
+// --draws, --compare-temperatures, or --show-probs without -n: the prompt's next-token distribution,
+// on stdout (it is the output).
+static int run_explore(const Job *j) {
+    const Args *a = j->a;
+    char err[GPT2_ERR_LEN], desc[160], title[256];
+    int V = j->model->config.V, fancy = explore_fancy(stdout), r;
+    Sampler sampler;
+    if (sampler_build(&sampler, V, &a->sampling, err) != 0) return library_error(err);
+    const float *logits = prompt_logits(j);
+    if (a->draws) {
+        describe_sampling(&a->sampling, 1, desc, sizeof(desc));
+        printf("%ld draws of the next token (%s):\n", a->draws, desc);
+        r = explore_draws(stdout, j->tok, &sampler, logits, j->ids, j->n, a->draws, err);
+    } else if (a->n_temps) {
+        describe_sampling(&a->sampling, 0, desc, sizeof(desc));
+        printf("the next token's distribution at each temperature (%s):\n", desc);
+        r = explore_compare_temperatures(stdout, j->tok, logits, V, &a->sampling, a->temps, a->n_temps,
+                                         a->show_probs ? a->show_probs : 10, j->ids, j->n, fancy, err);
+    } else {
+        int chosen = sampler_sample(&sampler, logits, j->ids, j->n);
+        describe_sampling(&a->sampling, 1, desc, sizeof(desc));
+        snprintf(title, sizeof(title), "the %d most likely next tokens (%s); %s marks a draw", a->show_probs, desc,
+                 fancy ? "▶" : ">");
+        r = explore_show_probs(stdout, j->tok, logits, sampler.probs, V, chosen, a->show_probs, fancy, title, err);
+    }
+    sampler_free(&sampler);
+    if (r != 0) return library_error(err);
+    return out_write("", 0); // flush, and report a failed write
+}
+
+// --stop strings as bytes, with their lengths. hold keeps the text not written yet because it could
+// be the start of one: less than max_len bytes, plus a token (< 256 bytes).
 typedef struct {
     char *s[MAX_STOPS];
     size_t len[MAX_STOPS];
     int n;
     size_t max_len;
+    unsigned char *hold; // (max_len + 256), NULL without stop strings
 } Stops;
+
+// s with \n, \t and \\ made a newline, a tab and a backslash, into out (room: strlen(s)); its length.
+static size_t unescape(char *out, const char *s) {
+    size_t n = 0;
+    for (; *s; s++) {
+        if (s[0] == '\\' && (s[1] == 'n' || s[1] == 't' || s[1] == '\\')) {
+            s++;
+            out[n++] = *s == 'n' ? '\n' : *s == 't' ? '\t' : '\\';
+        } else {
+            out[n++] = *s;
+        }
+    }
+    return n;
+}
 
 static int stops_build(Stops *st, const Args *a) {
     *st = (Stops){.n = a->n_stop};
     for (int i = 0; i < a->n_stop; i++) {
-        const char *p = a->stop[i];
-        char *q = st->s[i] = malloc(strlen(p) + 1);
-        if (!q) return fprintf(stderr, "gpt2: out of memory\n"), EXIT_DATA;
-        for (; *p; p++) {
-            if (p[0] == '\\' && (p[1] == 'n' || p[1] == 't' || p[1] == '\\')) p++, *q++ = *p == 'n' ? '\n' : *p == 't' ? '\t' : '\\';
-            else *q++ = *p;
-        }
-        st->len[i] = (size_t)(q - st->s[i]);
+        if (!(st->s[i] = malloc(strlen(a->stop[i]) + 1))) return cli_error(EXIT_DATA, "out of memory");
+        st->len[i] = unescape(st->s[i], a->stop[i]);
         if (st->len[i] > st->max_len) st->max_len = st->len[i];
     }
+    if (st->n && !(st->hold = malloc(st->max_len + 256))) return cli_error(EXIT_DATA, "out of memory");
     return 0;
 }
 
 static void stops_free(Stops *st) {
     for (int i = 0; i < st->n; i++) free(st->s[i]);
+    free(st->hold);
 }
 
 // One continuation as it streams out: its text (or ids), the --show-probs charts, the stop strings.
 typedef struct {
-    const Tokenizer *tok;
-    const Args *a;
-    const Sampler *sampler; // its probs: the distribution each token was drawn from
-    const Stops *stops;
-    unsigned char *hold; // (n_hold) new text not written yet: it could be the start of a stop string
-    size_t n_hold;
-    int eos, eos_hit, stopped, step, fancy;
-    int print_ids, status;
-    double t_first; // when the first new token arrived: the end of the prompt's forward pass
+    const Job *job;
+    Sampler *sampler;
+    Stops *stops;
+    size_t n_hold;        // bytes in stops->hold
+    int eos;              // the id that ends the continuation (gpt2_generate runs with -1: see on_token)
+    int eos_hit, stopped; // ended by eos, by a stop string
+    int step;             // new tokens so far, eos included
+    int fancy;            // charts with Unicode bars and color (explore_fancy(stderr))
+    int status;           // 0, or the exit status of what failed
+    double t_start, t_first, t_end; // the clock at gpt2_generate's call, its first new token (0: none), its end
 } Output;
 
 // The length of the longest end of b (n) that is the beginning of a stop string (not all of it).
@@ -476,251 +640,179 @@ static const unsigned char *find_bytes(const unsigned char *b, size_t n, const c
 // New text b (len): written out except the end that may begin a stop string, which waits for the
 // next token; at a stop string, what comes before it is written and the continuation stops.
 static int emit_text(Output *o, const unsigned char *b, size_t len) {
-    if (o->stops->n == 0) return out_write(b, len);
-    memcpy(o->hold + o->n_hold, b, len); // room: hold keeps < max_len bytes, a token is < 256
+    Stops *st = o->stops;
+    if (st->n == 0) return out_write(b, len);
+    memcpy(st->hold + o->n_hold, b, len);
     o->n_hold += len;
     size_t cut = o->n_hold;
-    for (int s = 0; s < o->stops->n; s++) {
-        const unsigned char *p = find_bytes(o->hold, o->n_hold, o->stops->s[s], o->stops->len[s]);
-        if (p && (size_t)(p - o->hold) < cut) cut = (size_t)(p - o->hold);
+    for (int s = 0; s < st->n; s++) {
+        const unsigned char *p = find_bytes(st->hold, o->n_hold, st->s[s], st->len[s]);
+        if (p && (size_t)(p - st->hold) < cut) cut = (size_t)(p - st->hold);
     }
     if (cut < o->n_hold) {
         o->stopped = 1, o->n_hold = 0;
-        return out_write(o->hold, cut);
+        return out_write(st->hold, cut);
     }
-    size_t keep = stop_prefix_len(o->stops, o->hold, o->n_hold);
-    int r = out_write(o->hold, o->n_hold - keep);
-    memmove(o->hold, o->hold + o->n_hold - keep, keep);
+    size_t keep = stop_prefix_len(st, st->hold, o->n_hold);
+    int r = out_write(st->hold, o->n_hold - keep);
+    memmove(st->hold, st->hold + o->n_hold - keep, keep);
     o->n_hold = keep;
     return r;
 }
 
 // --show-probs during generation: the chart of the step that drew token, on stderr.
 static int show_step(Output *o, int token, const float *logits) {
+    const Args *a = o->job->a;
     char title[256], desc[160], err[GPT2_ERR_LEN];
     describe_sampling(&o->sampler->cfg, 1, desc, sizeof(desc));
     snprintf(title, sizeof(title), "\nnew token %d: the %d most likely (%s); %s marks the token drawn", o->step + 1,
-             o->a->show_probs, desc, o->fancy ? "▶" : ">");
-    if (explore_show_probs(stderr, o->tok, logits, o->sampler->probs, o->sampler->V, token, o->a->show_probs,
-                           o->fancy, title, err))
-        return fprintf(stderr, "%s\n", err), EXIT_DATA;
+             a->show_probs, desc, o->fancy ? "▶" : ">");
+    if (explore_show_probs(stderr, o->job->tok, logits, o->sampler->probs, o->sampler->V, token, a->show_probs,
+                           o->fancy, title, err) != 0)
+        return library_error(err);
     return 0;
 }
 
-// gpt2_generate runs with eos -1 and the stop is made here, so that the end-of-text draw gets its chart.
+// gpt2_generate's callback, for each new token. The end-of-text stop is made here rather than by
+// gpt2_generate, so that the end-of-text draw gets its chart. Non-zero stops the generation.
 static int on_token(void *ctx, int token, const float *logits) {
     Output *o = ctx;
-    if (o->t_first == 0.0) o->t_first = now_s();
-    if (o->a->show_probs) o->status = show_step(o, token, logits);
+    const Args *a = o->job->a;
+    if (o->t_first == 0.0) o->t_first = now_seconds();
+    if (a->show_probs) o->status = show_step(o, token, logits);
     o->step++;
-    if (o->status == 0 && token == o->eos) return o->eos_hit = 1;
-    if (o->status == 0 && o->print_ids) o->status = write_token(o->tok, 1, token, 0);
-    else if (o->status == 0) {
+    if (o->status != 0) return 1;
+    if (token == o->eos) return o->eos_hit = 1;
+    if (a->print_ids) {
+        o->status = write_token(o->job->tok, 1, token, 0);
+    } else {
         size_t len;
-        const unsigned char *b = tokenizer_decode(o->tok, token, &len);
+        const unsigned char *b = tokenizer_decode(o->job->tok, token, &len);
         o->status = emit_text(o, b, len);
     }
     return o->status || o->stopped || interrupted;
 }
 
-// -N continuations of the prompt ids (n, with room for max_new more). Sample i (from 1) is seeded
-// with seed + i - 1, so `-s S -N 3`'s sample 1 is `-s S` alone and sample 2 is `-s S+1` alone.
-static int run_samples(const Args *a, const Tokenizer *tok, GPT2 *model, int *ids, int n, int context, int eos,
-                       double t_load) {
+// -v: load time, weight format and threads, then the speed of the prompt and of the new tokens.
+static void print_speed(const Job *j, const Output *o) {
+    static const char *const formats[] = {[GPT2_F32] = "float32", [GPT2_BF16] = "bfloat16", [GPT2_Q8] = "int8"};
+    int n = j->n, more = o->step - o->eos_hit - 1; // new tokens after the first, end-of-text not counted
+    double first = o->t_first > 0.0 ? o->t_first - o->t_start : o->t_end - o->t_start;
+    fprintf(stderr, "gpt2: load %.3f s, %s, %d threads; prompt %d tokens, first new token after %.1f ms", j->t_load,
+            formats[j->model->dtype], j->model->n_threads, n, first * 1e3);
+    // the prompt's forward pass saw its last `context` tokens (first includes one draw)
+    if (o->t_first > 0.0) fprintf(stderr, " (%.0f prompt tokens/s)", (n < j->context ? n : j->context) / first);
+    if (more > 0) fprintf(stderr, "; %d more tokens at %.1f tokens/s", more, more / (o->t_end - o->t_first));
+    fputc('\n', stderr);
+}
+
+// Sample k (from 0) of -N: seeded with seed + k, so that `-s S -N 3`'s sample 1 is `-s S` alone and
+// sample 2 is `-s S+1` alone. A header when there are several, the prompt, then the continuation.
+static int run_sample(const Job *j, Stops *stops, int k) {
+    const Args *a = j->a;
     char err[GPT2_ERR_LEN];
-    Stops stops;
-    int r = stops_build(&stops, a);
-    unsigned char *hold = r == 0 && stops.n ? malloc(stops.max_len + 256) : NULL;
-    if (r == 0 && stops.n && !hold) r = (fprintf(stderr, "gpt2: out of memory\n"), EXIT_DATA);
-    for (int k = 0; r == 0 && k < a->num_samples && !interrupted; k++) {
-        Sampler sampler;
-        SamplerConfig cfg = a->sampling;
-        cfg.seed += (uint64_t)k;
-        if (sampler_build(&sampler, model->config.V, &cfg, err)) {
-            fprintf(stderr, "%s\n", err);
-            r = EXIT_DATA;
-            break;
-        }
-        if (a->num_samples > 1) {
-            char h[96];
-            int len = snprintf(h, sizeof(h), "--- sample %d (seed %llu) ---\n", k + 1, (unsigned long long)cfg.seed);
-            r = out_write(h, (size_t)len);
-        }
-        Output out = {.tok = tok, .a = a, .sampler = &sampler, .stops = &stops, .hold = hold, .eos = eos,
-                      .fancy = explore_fancy(stderr), .print_ids = a->print_ids};
-        for (int i = 0; r == 0 && i < n; i++) r = write_token(tok, a->print_ids, ids[i], i == 0);
-        double t1 = now_s();
-        int total = r ? n : gpt2_generate(model, &sampler, ids, n, a->max_new, context, -1, on_token, &out);
-        double t2 = now_s();
-        r = r ? r : out.status;
-        if (r == 0 && out.n_hold) r = out_write(hold, out.n_hold); // the text ended inside no stop string
-        if (r == 0) r = out_write("\n", 1);
-        if (a->verbose) {
-            int gen = total - n - out.eos_hit;
-            double first = out.t_first > 0.0 ? out.t_first - t1 : t2 - t1;
-            static const char *const formats[] = {[GPT2_F32] = "float32", [GPT2_BF16] = "bfloat16", [GPT2_Q8] = "int8"};
-            fprintf(stderr, "gpt2: load %.3f s, %s, %d threads; prompt %d tokens, first new token after %.1f ms",
-                    t_load, formats[model->dtype], model->n_threads, n, first * 1e3);
-            // the prompt's forward pass saw its last `context` tokens (first includes one draw)
-            if (out.t_first > 0.0) fprintf(stderr, " (%.0f prompt tokens/s)", (n < context ? n : context) / first);
-            if (gen > 1) fprintf(stderr, "; %d more tokens at %.1f tokens/s", gen - 1, (gen - 1) / (t2 - out.t_first));
-            fputc('\n', stderr);
-        }
-        sampler_free(&sampler);
+    Sampler sampler;
+    SamplerConfig cfg = a->sampling;
+    cfg.seed += (uint64_t)k;
+    if (sampler_build(&sampler, j->model->config.V, &cfg, err) != 0) return library_error(err);
+    int r = 0;
+    if (a->num_samples > 1) {
+        char h[96];
+        int len = snprintf(h, sizeof(h), "--- sample %d (seed %llu) ---\n", k + 1, (unsigned long long)cfg.seed);
+        r = out_write(h, (size_t)len);
     }
-    free(hold);
-    stops_free(&stops);
-    if (r == 0 && interrupted) r = 130;
+    for (int i = 0; r == 0 && i < j->n; i++) r = write_token(j->tok, a->print_ids, j->ids[i], i == 0);
+    Output out = {.job = j, .sampler = &sampler, .stops = stops, .eos = a->eos_set ? a->eos : eot_id(j->tok),
+                  .fancy = explore_fancy(stderr), .t_start = now_seconds()};
+    if (r == 0) gpt2_generate(j->model, &sampler, j->ids, j->n, a->max_new, j->context, -1, on_token, &out);
+    out.t_end = now_seconds();
+    if (r == 0) r = out.status;
+    if (r == 0 && out.n_hold) r = out_write(stops->hold, out.n_hold); // the text ended inside no stop string
+    if (r == 0) r = out_write("\n", 1);
+    if (a->verbose) print_speed(j, &out);
+    sampler_free(&sampler);
     return r;
 }
 
-// The next-token logits (V) after the prompt ids (n), cropped to its last `context` tokens at
-// positions 0.., as generate()'s idx[:, -context_size:] does.
-static const float *prompt_logits(GPT2 *model, const int *ids, int n, int context) {
-    int s0 = n > context ? n - context : 0;
-    return gpt2_forward(model, ids + s0, n - s0, 0);
+// The -N continuations of the prompt, one after the other, until Ctrl-C.
+static int run_samples(const Job *j) {
+    Stops stops;
+    int r = stops_build(&stops, j->a);
+    for (int k = 0; r == 0 && k < j->a->num_samples && !interrupted; k++) r = run_sample(j, &stops, k);
+    stops_free(&stops);
+    if (r == 0 && interrupted) r = EXIT_INTERRUPTED;
+    return r;
 }
 
-// --draws, --compare-temperatures, or --show-probs without -n: the prompt's next-token distribution,
-// on stdout (it is the output).
-static int run_explore(const Args *a, const Tokenizer *tok, GPT2 *model, Sampler *sampler, const int *ids, int n,
-                       int context) {
-    char err[GPT2_ERR_LEN], desc[160], title[256];
-    int V = model->config.V, fancy = explore_fancy(stdout), r;
-    const float *logits = prompt_logits(model, ids, n, context);
-    if (a->draws) {
-        describe_sampling(&a->sampling, 1, desc, sizeof(desc));
-        printf("%ld draws of the next token (%s):\n", a->draws, desc);
-        r = explore_draws(stdout, tok, sampler, logits, ids, n, a->draws, err);
-    } else if (a->n_temps) {
-        describe_sampling(&a->sampling, 0, desc, sizeof(desc));
-        printf("the next token's distribution at each temperature (%s):\n", desc);
-        r = explore_compare_temperatures(stdout, tok, logits, V, &a->sampling, a->temps, a->n_temps,
-                                         a->show_probs ? a->show_probs : 10, ids, n, fancy, err);
-    } else {
-        int chosen = sampler_sample(sampler, logits, ids, n);
-        describe_sampling(&a->sampling, 1, desc, sizeof(desc));
-        snprintf(title, sizeof(title), "the %d most likely next tokens (%s); %s marks a draw", a->show_probs, desc,
-                 fancy ? "▶" : ">");
-        r = explore_show_probs(stdout, tok, logits, sampler->probs, V, chosen, a->show_probs, fancy, title, err);
-    }
-    if (r) return fprintf(stderr, "%s\n", err), EXIT_DATA;
-    return out_write("", 0); // flush, and report a failed write
-}
-
-// gpt2_build with the command line's options; a missing default checkpoint gets the command that
-// makes it. 0 or an exit status.
-static int load_model(const Args *a, GPT2 *model) {
-    char err[GPT2_ERR_LEN];
-    GPT2Options opt = {.quantize_int8 = a->quantize_int8, .threads = a->threads};
-    if (gpt2_build(model, a->model, &opt, err) == 0) return 0;
-    fprintf(stderr, "%s\n", err);
-    if (strcmp(a->model, DEFAULT_MODEL) == 0) fprintf(stderr, "gpt2: make the default checkpoint with: make weights\n");
-    return EXIT_DATA;
-}
-
+// Generate mode: the model, the flags checked against it, the prompt's ids, then what the flags ask.
 static int run_generate(const Args *a, const Tokenizer *tok) {
-    char err[GPT2_ERR_LEN];
     GPT2 model;
-    double t0 = now_s();
-    if (load_model(a, &model)) return EXIT_DATA;
-    double t_load = now_s() - t0;
-    const GPT2Config *c = &model.config;
-    int r = 0, *ids = NULL, n = 0, context = a->context ? a->context : c->maxT;
-    int eos = a->eos_set ? a->eos : tok ? tok->eot : GPT2_EOT;
-    Sampler sampler = {0};
-    if (a->sampling.top_k > c->V) r = usage_error("--top-k: %d is larger than the vocabulary (%d)", a->sampling.top_k, c->V);
-    else if (context > c->maxT) r = usage_error("--context: %d is larger than the model's maxT (%d)", context, c->maxT);
-    else if (tok && tok->V < c->V && !a->print_ids && !a->dump_logits)
-        r = (fprintf(stderr, "gpt2: %s has %d tokens, fewer than the model's %d\n", a->tokenizer, tok->V, c->V), EXIT_DATA);
-    else if (a->prompt_ids) r = parse_ids(a->prompt_ids, c->V, EXIT_USAGE, &ids, &n);
-    else {
-        const char *text = a->prompt ? a->prompt : DEFAULT_PROMPT;
-        size_t n_ids = 0;
-        if (tokenizer_encode(tok, text, strlen(text), &ids, &n_ids) || n_ids > INT32_MAX)
-            r = (fprintf(stderr, "gpt2: out of memory encoding the prompt\n"), EXIT_DATA);
-        n = (int)n_ids;
-    }
-    if (r == 0 && n == 0) { // an empty prompt starts from <|endoftext|>, as GPT-2's unconditional samples
-        free(ids);
-        ids = malloc(sizeof(int));
-        if (ids) ids[n++] = tok ? tok->eot : GPT2_EOT;
-    }
-    for (int i = 0; r == 0 && i < n; i++) // a tokenizer larger than the model: ids with no embedding row
-        if (ids[i] >= c->V)
-            r = (fprintf(stderr, "gpt2: prompt token %d is outside the model's vocabulary 0..%d (%s is for another model)\n",
-                         ids[i], c->V - 1, a->tokenizer), EXIT_DATA);
-    if (r == 0 && (!ids || n > INT32_MAX - a->max_new))
-        r = (fprintf(stderr, "gpt2: out of memory for %d + %d tokens\n", n, a->max_new), EXIT_DATA);
-    if (r == 0) { // room for the new tokens
-        int *b = realloc(ids, ((size_t)n + a->max_new) * sizeof(int));
-        if (!b) r = (fprintf(stderr, "gpt2: out of memory for %d tokens\n", n + a->max_new), EXIT_DATA);
-        else ids = b;
-    }
-    if (r == 0 && sampler_build(&sampler, c->V, &a->sampling, err)) r = (fprintf(stderr, "%s\n", err), EXIT_DATA);
-
-    if (r == 0 && a->dump_logits) {
-        const float *logits = prompt_logits(&model, ids, n, context);
-        FILE *f = fopen(a->dump_logits, "wb");
-        if (!f || fwrite(logits, sizeof(float), (size_t)c->V, f) != (size_t)c->V || fclose(f) != 0) {
-            fprintf(stderr, "gpt2: %s: %s\n", a->dump_logits, strerror(errno));
-            r = EXIT_DATA;
-        }
-    } else if (r == 0 && (a->draws || a->n_temps || (a->show_probs && a->max_new == 0))) {
-        r = run_explore(a, tok, &model, &sampler, ids, n, context);
-    } else if (r == 0) {
-        r = run_samples(a, tok, &model, ids, n, context, eos, t_load);
-    }
-    free(ids);
-    sampler_free(&sampler);
+    double t0 = now_seconds();
+    if (load_model(a, &model) != 0) return EXIT_DATA;
+    Job j = {.a = a, .tok = tok, .model = &model, .t_load = now_seconds() - t0,
+             .context = a->context ? a->context : model.config.maxT};
+    int r = check_flags_against_model(a, tok, &model.config, j.context);
+    if (r == 0) r = prompt_ids(a, tok, model.config.V, &j.ids, &j.n);
+    if (r == 0 && a->dump_logits) r = dump_logits(&j);
+    else if (r == 0 && (a->draws || a->n_temps || (a->show_probs && a->max_new == 0))) r = run_explore(&j);
+    else if (r == 0) r = run_samples(&j);
+    free(j.ids);
     gpt2_free(&model);
     return r;
 }
 
-// The ids of the text in path (n >= 2), or an exit status.
+// ----------------------------------------------------------------------------------------------
+// --eval
+
+// The ids of the text in path (n >= 2).
 static int eval_ids(const char *path, const Tokenizer *tok, int **ids, int *n) {
     FILE *f = fopen(path, "rb");
-    if (!f) return fprintf(stderr, "gpt2: --eval: %s: %s\n", path, strerror(errno)), EXIT_DATA;
+    if (!f) return cli_error(EXIT_DATA, "--eval: %s: %s", path, strerror(errno));
     size_t len, n_ids = 0;
     char *text = read_stream(f, &len);
     int e = errno;
     fclose(f);
-    if (!text) return fprintf(stderr, "gpt2: --eval: %s: %s\n", path, strerror(e)), EXIT_DATA;
+    if (!text) return cli_error(EXIT_DATA, "--eval: %s: %s", path, strerror(e));
     int r = tokenizer_encode(tok, text, len, ids, &n_ids);
     free(text);
-    if (r) return fprintf(stderr, "gpt2: --eval: %s: out of memory for its tokens\n", path), EXIT_DATA;
+    if (r != 0) return cli_error(EXIT_DATA, "--eval: %s: out of memory for its tokens", path);
     if (n_ids < 2 || n_ids > INT32_MAX)
-        return fprintf(stderr, "gpt2: --eval: %s: %zu token(s); it needs at least two (the first is never predicted)\n",
-                       path, n_ids), EXIT_DATA;
+        return cli_error(EXIT_DATA, "--eval: %s: %zu token(s); it needs at least two (the first is never predicted)",
+                         path, n_ids);
     *n = (int)n_ids;
     return 0;
 }
 
-// --eval FILE: mean negative log-likelihood per token and perplexity, windows of --context tokens
-// (default maxT) moving by --stride (default half the window); the progress bar only on a terminal.
-static int run_eval(const Args *a, const Tokenizer *tok) {
-    char err[GPT2_ERR_LEN];
-    int *ids = NULL, n = 0, r = eval_ids(a->eval, tok, &ids, &n);
-    if (r) return free(ids), r;
-    GPT2 model;
-    if (load_model(a, &model)) return free(ids), EXIT_DATA;
-    int window = a->context ? a->context : model.config.maxT;
+// The mean negative log-likelihood per token of ids (n) and its perplexity, on stdout: windows of
+// --context tokens (default maxT) moving by --stride (default half the window); the progress bar
+// only on a terminal.
+static int score_text(const Args *a, GPT2 *model, const int *ids, int n) {
+    const GPT2Config *c = &model->config;
+    int window = a->context ? a->context : c->maxT;
     int stride = a->stride ? a->stride : (window / 2 > 0 ? window / 2 : 1);
-    if (window > model.config.maxT) r = usage_error("--context: %d is larger than the model's maxT (%d)", window, model.config.maxT);
-    else if (stride > window) r = usage_error("--stride: %d is larger than the window (%d tokens)", stride, window);
-    for (int i = 0; r == 0 && i < n; i++)
-        if (ids[i] >= model.config.V)
-            r = (fprintf(stderr, "gpt2: --eval: token %d is outside the model's vocabulary 0..%d\n", ids[i],
-                         model.config.V - 1), EXIT_DATA);
+    int bad = first_outside(ids, n, c->V);
+    if (window > c->maxT) return context_too_large(window, c->maxT);
+    if (stride > window)
+        return cli_error(EXIT_USAGE, "--stride: %d is larger than the window (%d tokens)", stride, window);
+    if (bad >= 0)
+        return cli_error(EXIT_DATA, "--eval: token %d is outside the model's vocabulary 0..%d", ids[bad], c->V - 1);
+    char err[GPT2_ERR_LEN];
     double nll = 0.0;
     long scored = 0;
-    if (r == 0 && explore_eval(&model, ids, n, window, stride, isatty(STDERR_FILENO) ? stderr : NULL, &nll, &scored, err))
-        r = (fprintf(stderr, "%s\n", err), EXIT_DATA);
-    if (r == 0) {
-        printf("tokens: %d (%ld scored), window %d, stride %d\n", n, scored, window, stride);
-        printf("nll: %.6f\nperplexity: %.6g\n", nll / scored, exp(nll / scored));
-        r = out_write("", 0);
-    }
+    FILE *progress = isatty(STDERR_FILENO) ? stderr : NULL;
+    if (explore_eval(model, ids, n, window, stride, progress, &nll, &scored, err) != 0) return library_error(err);
+    printf("tokens: %d (%ld scored), window %d, stride %d\n", n, scored, window, stride);
+    printf("nll: %.6f\nperplexity: %.6g\n", nll / scored, exp(nll / scored));
+    return out_write("", 0);
+}
+
+// --eval FILE: the text's ids, the model, then the score.
+static int run_eval(const Args *a, const Tokenizer *tok) {
+    int *ids = NULL, n = 0, r = eval_ids(a->eval, tok, &ids, &n);
+    GPT2 model;
+    if (r == 0 && load_model(a, &model) != 0) r = EXIT_DATA;
+    if (r != 0) return free(ids), r;
+    r = score_text(a, &model, ids, n);
     free(ids);
     gpt2_free(&model);
     return r;
@@ -731,7 +823,7 @@ int main(int argc, char **argv) {
     Args a;
     int r = cli_parse(argc, argv, &a);
     if (r < 0) return fputs(usage_text, stdout), 0;
-    if (r) return r;
+    if (r != 0) return r;
     if (a.mode == MODE_GENERATE) signal(SIGINT, on_sigint); // --encode/--decode may wait on stdin: Ctrl-C ends them
 
     Tokenizer tok;
@@ -739,10 +831,7 @@ int main(int argc, char **argv) {
     // Generation from ids to ids needs no tokenizer; everything else does.
     int need_tok = a.mode != MODE_GENERATE || !a.prompt_ids || !(a.print_ids || a.dump_logits);
     int have_tok = tokenizer_build(&tok, a.tokenizer, err) == 0;
-    if (!have_tok && need_tok) {
-        fprintf(stderr, "%s\n", err);
-        return EXIT_DATA;
-    }
+    if (!have_tok && need_tok) return library_error(err);
     if (a.mode == MODE_ENCODE) r = run_encode(&a, &tok);
     else if (a.mode == MODE_DECODE) r = run_decode(&a, &tok);
     else if (a.mode == MODE_EVAL) r = run_eval(&a, &tok);

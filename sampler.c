@@ -1,10 +1,10 @@
-// sampler.c: from logits to one token id. The tutorial's top-k and temperature, with the filters
-// users know from Hugging Face and llama.cpp; each is off by default, so -t and -k alone give
-// exactly the tutorial's distribution. Order: repeat penalty, top-k, temperature, top-p, min-p.
+// sampler.c: from logits to one token id. The book's top-k and temperature (gpt2.h), with the
+// filters users know from Hugging Face and llama.cpp; each is off by default, so -t and -k alone give
+// exactly the book's distribution. Order: repeat penalty, top-k, temperature, top-p, min-p.
 #include "gpt2.h"
+#include "util.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,14 +14,7 @@ SamplerConfig sampler_defaults(void) {
 }
 
 // ---- RNG: xoshiro256** (Blackman and Vigna), its four words of state filled by splitmix64 from the
-// seed, as its authors recommend; nearby seeds give unrelated streams.
-
-static uint64_t splitmix64(uint64_t *x) {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+// seed (util.h), as its authors recommend; nearby seeds give unrelated streams.
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
@@ -37,10 +30,7 @@ double sampler_uniform(Sampler *s) { return (double)(xoshiro256ss(s->rng) >> 11)
 
 int sampler_build(Sampler *s, int V, const SamplerConfig *cfg, char *err) {
     memset(s, 0, sizeof(*s));
-    if (V < 1) {
-        snprintf(err, GPT2_ERR_LEN, "sampler_build: vocabulary size %d is not positive", V);
-        return 1;
-    }
+    if (V < 1) return fail(err, "sampler_build: vocabulary size %d is not positive", V);
     s->cfg = cfg ? *cfg : sampler_defaults();
     s->V = V;
     uint64_t x = s->cfg.seed;
@@ -50,8 +40,7 @@ int sampler_build(Sampler *s, int V, const SamplerConfig *cfg, char *err) {
     s->order = malloc((size_t)V * sizeof(int));
     if (!s->logits || !s->probs || !s->order) {
         sampler_free(s);
-        snprintf(err, GPT2_ERR_LEN, "sampler_build: out of memory for a vocabulary of %d", V);
-        return 1;
+        return fail(err, "sampler_build: out of memory for a vocabulary of %d", V);
     }
     return 0;
 }
@@ -120,8 +109,8 @@ static int argmax(const float *x, int n) {
 }
 
 // softmax(logits / T) into probs; the sum in double so that 50,257 small terms keep their mass.
-// Divide rather than multiply by 1/T, as the tutorial does: with a tiny T, 1/T overflows to inf and
-// (max - max) * inf would be NaN, while (max - max) / T is 0.
+// Divide rather than multiply by 1/T, as the book's `logits / temperature` does: with a tiny T, 1/T
+// overflows to inf and (max - max) * inf would be NaN, while (max - max) / T is 0.
 static void softmax_temperature(Sampler *s) {
     float max = s->logits[argmax(s->logits, s->V)], t = s->cfg.temperature;
     double sum = 0.0;

@@ -19,6 +19,7 @@
 #define _POSIX_C_SOURCE 200809L // fileno, fstat
 #include "gpt2.h"
 #include "unicode_tables.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -112,68 +113,46 @@ static uint32_t read_u32le(const unsigned char *p) {
 // Read a regular file into a malloc'd buffer. Returns 0, or -1 with err set.
 static int read_file(const char *path, unsigned char **buf, size_t *size, char *err) {
     FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, GPT2_ERR_LEN, "tokenizer_build: %s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
+    if (!f) return fail(err, "tokenizer_build: %s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, GPT2_ERR_LEN, "tokenizer_build: %s: not a regular file", path);
         fclose(f);
-        return -1;
+        return fail(err, "tokenizer_build: %s: not a regular file", path);
     }
     *size = (size_t)st.st_size;
     *buf = malloc(*size ? *size : 1);
     if (!*buf) {
-        snprintf(err, GPT2_ERR_LEN, "tokenizer_build: %s: out of memory for %zu bytes", path, *size);
         fclose(f);
-        return -1;
+        return fail(err, "tokenizer_build: %s: out of memory for %zu bytes", path, *size);
     }
     size_t got = fread(*buf, 1, *size, f);
     int failed = ferror(f);
     fclose(f);
     if (got != *size || failed) {
-        snprintf(err, GPT2_ERR_LEN, "tokenizer_build: %s: read %zu of %zu bytes", path, got, *size);
         free(*buf);
         *buf = NULL;
-        return -1;
+        return fail(err, "tokenizer_build: %s: read %zu of %zu bytes", path, got, *size);
     }
     return 0;
 }
 
 // Check the header (magic, version, V, eot). Returns 0, or -1 with err set.
 static int parse_header(Tokenizer *t, const char *path, const unsigned char *buf, size_t size, char *err) {
-    if (size == 0) {
-        snprintf(err, GPT2_ERR_LEN, "tokenizer_build: %s: empty file", path);
-        return -1;
-    }
-    if (size < TOKENIZER_HEADER_BYTES) {
-        snprintf(err, GPT2_ERR_LEN, "tokenizer_build: %s: truncated header: %zu of %d bytes", path, size,
-                 TOKENIZER_HEADER_BYTES);
-        return -1;
-    }
+    if (size == 0) return fail(err, "tokenizer_build: %s: empty file", path);
+    if (size < TOKENIZER_HEADER_BYTES)
+        return fail(err, "tokenizer_build: %s: truncated header: %zu of %d bytes", path, size, TOKENIZER_HEADER_BYTES);
     uint32_t magic = read_u32le(buf), version = read_u32le(buf + 4);
     uint32_t V = read_u32le(buf + 8), eot = read_u32le(buf + 12);
-    if (magic != TOKENIZER_MAGIC) {
-        snprintf(err, GPT2_ERR_LEN, "tokenizer_build: %s: bad magic %u (expected %d): not a tokenizer file",
-                 path, magic, TOKENIZER_MAGIC);
-        return -1;
-    }
-    if (version != TOKENIZER_VERSION) {
-        snprintf(err, GPT2_ERR_LEN, "tokenizer_build: %s: unsupported version %u (expected %d)", path,
-                 version, TOKENIZER_VERSION);
-        return -1;
-    }
+    if (magic != TOKENIZER_MAGIC)
+        return fail(err, "tokenizer_build: %s: bad magic %u (expected %d): not a tokenizer file", path, magic,
+                    TOKENIZER_MAGIC);
+    if (version != TOKENIZER_VERSION)
+        return fail(err, "tokenizer_build: %s: unsupported version %u (expected %d)", path, version,
+                    TOKENIZER_VERSION);
     // 256: every single byte must be a token, or some texts could not be encoded at all.
-    if (V < 256 || V > TOKENIZER_MAX_V) {
-        snprintf(err, GPT2_ERR_LEN, "tokenizer_build: %s: bad vocabulary size %u (expected 256..%d)", path,
-                 V, TOKENIZER_MAX_V);
-        return -1;
-    }
-    if (eot >= V) {
-        snprintf(err, GPT2_ERR_LEN, "tokenizer_build: %s: eot id %u out of range 0..%u", path, eot, V - 1);
-        return -1;
-    }
+    if (V < 256 || V > TOKENIZER_MAX_V)
+        return fail(err, "tokenizer_build: %s: bad vocabulary size %u (expected 256..%d)", path, V, TOKENIZER_MAX_V);
+    if (eot >= V) return fail(err, "tokenizer_build: %s: eot id %u out of range 0..%u", path, eot, V - 1);
     t->V = (int)V;
     t->eot = (int)eot;
     return 0;
@@ -183,61 +162,43 @@ static int parse_header(Tokenizer *t, const char *path, const unsigned char *buf
 static int parse_tokens(Tokenizer *t, const char *path, const unsigned char *buf, size_t size, char *err) {
     size_t pos = TOKENIZER_HEADER_BYTES, total = 0;
     for (int id = 0; id < t->V; id++) {
-        if (pos >= size || size - pos - 1 < buf[pos]) {
-            snprintf(err, GPT2_ERR_LEN, "tokenizer_build: %s: truncated at token %d of %d", path, id, t->V);
-            return -1;
-        }
-        if (buf[pos] == 0) {
-            snprintf(err, GPT2_ERR_LEN, "tokenizer_build: %s: token %d has length 0", path, id);
-            return -1;
-        }
+        if (pos >= size || size - pos - 1 < buf[pos])
+            return fail(err, "tokenizer_build: %s: truncated at token %d of %d", path, id, t->V);
+        if (buf[pos] == 0) return fail(err, "tokenizer_build: %s: token %d has length 0", path, id);
         t->offset[id] = (uint32_t)total;
         memcpy(t->bytes + total, buf + pos + 1, buf[pos]);
         total += buf[pos];
         pos += 1 + (size_t)buf[pos];
     }
     t->offset[t->V] = (uint32_t)total;
-    if (pos != size) {
-        snprintf(err, GPT2_ERR_LEN, "tokenizer_build: %s: %zu trailing bytes after the last token", path,
-                 size - pos);
-        return -1;
-    }
+    if (pos != size) return fail(err, "tokenizer_build: %s: %zu trailing bytes after the last token", path, size - pos);
     return 0;
 }
 
 // The checks that need the whole vocabulary: what BPE relies on. Returns 0, or -1 with err set.
 static int check_vocabulary(Tokenizer *t, const char *path, char *err) {
     int first, dup = index_insert_all(t, &first);
-    if (dup >= 0) {
-        snprintf(err, GPT2_ERR_LEN, "tokenizer_build: %s: token %d repeats the bytes of token %d", path, dup,
-                 first);
-        return -1;
-    }
-    for (int b = 0; b < 256; b++) {
-        if (t->index->byte_id[b] < 0) {
-            snprintf(err, GPT2_ERR_LEN, "tokenizer_build: %s: no token for the single byte 0x%02x", path, b);
-            return -1;
-        }
-    }
+    if (dup >= 0) return fail(err, "tokenizer_build: %s: token %d repeats the bytes of token %d", path, dup, first);
+    for (int b = 0; b < 256; b++)
+        if (t->index->byte_id[b] < 0)
+            return fail(err, "tokenizer_build: %s: no token for the single byte 0x%02x", path, b);
     // encode turns the text "<|endoftext|>" into eot: any other bytes would not decode back to the text.
     size_t n;
     const unsigned char *s = token_bytes(t, t->eot, &n);
-    if (n != EOT_LEN || memcmp(s, EOT_TEXT, EOT_LEN) != 0) {
-        snprintf(err, GPT2_ERR_LEN, "tokenizer_build: %s: eot token %d is not \"" EOT_TEXT "\"", path, t->eot);
-        return -1;
-    }
+    if (n != EOT_LEN || memcmp(s, EOT_TEXT, EOT_LEN) != 0)
+        return fail(err, "tokenizer_build: %s: eot token %d is not \"" EOT_TEXT "\"", path, t->eot);
     return 0;
 }
 
 int tokenizer_build(Tokenizer *t, const char *path, char *err) {
     memset(t, 0, sizeof(*t));
-    unsigned char *buf;
-    size_t size;
+    unsigned char *buf = NULL;
+    size_t size = 0;
     if (read_file(path, &buf, &size, err) != 0) return -1;
     if (parse_header(t, path, buf, size, err) != 0) goto fail;
     // Token bytes are at most the file size, so offsets fit in uint32_t for any file under 4 GB.
     if (size > UINT32_MAX) {
-        snprintf(err, GPT2_ERR_LEN, "tokenizer_build: %s: file of %zu bytes is too large", path, size);
+        fail(err, "tokenizer_build: %s: file of %zu bytes is too large", path, size);
         goto fail;
     }
     uint32_t cap = 1;
@@ -247,7 +208,7 @@ int tokenizer_build(Tokenizer *t, const char *path, char *err) {
     t->index = calloc(1, sizeof(TokenizerIndex));
     if (t->index) t->index->slots = malloc(cap * sizeof(IndexSlot));
     if (!t->bytes || !t->offset || !t->index || !t->index->slots) {
-        snprintf(err, GPT2_ERR_LEN, "tokenizer_build: %s: out of memory", path);
+        fail(err, "tokenizer_build: %s: out of memory", path);
         goto fail;
     }
     t->index->mask = cap - 1;
@@ -279,8 +240,9 @@ const unsigned char *tokenizer_decode(const Tokenizer *t, int id, size_t *len) {
 }
 
 // ----------------------------------------------------------------------------------------------
-// Characters: strict UTF-8 decoding (Unicode's table 3-7: no overlong forms, no surrogates, nothing
-// above U+10FFFF) and the class of the code point. An invalid byte is a one-byte "other" character.
+// Characters: strict UTF-8 decoding (util.h's utf8_decode: Unicode's table 3-7, no overlong forms,
+// no surrogates, nothing above U+10FFFF) and the class of the code point. An invalid byte is a
+// one-byte "other" character.
 
 typedef struct {
     int len; // bytes, 1..4
@@ -299,27 +261,6 @@ static int class_of(uint32_t cp) {
                : UC_OTHER;
 }
 
-static int is_cont(unsigned char c) { return (c & 0xC0) == 0x80; }
-
-// Length of the valid UTF-8 sequence at s[0..n), with its code point in *cp; 0 if invalid.
-static int utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
-    unsigned char c = s[0];
-    if (c >= 0xC2 && c <= 0xDF && n >= 2 && is_cont(s[1])) {
-        *cp = (uint32_t)(c & 0x1F) << 6 | (s[1] & 0x3F);
-        return 2;
-    }
-    if (c >= 0xE0 && c <= 0xEF && n >= 3 && is_cont(s[1]) && is_cont(s[2])) {
-        *cp = (uint32_t)(c & 0x0F) << 12 | (uint32_t)(s[1] & 0x3F) << 6 | (s[2] & 0x3F);
-        return *cp >= 0x800 && (*cp < 0xD800 || *cp > 0xDFFF) ? 3 : 0;
-    }
-    if (c >= 0xF0 && c <= 0xF4 && n >= 4 && is_cont(s[1]) && is_cont(s[2]) && is_cont(s[3])) {
-        *cp = (uint32_t)(c & 0x07) << 18 | (uint32_t)(s[1] & 0x3F) << 12 | (uint32_t)(s[2] & 0x3F) << 6 |
-              (s[3] & 0x3F);
-        return *cp >= 0x10000 && *cp <= 0x10FFFF ? 4 : 0;
-    }
-    return 0;
-}
-
 // The character at s[0..n), n >= 1.
 static Char char_at(const unsigned char *s, size_t n) {
     unsigned char c = s[0];
@@ -328,12 +269,12 @@ static Char char_at(const unsigned char *s, size_t n) {
                   : c >= '0' && c <= '9'                          ? UC_NUMBER
                   : c == ' ' || (c >= '\t' && c <= '\r')          ? UC_SPACE
                                                                   : UC_OTHER;
-        return (Char){1, cls};
+        return (Char){.len = 1, .cls = cls};
     }
     uint32_t cp;
     int len = utf8_decode(s, n, &cp);
-    if (len == 0) return (Char){1, UC_OTHER};
-    return (Char){len, class_of(cp)};
+    if (len == 0) return (Char){.len = 1, .cls = UC_OTHER};
+    return (Char){.len = len, .cls = class_of(cp)};
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -464,7 +405,7 @@ static Merge heap_pop(Merge *heap, size_t *len) {
 static void push_candidate(const Tokenizer *t, const unsigned char *p, Merge *heap, size_t *len, size_t k,
                            size_t e) {
     int rank = index_find(t, p + k, e - k);
-    if (rank >= 0) heap_push(heap, len, (Merge){rank, k, e});
+    if (rank >= 0) heap_push(heap, len, (Merge){.rank = rank, .k = k, .e = e});
 }
 
 static int bpe(const Tokenizer *t, const unsigned char *p, size_t n, BpeScratch *sc, IdList *out) {

@@ -7,6 +7,7 @@
 //                                    load s, prefill 128/512 tok/s, first-token ms, decode tok/s, RSS
 //                                    (with `decode`: only the first-token and decode figures)
 #include "../gpt2.h"
+#include "../util.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -14,17 +15,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #endif
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 // ---- machine: what a summing loop reads and what FMA chains compute, per thread, then in total
 
@@ -85,17 +79,18 @@ static double run_parts(void *(*fn)(void *), Part *parts, int threads, int reps)
     double best = 1e30;
     pthread_t tid[64];
     for (int r = 0; r < reps; r++) {
-        double t0 = now_s();
+        double t0 = now_seconds();
         for (int i = 1; i < threads; i++) pthread_create(&tid[i], NULL, fn, &parts[i]);
         fn(&parts[0]);
         for (int i = 1; i < threads; i++) pthread_join(tid[i], NULL);
-        double t = now_s() - t0;
+        double t = now_seconds() - t0;
         if (t < best) best = t;
     }
     return best;
 }
 
 #define READ_PASSES 16
+#define FMA_ITERS 20000000 // per thread: 12 chains of FMAs, long enough to time
 
 static int bench_machine(int threads) {
     // On huge pages, as the engine's weights are (see map_file in gpt2.c): with 4 KB pages the
@@ -109,13 +104,14 @@ static int bench_machine(int threads) {
     // long as a decode run reads its weights), and the best of 3 measurements counts.
     Part parts[64];
     for (int i = 0; i < threads; i++)
-        parts[i] = (Part){data + n / threads * i, n / threads, 0.0, 20000000, READ_PASSES};
+        parts[i] = (Part){.data = data + n / threads * i, .n = n / threads, .fma_iters = FMA_ITERS,
+                          .passes = READ_PASSES};
     double t_read = run_parts(sum_part, parts, threads, 3) / READ_PASSES;
     double t_fma = run_parts(fma_part, parts, threads, 3);
 #if defined(__AVX2__) && defined(__FMA__)
-    double flops = 12.0 * 8 * 2 * parts[0].fma_iters * threads;
+    double flops = 12.0 * 8 * 2 * FMA_ITERS * threads;
 #else
-    double flops = 12.0 * 2 * parts[0].fma_iters * threads;
+    double flops = 12.0 * 2 * FMA_ITERS * threads;
 #endif
     printf("{\"threads\": %d, \"read_gbs\": %.2f, \"fma_gflops\": %.1f}\n", threads, n * sizeof(float) / t_read / 1e9,
            flops / t_fma / 1e9);
@@ -130,9 +126,9 @@ static double best_prefill(GPT2 *m, int T) {
     for (int i = 0; i < T; i++) ids[i] = (i * 7919) % m->config.V;
     double best = 1e30;
     for (int r = 0; r < 3; r++) {
-        double t0 = now_s();
+        double t0 = now_seconds();
         gpt2_forward(m, ids, T, 0);
-        double t = now_s() - t0;
+        double t = now_seconds() - t0;
         if (t < best) best = t;
     }
     free(ids);
@@ -146,7 +142,7 @@ typedef struct {
 static int on_token(void *ctx, int token, const float *logits) {
     (void)token, (void)logits;
     Timing *t = ctx;
-    if (t->t_first == 0.0) t->t_first = now_s();
+    if (t->t_first == 0.0) t->t_first = now_seconds();
     return 0;
 }
 
@@ -154,25 +150,26 @@ static int bench_model(const char *path, int threads, int int8, int decode_only)
     char err[GPT2_ERR_LEN];
     GPT2 m;
     GPT2Options opt = {.quantize_int8 = int8, .threads = threads};
-    double t0 = now_s();
-    if (gpt2_build(&m, path, &opt, err)) {
+    double t0 = now_seconds();
+    if (gpt2_build(&m, path, &opt, err) != 0) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    double t_load = now_s() - t0;
+    double t_load = now_seconds() - t0;
     Sampler s;
     SamplerConfig sc = sampler_defaults(); // greedy
-    if (sampler_build(&s, m.config.V, &sc, err)) return 1;
-    int n_new = 128, ids[4 + 128] = {6109, 3626, 6100, 345};
-    // time to first token and decode: best of 3 runs of a 4-token prompt and 128 new tokens
+    if (sampler_build(&s, m.config.V, &sc, err) != 0) return 1;
+    enum { N_PROMPT = 4, N_NEW = 128 };
+    int ids[N_PROMPT + N_NEW] = {6109, 3626, 6100, 345}; // "Every effort moves you"
+    // time to first token and decode: best of 3 runs of the prompt and N_NEW new tokens
     double ttft = 1e30, decode = 0.0;
     for (int r = 0; r < 3; r++) {
-        Timing tm = {0.0};
-        double start = now_s();
-        int n = gpt2_generate(&m, &s, ids, 4, n_new, m.config.maxT, -1, on_token, &tm);
-        double end = now_s();
+        Timing tm = {.t_first = 0.0};
+        double start = now_seconds();
+        int n = gpt2_generate(&m, &s, ids, N_PROMPT, N_NEW, m.config.maxT, -1, on_token, &tm);
+        double end = now_seconds();
         if (tm.t_first - start < ttft) ttft = tm.t_first - start;
-        double rate = (n - 4 - 1) / (end - tm.t_first);
+        double rate = (n - N_PROMPT - 1) / (end - tm.t_first);
         if (rate > decode) decode = rate;
     }
     double p128 = decode_only ? 0.0 : best_prefill(&m, 128 < m.config.maxT ? 128 : m.config.maxT);

@@ -8,26 +8,13 @@
 // all the same few), paragraphs of 3..8 sentences. It is written to the output path so that the node
 // benchmark reads exactly the same bytes. Prints the best of 3 runs, the token count, and an FNV-1a
 // checksum of the ids, which must equal tiktoken's.
-#define _POSIX_C_SOURCE 200809L // clock_gettime
+#define _POSIX_C_SOURCE 200809L // strdup, and util.h's clock_gettime
 #include "../gpt2.h"
+#include "../util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static uint64_t splitmix64(uint64_t *state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 static char *read_all(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");

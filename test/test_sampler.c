@@ -4,10 +4,10 @@
 //   build/native/test_sampler test/fixtures/sampler_cases.txt [test/fixtures/ref_sampler.json]
 //
 // sampler_cases.txt is written by test/sampler_reference.py (Hugging Face's logits processors in
-// PyTorch); ref_sampler.json by test/reference.py (the tutorial's generate() on the nine-token
-// example). For every case: sampler_probs equals the reference within ATOL + RTOL * p with exactly
+// PyTorch); ref_sampler.json by test/reference.py (the book's generate() on its nine-token
+// example, section 5.3). For every case: sampler_probs equals the reference within ATOL + RTOL * p with exactly
 // the same tokens filtered out, and 100,000 seeded draws pass a chi-square test (p = 0.001) and never
-// land on a filtered token. Then the tutorial's printed top-k numbers, greedy ties, top-k ties and
+// land on a filtered token. Then the book's printed top-k numbers, greedy ties, top-k ties and
 // reproducibility from the seed. Exits 1 on any failure, naming the worst element.
 #include "../gpt2.h"
 
@@ -102,7 +102,7 @@ static void check_draws(const Case *c, int full) {
     Sampler s;
     SamplerConfig cfg = c->cfg;
     cfg.seed = 2024;
-    if (sampler_build(&s, c->V, &cfg, err)) {
+    if (sampler_build(&s, c->V, &cfg, err) != 0) {
         printf("FAIL %s: %s\n", c->name, err), failures++;
         return;
     }
@@ -142,7 +142,7 @@ static void check_draws(const Case *c, int full) {
 static void run_case(const Case *c) {
     char err[GPT2_ERR_LEN];
     Sampler s;
-    if (sampler_build(&s, c->V, &c->cfg, err)) {
+    if (sampler_build(&s, c->V, &c->cfg, err) != 0) {
         printf("FAIL %s: %s\n", c->name, err), failures++;
         return;
     }
@@ -181,7 +181,7 @@ static void check_ref_json(const char *path) {
         snprintf(c.name, sizeof(c.name), "ref_sampler.json k=%d T=%g", c.cfg.top_k, c.cfg.temperature);
         Sampler s;
         char err[GPT2_ERR_LEN];
-        if (sampler_build(&s, 9, &c.cfg, err)) break;
+        if (sampler_build(&s, 9, &c.cfg, err) != 0) break;
         sampler_probs(&s, c.logits, NULL, 0);
         check_probs(c.name, &s, c.probs);
         sampler_free(&s);
@@ -191,7 +191,7 @@ static void check_ref_json(const char *path) {
     else printf("  %s: %d cases checked\n", path, cases);
 }
 
-// Fixed expectations that need no reference: the tutorial's printed numbers and the edge cases.
+// Fixed expectations that need no reference: the book's printed numbers and the edge cases.
 static void check_fixed(void) {
     const float nine[9] = {4.51f, 0.89f, -1.90f, 6.75f, 1.63f, -1.62f, -1.89f, 6.28f, 1.79f};
     const double book_k3[9] = {0.0615, 0, 0, 0.5775, 0, 0, 0, 0.3610, 0}; // top-k 3, T = 1, to 4 places
@@ -199,13 +199,13 @@ static void check_fixed(void) {
     Sampler s;
     SamplerConfig cfg = sampler_defaults();
     cfg.temperature = 1.0f, cfg.top_k = 3;
-    if (sampler_build(&s, 9, &cfg, err)) {
+    if (sampler_build(&s, 9, &cfg, err) != 0) {
         printf("FAIL %s\n", err), failures++;
         return;
     }
     sampler_probs(&s, nine, NULL, 0);
     for (int i = 0; i < 9; i++)
-        if (fabs(s.probs[i] - book_k3[i]) > 0.5e-4) fail("tutorial top-k 3", "id %d: p = %.5f, the book prints %.4f", i, s.probs[i], book_k3[i]);
+        if (fabs(s.probs[i] - book_k3[i]) > 0.5e-4) fail("the book's top-k 3", "id %d: p = %.5f, the book prints %.4f", i, s.probs[i], book_k3[i]);
     sampler_free(&s);
 
     // greedy: the lowest id among equal maxima, as torch.argmax; top-k 1 keeps both tied maxima

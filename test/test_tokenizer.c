@@ -8,14 +8,14 @@
 // 3. a 1,000,000-byte word encodes (timed, to show BPE is not quadratic; no time limit asserted);
 // 4. broken tokenizer files are each refused with their own message naming the file.
 // Exits non-zero on any failure.
-#define _POSIX_C_SOURCE 200809L // mkdtemp, clock_gettime
+#define _POSIX_C_SOURCE 200809L // mkdtemp, and util.h's clock_gettime
 #include "../gpt2.h"
+#include "../util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 typedef struct {
@@ -29,12 +29,6 @@ static void check(Tally *tally, int ok, const char *what) {
         tally->failed++;
         printf("FAIL: %s\n", what);
     }
-}
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 // Print up to max bytes of s with C escapes, so a failing case can be read and pasted back.
@@ -159,14 +153,7 @@ static void test_fixtures(Tally *tally, const Tokenizer *t, const char *path) {
 }
 
 // ----------------------------------------------------------------------------------------------
-// 2. Round trip on random byte strings. splitmix64 keeps the generator state in a local variable.
-
-static uint64_t splitmix64(uint64_t *state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+// 2. Round trip on random byte strings from util.h's splitmix64, its state in a local variable.
 
 static size_t put_utf8(unsigned char *out, uint32_t cp) {
     if (cp < 0x80) { out[0] = (unsigned char)cp; return 1; }
@@ -295,12 +282,21 @@ static void test_long_words(Tally *tally, const Tokenizer *t) {
 // ----------------------------------------------------------------------------------------------
 // 4. Broken files. A small valid file: V = 257, the 256 single bytes then "<|endoftext|>" (eot).
 
+enum { HEADER_BYTES = 1024 };                         // uint32 header[256]
+enum { H_MAGIC, H_VERSION, H_V, H_EOT };              // its words
+enum { VERSION = 2, SMALL_V = 257, SMALL_EOT = 256 }; // the small file's
+
+static void set_u32(unsigned char *p, uint32_t v) {
+    for (int b = 0; b < 4; b++) p[b] = (unsigned char)(v >> (8 * b));
+}
+
 static size_t valid_file(unsigned char *buf) {
-    memset(buf, 0, 1024);
-    uint32_t header[4] = {TOKENIZER_MAGIC, 2, 257, 256};
-    for (int i = 0; i < 4; i++)
-        for (int b = 0; b < 4; b++) buf[4 * i + b] = (unsigned char)(header[i] >> (8 * b));
-    size_t n = 1024;
+    memset(buf, 0, HEADER_BYTES);
+    set_u32(buf + 4 * H_MAGIC, TOKENIZER_MAGIC);
+    set_u32(buf + 4 * H_VERSION, VERSION);
+    set_u32(buf + 4 * H_V, SMALL_V);
+    set_u32(buf + 4 * H_EOT, SMALL_EOT);
+    size_t n = HEADER_BYTES;
     for (int b = 0; b < 256; b++) {
         buf[n++] = 1;
         buf[n++] = (unsigned char)b;
@@ -308,10 +304,6 @@ static size_t valid_file(unsigned char *buf) {
     buf[n++] = 13;
     memcpy(buf + n, "<|endoftext|>", 13);
     return n + 13;
-}
-
-static void set_u32(unsigned char *p, uint32_t v) {
-    for (int b = 0; b < 4; b++) p[b] = (unsigned char)(v >> (8 * b));
 }
 
 static int write_file(const char *path, const unsigned char *buf, size_t n) {
@@ -380,33 +372,33 @@ static void test_bad_files(Tally *tally) {
     expect_refused(tally, dir, "not a regular file");
     expect_file_refused(tally, dir, "empty.bin", buf, 0, "empty file");
     expect_file_refused(tally, dir, "short_header.bin", buf, 100, "truncated header");
-    expect_file_refused(tally, dir, "no_tokens.bin", buf, 1024, "truncated at token 0");
+    expect_file_refused(tally, dir, "no_tokens.bin", buf, HEADER_BYTES, "truncated at token 0");
     expect_file_refused(tally, dir, "cut_token.bin", buf, n - 5, "truncated at token 256");
-    expect_file_refused(tally, dir, "cut_length.bin", buf, 1024 + 2 * 100, "truncated at token 100");
+    expect_file_refused(tally, dir, "cut_length.bin", buf, HEADER_BYTES + 2 * 100, "truncated at token 100");
     struct {
         const char *name;
-        int field;     // header word to change, or -1
+        int field;     // header word to change
         uint32_t value;
         const char *want;
     } header_cases[] = {
-        {"magic.bin", 0, 20240326, "bad magic"},
-        {"version.bin", 1, 3, "unsupported version 3"},
-        {"v0.bin", 2, 0, "bad vocabulary size 0"},
-        {"v_small.bin", 2, 100, "bad vocabulary size 100"},
-        {"v_huge.bin", 2, 0xFFFFFFFFu, "bad vocabulary size 4294967295"},
-        {"v_more.bin", 2, 300, "truncated at token 257"},
-        {"v_less.bin", 2, 256, "trailing bytes"},
-        {"eot.bin", 3, 257, "eot id 257 out of range"},
-        {"eot_huge.bin", 3, 0x80000000u, "eot id 2147483648 out of range"},
+        {.name = "magic.bin", .field = H_MAGIC, .value = GPT2_MAGIC, .want = "bad magic"}, // a checkpoint's
+        {.name = "version.bin", .field = H_VERSION, .value = 3, .want = "unsupported version 3"},
+        {.name = "v0.bin", .field = H_V, .value = 0, .want = "bad vocabulary size 0"},
+        {.name = "v_small.bin", .field = H_V, .value = 100, .want = "bad vocabulary size 100"},
+        {.name = "v_huge.bin", .field = H_V, .value = 0xFFFFFFFFu, .want = "bad vocabulary size 4294967295"},
+        {.name = "v_more.bin", .field = H_V, .value = 300, .want = "truncated at token 257"},
+        {.name = "v_less.bin", .field = H_V, .value = 256, .want = "trailing bytes"},
+        {.name = "eot.bin", .field = H_EOT, .value = 257, .want = "eot id 257 out of range"},
+        {.name = "eot_huge.bin", .field = H_EOT, .value = 0x80000000u, .want = "eot id 2147483648 out of range"},
     };
     for (size_t i = 0; i < sizeof(header_cases) / sizeof(header_cases[0]); i++) {
         memcpy(bad, buf, n);
         set_u32(bad + 4 * header_cases[i].field, header_cases[i].value);
-        if (header_cases[i].field == 2 && header_cases[i].value == 256) set_u32(bad + 12, 0); // keep eot < V
+        if (header_cases[i].field == H_V && header_cases[i].value == 256) set_u32(bad + 4 * H_EOT, 0); // keep eot < V
         expect_file_refused(tally, dir, header_cases[i].name, bad, n, header_cases[i].want);
     }
     memcpy(bad, buf, n);
-    bad[1024 + 2 * 7] = 0; // token 7 has length 0: the rest of the file is then misread, but 7 is found first
+    bad[HEADER_BYTES + 2 * 7] = 0; // token 7 has length 0: the rest of the file is then misread, but 7 is found first
     expect_file_refused(tally, dir, "zero_len.bin", bad, n, "token 7 has length 0");
     memcpy(bad, buf, n);
     bad[n] = 'x';
@@ -415,7 +407,7 @@ static void test_bad_files(Tally *tally) {
     set_u32(bad + 12, 9); // eot = the token of byte 0x09, which is then missing from BPE's alphabet
     expect_file_refused(tally, dir, "eot_byte.bin", bad, n, "no token for the single byte 0x09");
     memcpy(bad, buf, n);
-    bad[1024 + 2 * 9 + 1] = 'A'; // token 9 is now "A" like token 65, and byte 0x09 has no token
+    bad[HEADER_BYTES + 2 * 9 + 1] = 'A'; // token 9 is now "A" like token 65, and byte 0x09 has no token
     expect_file_refused(tally, dir, "dup.bin", bad, n, "token 65 repeats the bytes of token 9");
     free(buf);
     free(bad);
@@ -427,7 +419,7 @@ static void test_bad_files(Tally *tally) {
 int main(int argc, char **argv) {
     const char *tok_path = argc > 1 ? argv[1] : "data/gpt2_tokenizer.bin";
     const char *cases_path = argc > 2 ? argv[2] : "test/fixtures/tokenizer_cases.txt";
-    Tally tally = {0, 0};
+    Tally tally = {0};
     Tokenizer t;
     char err[GPT2_ERR_LEN];
     if (tokenizer_build(&t, tok_path, err) != 0) {

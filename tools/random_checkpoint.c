@@ -6,17 +6,19 @@
 //
 // int8 (version 8) fills the matrices with uniform int8 values and one scale (0.05 / 127 as float16),
 // so its weights have the float32 model's range, not its values.
+#define _POSIX_C_SOURCE 200809L // for util.h's clock_gettime: the Makefile builds this with plain -std=c11
+#include "../gpt2.h"
+#include "../util.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t next(uint64_t *s) { // splitmix64
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+// The 16 tensors in file order (gpt2.c's param_shapes): a LayerNorm weight is filled around 1, a
+// matrix is int8 with float16 scales in a version 8 file.
+enum { WTE, WPE, LN1W, LN1B, QKVW, QKVB, ATTPROJW, ATTPROJB, LN2W, LN2B, FCW, FCB, FCPROJW, FCPROJB, LNFW, LNFB,
+       N_TENSORS };
 
 int main(int argc, char **argv) {
     if (argc != 2 && argc < 7) {
@@ -27,16 +29,23 @@ int main(int argc, char **argv) {
     if (argc >= 7) L = atol(argv[2]), NH = atol(argv[3]), C = atol(argv[4]), maxT = atol(argv[5]), V = atol(argv[6]);
     int bf16 = argc >= 8 && strcmp(argv[7], "bf16") == 0, int8 = argc >= 8 && strcmp(argv[7], "int8") == 0;
     uint64_t seed = argc >= 9 ? strtoull(argv[8], NULL, 10) : 1;
-    if (L <= 0 || NH <= 0 || C <= 0 || C % NH || maxT <= 0 || V <= 0 || (int8 && C % 32)) {
+    if (L <= 0 || NH <= 0 || C <= 0 || C % NH || maxT <= 0 || V <= 0 || (int8 && C % GPT2_Q8_GROUP)) {
         fprintf(stderr, "random_checkpoint: bad dimensions\n");
         return 2;
     }
     long Vp = (V + 127) / 128 * 128;
-    int32_t header[256] = {20240326, int8 ? 8 : bf16 ? 5 : 3, (int32_t)maxT, (int32_t)V, (int32_t)L, (int32_t)NH, (int32_t)C, (int32_t)Vp};
-    // element counts in file order, and whether the tensor is a LayerNorm weight (around 1)
-    size_t n[16] = {Vp * C, maxT * C, L * C, L * C, L * 3 * C * C, L * 3 * C, L * C * C, L * C,
-                    L * C, L * C, L * 4 * C * C, L * 4 * C, L * 4 * C * C, L * C, C, C};
-    int is_lnw[16] = {[2] = 1, [8] = 1, [14] = 1};
+    int version = int8 ? GPT2_VERSION_Q8 : bf16 ? GPT2_VERSION_BF16 : GPT2_VERSION_F32;
+    // gpt2.h's header: {GPT2_MAGIC, version, maxT, V, L, NH, C, Vp, 0...}
+    int32_t header[256] = {GPT2_MAGIC, version, (int32_t)maxT, (int32_t)V, (int32_t)L, (int32_t)NH, (int32_t)C,
+                           (int32_t)Vp};
+    size_t n[N_TENSORS] = { // element counts
+        [WTE] = Vp * C,          [WPE] = maxT * C,     [LN1W] = L * C,         [LN1B] = L * C,
+        [QKVW] = L * 3 * C * C,  [QKVB] = L * 3 * C,   [ATTPROJW] = L * C * C, [ATTPROJB] = L * C,
+        [LN2W] = L * C,          [LN2B] = L * C,       [FCW] = L * 4 * C * C,  [FCB] = L * 4 * C,
+        [FCPROJW] = L * 4 * C * C, [FCPROJB] = L * C,  [LNFW] = C,             [LNFB] = C,
+    };
+    int is_lnw[N_TENSORS] = {[LN1W] = 1, [LN2W] = 1, [LNFW] = 1};
+    int is_matrix[N_TENSORS] = {[WTE] = 1, [QKVW] = 1, [ATTPROJW] = 1, [FCW] = 1, [FCPROJW] = 1};
     FILE *f = fopen(argv[1], "wb");
     // Whole 8 MB writes at 8 MB offsets: Linux then caches the file in 2 MB folios, which the engine
     // maps with huge pages (see map_file in gpt2.c).
@@ -50,17 +59,16 @@ int main(int argc, char **argv) {
     float buf[4096];
     uint16_t hbuf[4096];
     int8_t qbuf[4096];
-    int is_matrix[16] = {[0] = 1, [4] = 1, [6] = 1, [10] = 1, [12] = 1};
     static const char zeros[64];
-    for (int t = 0; t < 16; t++) {
+    for (int t = 0; t < N_TENSORS; t++) {
         int q8 = int8 && is_matrix[t];
         for (size_t done = 0; done < n[t];) {
             size_t k = n[t] - done < 4096 ? n[t] - done : 4096;
             for (size_t i = 0; i < k; i++) {
-                uint64_t r = next(&seed);
+                uint64_t r = splitmix64(&seed);
                 // uniform in [-0.05, 0.05): GPT-2's weights are of that order
                 float u = (float)((r >> 40) * 0x1.0p-24 - 0.5) * 0.1f;
-                int pad_row = t == 0 && done + i >= (size_t)V * C;
+                int pad_row = t == WTE && done + i >= (size_t)V * C;
                 buf[i] = pad_row ? 0.0f : is_lnw[t] ? 1.0f + u : u;
                 qbuf[i] = pad_row ? 0 : (int8_t)((int)((r >> 40) % 255) - 127);
                 uint32_t bits;
@@ -76,10 +84,10 @@ int main(int argc, char **argv) {
         }
         if (!int8) continue;
         // version 8: every piece padded to 64 bytes; a matrix's float16 scales follow its values
-        size_t bytes = q8 ? n[t] : 4 * n[t], groups = n[t] / 32;
+        size_t bytes = q8 ? n[t] : 4 * n[t], groups = n[t] / GPT2_Q8_GROUP;
         int ok = fwrite(zeros, 1, -bytes % 64, f) == -bytes % 64;
         for (size_t g = 0; q8 && ok && g < groups; g++) {
-            uint16_t scale = t == 0 && g >= (size_t)V * C / 32 ? 0 : 0x0e73; // 0.05 / 127
+            uint16_t scale = t == WTE && g >= (size_t)V * C / GPT2_Q8_GROUP ? 0 : 0x0e73; // 0.05 / 127
             ok = fwrite(&scale, 2, 1, f) == 1;
         }
         if (q8 && ok) ok = fwrite(zeros, 1, -(2 * groups) % 64, f) == -(2 * groups) % 64;
