@@ -8,9 +8,9 @@
 // sequence to the context, take the last position's logits, apply top-k and temperature, draw,
 // stop at end-of-text.
 //
-// Errors: every function that can fail returns 0 on success and -1 on failure, and where it takes
-// `char *err` (GPT2_ERR_LEN bytes) writes a one-line message there naming the function and the
-// file. Nothing here prints or exits.
+// Errors: every function that can fail returns -1 on failure (else 0, or the count it promises),
+// and where it takes `char *err` (GPT2_ERR_LEN bytes) writes a one-line message there naming the
+// function and the file. Nothing here prints or exits.
 //
 // Dimension letters used in every shape comment:
 //   B batch (always 1 here), T tokens in a forward call, C channels, NH heads, hs = C/NH head size,

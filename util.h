@@ -12,6 +12,9 @@
 #include <time.h>
 
 // The library's error convention (gpt2.h): a one-line message into err, then -1 to return.
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
 static inline int fail(char *err, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

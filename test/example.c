@@ -1,5 +1,5 @@
-// example.c: a program against libgpt2.a, the one in README.md "Using the library" (the tests build
-// and run it, and check that the README's copy is this file).
+// example.c: a program against libgpt2.a, the one in docs/library.md (the tests build
+// and run it, and check that the copy there is this file).
 //   cc -O2 -I. -o example test/example.c libgpt2.a -lm -pthread
 //   ./example data/gpt2_124M.bin data/gpt2_tokenizer.bin "Every effort moves you"
 #include "gpt2.h"
@@ -27,21 +27,21 @@ int main(int argc, char **argv) {
     GPT2 model;
     GPT2Options opt = {.quantize_int8 = 0, .threads = 0}; // 0 threads: one per core
     Tokenizer tok;
-    if (gpt2_build(&model, argv[1], &opt, err)) return fprintf(stderr, "%s\n", err), 1;
-    if (tokenizer_build(&tok, argv[2], err)) return fprintf(stderr, "%s\n", err), gpt2_free(&model), 1;
+    if (gpt2_build(&model, argv[1], &opt, err) != 0) return fprintf(stderr, "%s\n", err), 1;
+    if (tokenizer_build(&tok, argv[2], err) != 0) return fprintf(stderr, "%s\n", err), gpt2_free(&model), 1;
 
     int max_new = 20, *ids;
     size_t n;
-    if (tokenizer_encode(&tok, argv[3], strlen(argv[3]), &ids, &n) || n == 0) return 1;
+    if (tokenizer_encode(&tok, argv[3], strlen(argv[3]), &ids, &n) != 0 || n == 0) return 1;
     int *room = realloc(ids, (n + max_new) * sizeof(int)); // gpt2_generate appends to ids
     if (!room) return free(ids), 1;
     ids = room;
 
-    // The tutorial's sampling: temperature 1 and top-k 50; every other filter stays off.
+    // The book's sampling (section 5.3): temperature 1 and top-k 50; every other filter stays off.
     SamplerConfig cfg = sampler_defaults();
     cfg.temperature = 1.0f, cfg.top_k = 50, cfg.seed = 123;
     Sampler sampler;
-    if (sampler_build(&sampler, model.config.V, &cfg, err)) return fprintf(stderr, "%s\n", err), 1;
+    if (sampler_build(&sampler, model.config.V, &cfg, err) != 0) return fprintf(stderr, "%s\n", err), 1;
 
     // The next-token distribution after the prompt: sampler_probs fills sampler.probs (V).
     const float *logits = gpt2_forward(&model, ids, (int)n, 0);
