@@ -31,8 +31,9 @@ def run_json(args):
 
 
 def best(rs):
-    """Each figure's best over runs: these shared machines vary by 10-20% (read bandwidth from 28 to
-    60 GB/s) from one run to the next, and the best is what the code can do. Peak RSS: the worst."""
+    """Each figure's best over runs: on a machine shared with other work a figure varies from one run
+    to the next (by 10-20%, read bandwidth by up to two times), and the best is what the code can do.
+    Peak RSS: the worst."""
     return {k: (min if k in ("load_s", "ttft_ms") else max)(r[k] for r in rs) for k in rs[0]}
 
 

@@ -3,9 +3,10 @@
 
     make gpt2 && /usr/bin/python3 test/eval_reference.py     # rewrites test/fixtures/eval_ref.json
 
-Needs PyTorch and numpy; `make test` does not. The model is the tutorial's GPTModel from
-test/reference.py, loaded in float64 from the same Hugging Face directories of random weights
-(test/make_random_model.py, the same sizes and seeds as reference.py's MODELS). The text is
+Needs PyTorch and numpy; `make test` does not. The model is GPTModel of Raschka's *Build a Large
+Language Model (From Scratch)*, from test/reference.py, loaded in float64 from the same Hugging Face
+directories of random weights (test/make_random_model.py, the same sizes and seeds as reference.py's
+MODELS). The text is
 test/fixtures/eval_text.txt, tokenized by `./gpt2 --encode` (the tokenizer has its own tests
 against tiktoken); the ids are stored in the fixture so the test can see they did not change.
 
@@ -25,7 +26,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import reference  # noqa: E402  (the tutorial's model and the HF loader)
+import reference  # noqa: E402  (the book's GPTModel and the Hugging Face loader)
 
 TEXT = os.path.join(HERE, "fixtures", "eval_text.txt")
 OUT = os.path.join(HERE, "fixtures", "eval_ref.json")

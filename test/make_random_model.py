@@ -33,6 +33,8 @@ import random
 import struct
 import sys
 
+from common import bf16_round
+
 
 def tensors(L, C, maxT, V):
     """(name, shape, mean, std) in generation order; Conv1D weights are (in, out)."""
@@ -59,8 +61,7 @@ def tensors(L, C, maxT, V):
 
 def bf16_bytes(a):
     """float32 array -> bfloat16 bytes, round to nearest even (slow, per element, test data only)."""
-    u = array.array("I", a.tobytes())
-    return array.array("H", [(x + 0x7FFF + ((x >> 16) & 1)) >> 16 for x in u]).tobytes()
+    return array.array("H", map(bf16_round, array.array("I", a.tobytes()))).tobytes()
 
 
 def encode(a, dtype):
@@ -85,6 +86,17 @@ def write_safetensors(path, items):
         f.write(js)
         for _, _, _, raw in items:
             f.write(raw)
+
+
+def read_safetensors(path):
+    """{name: (dtype, shape, raw bytes)} of a safetensors file, in its header's order."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    header.pop("__metadata__", None)
+    return {name: (info["dtype"], info["shape"], data[8 + n + info["data_offsets"][0]:8 + n + info["data_offsets"][1]])
+            for name, info in header.items()}
 
 
 def make(outdir, layers, heads, embd, positions, vocab, seed, prefix=False, lm_head=False, dtype="F32"):

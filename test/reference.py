@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference numbers for the engine tests, from the tutorial's model (PyTorch).
+"""Reference numbers for the engine tests, from the GPT model of Raschka's book (PyTorch).
 
     /usr/bin/python3 test/reference.py            # rewrites test/fixtures/ref_*
 
@@ -24,7 +24,6 @@ the exporter's --dtype bf16 does): keys "logits_bf16" and "greedy_bf16".
 import hashlib
 import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
@@ -33,8 +32,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-FIXTURES = os.path.join(HERE, "fixtures")
+from common import FIXTURES, HERE
+import make_random_model
 
 # --------------------------------------------------------------------------------------------
 # The book's model (chapter 4), unchanged except the GELU constant's dtype.
@@ -181,22 +180,13 @@ DTYPES = {"F32": np.float32, "F16": np.float16}
 
 
 def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    base = 8 + n
     out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        b, e = info["data_offsets"]
-        raw = data[base + b:base + e]
-        if info["dtype"] == "BF16":
+    for name, (dtype, shape, raw) in make_random_model.read_safetensors(path).items():
+        if dtype == "BF16":
             a = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
         else:
-            a = np.frombuffer(raw, dtype=np.dtype(DTYPES[info["dtype"]]).newbyteorder("<")).astype(np.float32)
-        out[name.removeprefix("transformer.")] = a.reshape(info["shape"])
+            a = np.frombuffer(raw, dtype=np.dtype(DTYPES[dtype]).newbyteorder("<")).astype(np.float32)
+        out[name.removeprefix("transformer.")] = a.reshape(shape)
     return out
 
 

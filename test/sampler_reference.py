@@ -29,7 +29,8 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "fixtures", "sampler_cases.txt")
 MARGIN = 1e-5
-NINE = [4.51, 0.89, -1.90, 6.75, 1.63, -1.62, -1.89, 6.28, 1.79]  # the tutorial's nine tokens
+# The nine-token example of Raschka's *Build a Large Language Model (From Scratch)*, section 5.3
+NINE = [4.51, 0.89, -1.90, 6.75, 1.63, -1.62, -1.89, 6.28, 1.79]
 
 
 def repetition_penalty(scores, input_ids, penalty):

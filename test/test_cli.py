@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The CLI's generate() semantics (issue 6) and --encode/--decode (issue 2), end to end. Standard library.
+"""The CLI's generate() semantics and --encode/--decode, end to end. Standard library.
 
     python3 test/test_cli.py ./gpt2 build/test/tiny.bin TMPDIR
 
@@ -8,56 +8,42 @@ not depend on the input: every block's weights are zero, so the residual stream 
 unchanged, and the final LayerNorm has weight 0 and bias e0, so lnf(x) = e0 for any x and the logit
 of token i is wte[i][0]. Tokens 3, 7 and 9 tie at 1.0, token 11 has 0.5, every other token 0.
 """
-import array
 import os
 import struct
-import subprocess
 import sys
 
-V, VP, C, MAXT = 50257, 50304, 4, 8  # V: GPT-2's, so the real tokenizer fits
+from common import check, dump_logits, finish, ids_of, join_ids, run
+import checkpoint_layout as layout
+
+V, C, MAXT = 50257, 4, 8  # V: GPT-2's, so the real tokenizer fits
 TIED, NEXT = (3, 7, 9), 11
-failures = 0
-
-
-def check(what, ok, detail=""):
-    global failures
-    print(("ok   " if ok else "FAIL ") + what + ("" if ok else f": {detail}"))
-    failures += not ok
-
-
-def run(args, stdin=b""):
-    return subprocess.run(args, input=stdin, capture_output=True, timeout=60)
 
 
 def tie_checkpoint(path):
-    """llm.c's float32 layout (L = NH = 1): the 16 tensors in file order, zero except wte and lnfb."""
-    wte = [0.0] * (VP * C)
-    for i in TIED:
-        wte[i * C] = 1.0
-    wte[NEXT * C] = 0.5
-    sizes = [MAXT * C, C, C, 3 * C * C, 3 * C, C * C, C, C, C, 4 * C * C, 4 * C, 4 * C * C, C, C]  # wpe .. lnfw
+    """A float32 checkpoint (L = NH = 1): the 16 tensors zero except wte and lnfb."""
+    dims = dict(maxT=MAXT, V=V, L=1, NH=1, C=C, Vp=layout.padded_vocab(V))
     with open(path, "wb") as f:
-        f.write(struct.pack("<256i", 20240326, 3, MAXT, V, 1, 1, C, VP, *([0] * 248)))
-        f.write(struct.pack(f"<{len(wte)}f", *wte))
-        for n in sizes:
-            f.write(bytes(4 * n))
-        f.write(struct.pack("<4f", 1.0, 0.0, 0.0, 0.0))  # lnfb = e0
-
-
-def ids_of(p):
-    return [int(x) for x in p.stdout.split()]
+        f.write(layout.pack_header(layout.VERSIONS["fp32"], **dims))
+        for name, shape in layout.shapes(**dims):
+            values = [0.0] * layout.numel(shape)
+            if name == "wte":
+                for i in TIED:
+                    values[i * C] = 1.0
+                values[NEXT * C] = 0.5
+            elif name == "lnfb":
+                values[0] = 1.0  # e0
+            f.write(struct.pack(f"<{len(values)}f", *values))
 
 
 def check_ties(exe, model, tmp):
     base = [exe, "-m", model, "-p", "Every effort moves you"]
     # --dump-logits: V little-endian float32, exactly the logits the checkpoint was built to give
-    path = os.path.join(tmp, "logits.f32")
-    p = run(base + ["--dump-logits", path])
-    data = open(path, "rb").read() if p.returncode == 0 and os.path.exists(path) else b""
+    data, err = dump_logits(exe, base[1:], os.path.join(tmp, "logits.f32"))
+    data = data or b""
     want = [1.0 if i in TIED else 0.5 if i == NEXT else 0.0 for i in range(V)]
     check("--dump-logits writes V little-endian float32 values",
           len(data) == 4 * V and list(struct.unpack(f"<{V}f", data)) == want,
-          f"exit {p.returncode}, {len(data)} bytes (want {4 * V}) {p.stderr.decode().strip()}")
+          f"{len(data)} bytes (want {4 * V}) {err}")
 
     # temperature 0: torch.argmax, the lowest id among equal maxima, at every step
     p = run(base + ["--print-ids", "-n", "5"])
@@ -95,7 +81,7 @@ def check_text_and_ids(exe, model):
         check(f"--print-ids of {prompt!r}: prompt ids then new ids on one line",
               ids_p.returncode == 0 and len(lines) == 2 and lines[1] == "" and ids[:len(prompt_ids)] == prompt_ids
               and len(ids) == len(prompt_ids) + 20, f"exit {ids_p.returncode}, stdout {ids_p.stdout[:120]!r}")
-        dec = run([exe, "--decode", "-p", " ".join(map(str, ids))])
+        dec = run([exe, "--decode", "-p", join_ids(ids)])
         check(f"text output of {prompt!r} is the decoding of the --print-ids sequence",
               text_p.returncode == 0 and text_p.stdout == dec.stdout + b"\n",
               f"{text_p.stdout[:80]!r} vs {dec.stdout[:80]!r}")
@@ -104,7 +90,7 @@ def check_text_and_ids(exe, model):
 def check_encode_decode(exe):
     text = "Every effort moves you"
     a, b = run([exe, "--encode", "-p", text]), run([exe, "--encode"], stdin=text.encode())
-    check("--encode: -p TEXT and stdin give the tutorial's ids", a.stdout == b.stdout == b"6109 3626 6100 345\n",
+    check("--encode: -p TEXT and stdin give GPT-2's ids of the text", a.stdout == b.stdout == b"6109 3626 6100 345\n",
           f"{a.stdout!r} {b.stdout!r}")
     check("--encode of empty stdin prints an empty line", run([exe, "--encode"]).stdout == b"\n")
     # any bytes: a UTF-8 character split across tokens, invalid UTF-8, NUL, <|endoftext|>
@@ -112,14 +98,14 @@ def check_encode_decode(exe):
     enc = run([exe, "--encode"], stdin=raw)
     ids = ids_of(enc)
     check("--encode of <|endoftext|> in the text gives 50256", 50256 in ids, f"{ids}")
-    for how, p in (("-p", run([exe, "--decode", "-p", " ".join(map(str, ids))])),
+    for how, p in (("-p", run([exe, "--decode", "-p", join_ids(ids)])),
                    ("stdin", run([exe, "--decode"], stdin=enc.stdout))):
         check(f"--decode ({how}) writes exactly the bytes encoded, no newline added",
               p.returncode == 0 and p.stdout == raw, f"exit {p.returncode}, {p.stdout!r}")
     part = run([exe, "--decode", "-p", str(ids[0])]).stdout  # part of a UTF-8 character
     check("--decode of one token writes its raw bytes, even half a character",
           len(part) > 0 and raw.startswith(part), f"{part!r}")
-    # ids outside 0..V-1: --decode (data, issue 2) exits 1, --prompt-ids (command line, issue 6) exits 2
+    # ids outside 0..V-1: --decode's are data (exit 1), --prompt-ids' are the command line (exit 2)
     p = run([exe, "--decode", "-p", "15496 50257"])
     check("--decode of id 50257: a message naming the id, exit 1, nothing written",
           p.returncode == 1 and b"50257" in p.stderr and p.stdout == b"", f"exit {p.returncode}, {p.stderr!r}")
@@ -142,8 +128,7 @@ def main(argv):
     p = run([exe, "-m", ties, "--prompt-ids", "1 50257"])
     check("--prompt-ids 50257: usage error, exit 2", p.returncode == 2 and b"50257" in p.stderr,
           f"exit {p.returncode}, {p.stderr!r}")
-    print(f"test_cli: {failures} failed" if failures else "test_cli: all passed")
-    return 1 if failures else 0
+    return finish("test_cli")
 
 
 if __name__ == "__main__":

@@ -5,18 +5,21 @@ exactly as a user runs it. Standard library only.
     python3 test/test_engine.py ./gpt2 build/test build/native/accuracy
 
 For each test model (tiny: maxT 16, small: maxT 64): last-position logits within ATOL of the
-reference for several prompts, greedy ids identical to the tutorial's generate() (window sliding,
+reference for several prompts, greedy ids identical to generate() of Raschka's book (test/reference.py) (window sliding,
 context < maxT, an end-of-text stop), identical logits for 1, 2 and 3 threads, the bf16 checkpoint
 against the reference run on the same bf16-rounded weights, and bf16 and int8 against float32.
 """
-import array
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
-ATOL = 1e-4  # issue 6: worst |difference| of a logit from the reference on the same weights
+from common import FIXTURES, check, finish, f32_values, join_ids, read_f32, run
+from common import dump_logits as dump
+
+# The bound on |a logit - the reference's| on the same weights. The engine computes in float32, the
+# fixtures are float64; PyTorch's own float32 run is within a few 1e-6 of them ("float32_noise").
+ATOL = 1e-4
 # Reduced formats against float32 (README, "Accuracy of the reduced formats"). bf16 rounds every
 # weight by up to 2^-9 relative, int8 by up to half a step of max|w|/127 per group of 32 (and the
 # activations the same way); the bounds are 1.6 to 2 times the worst seen over 256 greedy steps on the
@@ -24,26 +27,6 @@ ATOL = 1e-4  # issue 6: worst |difference| of a logit from the reference on the 
 BF16_ATOL, INT8_ATOL = 0.12, 0.25
 # Of 256 greedy steps (teacher-forced on float32's tokens), how many argmaxes must agree.
 BF16_AGREE, INT8_AGREE = 245, 235
-failures = 0
-
-
-def fail(msg):
-    global failures
-    failures += 1
-    print("FAIL", msg)
-
-
-def run(args, **kw):
-    return subprocess.run(args, capture_output=True, timeout=120, **kw)
-
-
-def read_f32(path):
-    a = array.array("f")
-    with open(path, "rb") as f:
-        a.frombytes(f.read())
-    if sys.byteorder != "little":
-        a.byteswap()
-    return a
 
 
 def worst(got, ref):
@@ -54,30 +37,23 @@ def worst(got, ref):
 
 
 def dump_logits(exe, model, ids, context, extra=()):
-    with tempfile.NamedTemporaryFile(suffix=".f32", delete=False) as f:
-        path = f.name
-    try:
-        p = run([exe, "-m", model, "--prompt-ids", " ".join(map(str, ids)), "-c", str(context),
-                 "--dump-logits", path, *extra])
-        if p.returncode != 0:
-            fail(f"{model}: --dump-logits exited {p.returncode}: {p.stderr.decode().strip()}")
-            return None
-        return read_f32(path)
-    finally:
-        os.unlink(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        data, err = dump(exe, ["-m", model, "--prompt-ids", join_ids(ids), "-c", str(context), *extra],
+                         os.path.join(tmp, "logits.f32"))
+    check(f"{model}: --dump-logits", data is not None, err)
+    return None if data is None else f32_values(data)
 
 
 def greedy(exe, model, case, extra=()):
-    p = run([exe, "-m", model, "--prompt-ids", " ".join(map(str, case["prompt_ids"])), "-n",
+    p = run([exe, "-m", model, "--prompt-ids", join_ids(case["prompt_ids"]), "-n",
              str(case["max_new_tokens"]), "-c", str(case["context"]), "--eos", str(case["eos"]),
              "--print-ids", *extra])
-    if p.returncode != 0:
-        fail(f"{model}: generation exited {p.returncode}: {p.stderr.decode().strip()}")
+    if not check(f"{model}: generation", p.returncode == 0, f"exit {p.returncode}: {p.stderr.decode().strip()}"):
         return None
     return [int(x) for x in p.stdout.split()]
 
 
-def check_model(exe, models, fixtures, name):
+def check_model(exe, accuracy, models, fixtures, name):
     with open(os.path.join(fixtures, f"ref_{name}.json")) as f:
         ref = json.load(f)
     for variant, logit_key, greedy_key in (("", "logits", "greedy"), ("_bf16", "logits_bf16", "greedy_bf16")):
@@ -90,9 +66,9 @@ def check_model(exe, models, fixtures, name):
                 continue
             d, i = worst(got, want)
             worst_all = max(worst_all, d)
-            if not d <= ATOL:
-                fail(f"{model}: logits of a {len(case['prompt_ids'])}-token prompt: worst |diff| {d:.3g} at id {i} "
-                     f"(got {got[i] if i >= 0 else '?'}, reference {want[i] if i >= 0 else '?'}) > {ATOL}")
+            check(f"{model}: logits of a {len(case['prompt_ids'])}-token prompt", d <= ATOL,
+                  f"worst |diff| {d:.3g} at id {i} "
+                  f"(got {got[i] if i >= 0 else '?'}, reference {want[i] if i >= 0 else '?'}) > {ATOL}")
         print(f"  {name}{variant}: {len(ref[logit_key])} prompts, worst logit |diff| vs reference {worst_all:.3g} "
               f"(bound {ATOL})")
         same = 0
@@ -102,9 +78,9 @@ def check_model(exe, models, fixtures, name):
             if got is not None and got != case["expected"]:
                 k = next((i for i, (a, b) in enumerate(zip(got, case["expected"])) if a != b),
                          min(len(got), len(case["expected"])))
-                fail(f"{model}: greedy ids (context {case['context']}, eos {case['eos']}) differ at position {k}: "
-                     f"got {got[k:k + 5]}..., expected {case['expected'][k:k + 5]}... "
-                     f"(lengths {len(got)} and {len(case['expected'])})")
+                check(f"{model}: greedy ids (context {case['context']}, eos {case['eos']})", False,
+                      f"differ at position {k}: got {got[k:k + 5]}..., expected {case['expected'][k:k + 5]}... "
+                      f"(lengths {len(got)} and {len(case['expected'])})")
         print(f"  {name}{variant}: {same} of {len(ref[greedy_key])} greedy runs identical to generate()")
 
     # thread counts: bit-identical logits and ids
@@ -113,12 +89,11 @@ def check_model(exe, models, fixtures, name):
     base = dump_logits(exe, model, case["prompt_ids"], case["context"], ("-T", "1"))
     for t in ("2", "3"):
         other = dump_logits(exe, model, case["prompt_ids"], case["context"], ("-T", t))
-        if base is not None and other is not None and base.tobytes() != other.tobytes():
-            fail(f"{model}: logits with {t} threads are not bit-identical to 1 thread")
+        check(f"{model}: logits with {t} threads bit-identical to 1 thread",
+              base is None or other is None or base.tobytes() == other.tobytes())
     g = ref["greedy"][0]
     ids = {t: greedy(exe, model, g, ("-T", t)) for t in ("1", "2", "3")}
-    if not ids["1"] == ids["2"] == ids["3"]:
-        fail(f"{model}: greedy ids depend on the thread count")
+    check(f"{model}: greedy ids independent of the thread count", ids["1"] == ids["2"] == ids["3"])
     print(f"  {name}: 1, 2 and 3 threads give bit-identical logits and identical ids")
 
     # the reduced formats against float32: worst logit error and argmax agreement over 256 steps
@@ -126,29 +101,23 @@ def check_model(exe, models, fixtures, name):
             ("bf16", os.path.join(models, f"{name}_bf16.bin"), [], BF16_ATOL, BF16_AGREE),
             ("int8", model, ["int8"], INT8_ATOL, INT8_AGREE)):
         p = run([accuracy, model, other, *extra, "256"])
-        if p.returncode != 0:
-            fail(f"{other} {label}: accuracy exited {p.returncode}: {p.stderr.decode().strip()}")
+        if not check(f"{other} {label}: accuracy", p.returncode == 0,
+                     f"exit {p.returncode}: {p.stderr.decode().strip()}"):
             continue
         r = json.loads(p.stdout)
-        if not (r["worst_logit_diff"] <= atol and r["argmax_agree"] >= agree):
-            fail(f"{other} {label}: worst logit |diff| {r['worst_logit_diff']:.3g} (bound {atol}), "
-                 f"argmax agrees on {r['argmax_agree']} of 256 steps (at least {agree})")
+        check(f"{other} {label} against float32", r["worst_logit_diff"] <= atol and r["argmax_agree"] >= agree,
+              f"worst logit |diff| {r['worst_logit_diff']:.3g} (bound {atol}), "
+              f"argmax agrees on {r['argmax_agree']} of 256 steps (at least {agree})")
         print(f"  {name} {label} vs float32 over 256 greedy steps: worst logit |diff| {r['worst_logit_diff']:.3g} "
               f"(bound {atol}), argmax agrees on {r['argmax_agree']} (at least {agree}), "
               f"own greedy run identical for {r['greedy_identical_steps']} steps")
 
 
 def main(argv):
-    global accuracy
     exe, models, accuracy = argv[1], argv[2], argv[3]
-    fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
     for name in ("tiny", "small"):
-        check_model(exe, models, fixtures, name)
-    if failures:
-        print(f"test_engine: {failures} failures")
-        return 1
-    print("test_engine: all passed")
-    return 0
+        check_model(exe, accuracy, models, FIXTURES, name)
+    return finish("test_engine")
 
 
 if __name__ == "__main__":

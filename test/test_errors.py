@@ -18,22 +18,13 @@ import sys
 import tempfile
 import time
 
+from common import check, dump_logits, finish, join_ids, run
+import checkpoint_layout as layout
+
 TOKENIZER = "data/gpt2_tokenizer.bin"
-HEADER = 1024
-passed = failed = skipped = 0
-
-
-def run(args, stdin=None, timeout=60):
-    return subprocess.run(args, capture_output=True, timeout=timeout, input=stdin)
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name}: {detail}")
+HEADER = layout.HEADER_BYTES
+TOKENIZER_HEADER = 1024  # llm.c's tokenizer file: 256 uint32, then the tokens
+skipped = 0
 
 
 def sanitizer_report(stderr):
@@ -66,34 +57,31 @@ class Files:
             f.write(data)
         return path
 
-    def header(self, name, **fields):
-        """The base checkpoint with header ints replaced: magic, version, maxT, V, L, NH, C, Vp."""
-        order = ["magic", "version", "maxT", "V", "L", "NH", "C", "Vp"]
-        h = list(struct.unpack("<8i", self.data[:32]))
-        for k, v in fields.items():
-            h[order.index(k)] = v
-        return self.write(name, struct.pack("<8i", *h) + self.data[32:])
+    def header(self, name, data=None, **fields):
+        """A checkpoint (by default the base one) with header fields (layout.HEADER_FIELDS) replaced."""
+        data = self.data if data is None else data
+        h = layout.unpack_header(data)
+        h.update(fields)
+        return self.write(name, layout.pack_header(**h) + data[HEADER:])
 
     def token_offset(self, token_id):
         """Byte offset of the length byte of a token in GPT-2's tokenizer file."""
-        p = HEADER
+        p = TOKENIZER_HEADER
         for _ in range(token_id):
             p += 1 + self.tok[p]
         return p
 
 
-def checkpoint_size(maxT, V, L, NH, C, Vp, esize=4):
+def checkpoint_size(maxT, V, L, NH, C, Vp, version=3):
     """Exact bytes of a checkpoint with these dimensions (Python integers: no overflow)."""
-    n = Vp * C + maxT * C + L * (12 * C * C + 13 * C) + 2 * C
-    return HEADER + n * esize
+    return layout.file_size(version, maxT=maxT, V=V, L=L, NH=NH, C=C, Vp=Vp)
 
 
 def poke_qkvw(F, path, name, value):
     """The float32 checkpoint at path with its first qkvw weight set to value (written to name)."""
     with open(path, "rb") as f:
         data = bytearray(f.read())
-    maxT, V, L, NH, C, Vp = struct.unpack("<6i", data[8:32])
-    off = HEADER + 4 * (Vp * C + maxT * C + 2 * L * C)  # after wte, wpe, ln1w, ln1b
+    off = layout.tensor_offset("qkvw", 3, **layout.dims_of(layout.unpack_header(data)))
     data[off:off + 4] = struct.pack("<f", value)
     return F.write(name, bytes(data))
 
@@ -121,7 +109,7 @@ def rows(F, M):
          f"truncated: {base_size - 1} of {base_size} bytes"),
         ("bf16 checkpoint one byte short",
          lambda: ["-m", F.write("t_short16.bin", open(F.base_bf16, "rb").read()[:-1])], 1,
-         f"truncated: {checkpoint_size(4, 64, 1, 2, 8, 128, 2) - 1} of {checkpoint_size(4, 64, 1, 2, 8, 128, 2)} bytes"),
+         f"truncated: {checkpoint_size(4, 64, 1, 2, 8, 128, 5) - 1} of {checkpoint_size(4, 64, 1, 2, 8, 128, 5)} bytes"),
         ("checkpoint one byte too long", lambda: ["-m", F.write("long.bin", F.data + b"\0")], 1,
          f"1 bytes after the last tensor (expected {base_size} bytes in all)"),
         ("checkpoint wrong magic", lambda: ["-m", F.header("magic.bin", magic=20240328)], 1,
@@ -156,7 +144,7 @@ def rows(F, M):
         ("int8 checkpoint one byte short", lambda: ["-m", F.write("i8_short.bin", F.data_int8[:-1])], 1,
          f"truncated: {len(F.data_int8) - 1} of {len(F.data_int8)} bytes"),
         ("int8 checkpoint with C not a multiple of 32",
-         lambda: ["-m", F.write("i8_c48.bin", F.data_int8[:24] + struct.pack("<i", 48) + F.data_int8[28:])], 1,
+         lambda: ["-m", F.header("i8_c48.bin", F.data_int8, C=48)], 1,
          "int8 checkpoint with C = 48, not a multiple of 32"),
         ("int8 checkpoint with an infinite scale (wte's first)",  # wte: 128 x 32 int8, then its scales
          lambda: ["-m", F.write("i8_inf.bin", F.data_int8[:HEADER + 4096] + struct.pack("<H", 0x7C00)
@@ -200,7 +188,7 @@ def rows(F, M):
         ("--prompt-ids out of range", gen + ["--prompt-ids", "1 50257"], 2, "token ids: 50257 is outside 0..50256"),
         ("--prompt-ids negative", gen + ["--prompt-ids", "-1"], 2, "token ids: -1 is outside 0..50256"),
         ("--prompt-ids past 64 bits", gen + ["--prompt-ids", "99999999999999999999"], 2, "is not an integer"),
-        # --decode's ids are data, not the command line (issue 2): exit 1, no "(see gpt2 --help)"
+        # --decode's ids are data, not the command line: exit 1, no "(see gpt2 --help)"
         ("--decode with an out-of-range id", ["--decode", "-p", "15496 50257"], 1,
          "--decode: token ids: 50257 is outside 0..50256"),
         ("--decode with junk", ["--decode", "-p", "15496 x"], 1, "--decode: token ids: 'x' is not an integer"),
@@ -276,16 +264,12 @@ def check_rows(exe, F, M, table_out):
 # ---- behaviours that are not errors ------------------------------------------------------------
 
 def dump(exe, M, ids, tmp, extra=()):
-    path = os.path.join(tmp, "logits.f32")
-    p = run([exe, "-m", M, "--prompt-ids", " ".join(map(str, ids)), "--dump-logits", path, *extra])
-    if p.returncode != 0:
-        return None, p.stderr.decode()
-    with open(path, "rb") as f:
-        return f.read(), ""
+    return dump_logits(exe, ["-m", M, "--prompt-ids", join_ids(ids), *extra], os.path.join(tmp, "logits.f32"))
 
 
 def check_long_prompt(exe, M, tmp):
-    """A prompt longer than maxT (16) is cropped to its last 16 tokens, as the tutorial's generate() does."""
+    """A prompt longer than maxT (16) is cropped to its last 16 tokens, as generate() in Raschka's book
+    (section 5.3, idx[:, -context_size:]) crops it."""
     ids = [(i * 7919) % 50257 for i in range(40)]
     full, e1 = dump(exe, M, ids, tmp)
     last, e2 = dump(exe, M, ids[-16:], tmp)
@@ -295,7 +279,7 @@ def check_long_prompt(exe, M, tmp):
     last5, e4 = dump(exe, M, ids[-5:], tmp)
     check("long prompt with -c 5: logits equal those of its last 5 tokens", ctx is not None and ctx == last5,
           e3 or e4 or "logits differ")
-    p = run([exe, "-m", M, "--prompt-ids", " ".join(map(str, ids)), "-n", "5", "--print-ids", "--eos", "-1"])
+    p = run([exe, "-m", M, "--prompt-ids", join_ids(ids), "-n", "5", "--print-ids", "--eos", "-1"])
     out = p.stdout.split()
     check("long prompt: generation runs, prompt echoed and 5 new ids", p.returncode == 0 and len(out) == 45
           and [int(x) for x in out[:40]] == ids, f"exit {p.returncode}, {len(out)} ids, {p.stderr.decode()!r}")
@@ -382,7 +366,7 @@ def check_unreadable(exe, F):
         pre = lambda: (os.setgid(65534), os.setuid(65534))
     args = [os.path.abspath(exe), "-m", path, "--prompt-ids", "1", "--print-ids"]  # no tokenizer needed
     try:
-        p = subprocess.run(args, capture_output=True, timeout=60, preexec_fn=pre)
+        p = run(args, timeout=60, preexec_fn=pre)
     except PermissionError:
         skipped += 1
         print(f"skip checkpoint unreadable (chmod 000): as root, and nobody cannot run {exe}")
@@ -410,8 +394,7 @@ def main(argv):
         for what, msg, code in table_out:
             msg = msg.replace(F.tmp, "…").replace("|", "\\|")
             print(f"| {what} | `{msg}` | {code} |")
-    print(f"test_errors: {passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
-    return 1 if failed else 0
+    return finish("test_errors", skipped)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Issue 4 through the CLI, on the random test models. Standard library only.
+"""The CLI's ways to explore a model (--eval, -N, --stop, --draws, --show-probs,
+--compare-temperatures), on the random test models. Standard library only.
 
     python3 test/test_explore.py ./gpt2 build/test build/native/example
 
@@ -7,60 +8,44 @@
 to a run with seed + i - 1 alone; --stop cuts the text before the stop string and prints nothing of
 it; --draws counts add up, stay inside top-k, agree with the softmax of the dumped logits
 (chi-square) and start with the token generation would draw; --show-probs and
---compare-temperatures charts; every bad input of the issue exits 1 or 2 with one line on stderr;
+--compare-temperatures charts; every bad input of these options exits 1 or 2 with one line on stderr;
 docs/library.md's library example is test/example.c, which builds (make) and runs here.
 """
-import array
 import json
 import math
 import os
-import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-failures = passed = 0
-
-
-def check(ok, what):
-    global failures, passed
-    if ok:
-        passed += 1
-    else:
-        failures += 1
-        print("FAIL", what)
-
-
-def run(args, stdin=None):
-    return subprocess.run(args, capture_output=True, timeout=120, input=stdin)
+from common import FIXTURES, HERE, ROOT, check, finish, ids_of, join_ids, read_f32, run
 
 
 def test_eval(exe, models):
-    with open(os.path.join(HERE, "fixtures", "eval_ref.json")) as f:
+    with open(os.path.join(FIXTURES, "eval_ref.json")) as f:
         ref = json.load(f)
-    text = os.path.join(HERE, "fixtures", ref["text"])
-    ids = [int(x) for x in run([exe, "--encode"], stdin=open(text, "rb").read()).stdout.split()]
-    check(ids == ref["ids"], "--encode of eval_text.txt differs from the ids in eval_ref.json")
+    text = os.path.join(FIXTURES, ref["text"])
+    ids = ids_of(run([exe, "--encode"], stdin=open(text, "rb").read()))
+    check("--encode of eval_text.txt differs from the ids in eval_ref.json", ids == ref["ids"])
     with tempfile.TemporaryDirectory() as tmp:
         for c in ref["cases"]:
             path = text
             if c["n_tokens"] != len(ids):  # a prefix of the text, written back from its ids
                 path = os.path.join(tmp, "prefix.txt")
                 with open(path, "wb") as f:
-                    f.write(run([exe, "--decode", "-p", " ".join(map(str, ids[:c["n_tokens"]]))]).stdout)
+                    f.write(run([exe, "--decode", "-p", join_ids(ids[:c["n_tokens"]])]).stdout)
             model = os.path.join(models, c["model"] + ".bin")
             p = run([exe, "-m", model, "-c", str(c["context"]), "--stride", str(c["stride"]), "--eval", path])
             out = dict(line.split(": ", 1) for line in p.stdout.decode().splitlines())
             label = f"--eval {c['model']} context {c['context']} stride {c['stride']} ({c['n_tokens']} tokens)"
             if p.returncode != 0:
-                check(False, f"{label}: exit {p.returncode}: {p.stderr.decode().strip()}")
+                check(f"{label}: exit {p.returncode}: {p.stderr.decode().strip()}", False)
                 continue
             nll, ppl = float(out["nll"]), float(out["perplexity"])
             scored = int(out["tokens"].split("(")[1].split()[0])
             err = abs(nll - c["nll"])
-            check(scored == c["n_scored"], f"{label}: {scored} tokens scored, reference {c['n_scored']}")
-            check(err <= 1e-4 + 1e-5 * c["nll"], f"{label}: nll {nll}, reference {c['nll']:.6f}")
-            check(abs(ppl - math.exp(c["nll"])) <= 1e-3 * ppl, f"{label}: perplexity {ppl}")
+            check(f"{label}: {scored} tokens scored, reference {c['n_scored']}", scored == c["n_scored"])
+            check(f"{label}: nll {nll}, reference {c['nll']:.6f}", err <= 1e-4 + 1e-5 * c["nll"])
+            check(f"{label}: perplexity {ppl}", abs(ppl - math.exp(c["nll"])) <= 1e-3 * ppl)
             print(f"  {label}: nll {nll:.6f} vs {c['nll']:.6f} (|diff| {err:.1e}), perplexity {ppl:g}")
 
 
@@ -68,13 +53,13 @@ def test_samples(exe, model):
     base = [exe, "-m", model, "-t", "1", "-k", "40", "-n", "12"]
     p = run(base + ["-s", "7", "-N", "3"])
     parts = p.stdout.decode("utf-8", "replace").split("--- sample ")[1:]
-    check(p.returncode == 0 and len(parts) == 3, f"-N 3: exit {p.returncode}, {len(parts)} samples")
+    check(f"-N 3: exit {p.returncode}, {len(parts)} samples", p.returncode == 0 and len(parts) == 3)
     for i, part in enumerate(parts):
         header, body = part.split("\n", 1)
-        check(header == f"{i + 1} (seed {7 + i}) ---", f"-N 3: header {header!r}")
+        check(f"-N 3: header {header!r}", header == f"{i + 1} (seed {7 + i}) ---")
         alone = run(base + ["-s", str(7 + i)]).stdout.decode("utf-8", "replace")
-        check(body == alone, f"-N 3: sample {i + 1} differs from -s {7 + i} alone")
-    check(len(set(parts)) == 3, "-N 3: the samples are not all different")
+        check(f"-N 3: sample {i + 1} differs from -s {7 + i} alone", body == alone)
+    check("-N 3: the samples are not all different", len(set(parts)) == 3)
 
 
 def test_stop(exe, model):
@@ -90,11 +75,11 @@ def test_stop(exe, model):
         got = run(base + ["--stop", stop.decode("latin-1")]).stdout if stop.isascii() else None
         if got is None:
             continue
-        check(got == want, f"--stop {stop!r}: {got!r}, expected {want!r}")
+        check(f"--stop {stop!r}: {got!r}, expected {want!r}", got == want)
     two = run(base + ["--stop", "zzzqqq", "--stop", gen[5:9].decode("latin-1")]).stdout if gen[5:9].isascii() else None
     if two is not None:
-        check(two == prompt + gen[:gen.find(gen[5:9])] + b"\n", "--stop twice: the earliest does not win")
-    check(run(base + ["--stop", "zzzqqq"]).stdout == full, "--stop that never matches changed the text")
+        check("--stop twice: the earliest does not win", two == prompt + gen[:gen.find(gen[5:9])] + b"\n")
+    check("--stop that never matches changed the text", run(base + ["--stop", "zzzqqq"]).stdout == full)
 
 
 def softmax(xs):
@@ -106,46 +91,46 @@ def softmax(xs):
 def test_draws(exe, model):
     with tempfile.NamedTemporaryFile(suffix=".f32") as f:
         run([exe, "-m", model, "--dump-logits", f.name])
-        logits = array.array("f", open(f.name, "rb").read())
+        logits = read_f32(f.name)
     top = sorted(range(len(logits)), key=lambda i: -logits[i])[:5]
     N = 20000
     p = run([exe, "-m", model, "--draws", str(N), "-t", "1", "-k", "5", "-s", "11"])
     lines = p.stdout.decode().splitlines()[2:]
     counts = {int(l.split()[1]): int(l.split()[0]) for l in lines}
-    check(p.returncode == 0 and sum(counts.values()) == N, f"--draws {N}: counts add up to {sum(counts.values())}")
-    check(set(counts) <= set(top), f"--draws -k 5: drew {sorted(set(counts) - set(top))}, outside the top 5")
+    check(f"--draws {N}: counts add up to {sum(counts.values())}", p.returncode == 0 and sum(counts.values()) == N)
+    check(f"--draws -k 5: drew {sorted(set(counts) - set(top))}, outside the top 5", set(counts) <= set(top))
     probs = softmax([logits[i] for i in top])
     chi2 = sum((counts.get(i, 0) - N * q) ** 2 / (N * q) for i, q in zip(top, probs))
-    check(chi2 < 18.47, f"--draws: chi-square {chi2:.2f} >= 18.47 (4 degrees of freedom, p = 0.001)")
+    check(f"--draws: chi-square {chi2:.2f} >= 18.47 (4 degrees of freedom, p = 0.001)", chi2 < 18.47)
     print(f"  --draws {N} -t 1 -k 5: chi-square {chi2:.2f} against the softmax of the dumped logits (critical 18.47)")
     one = run([exe, "-m", model, "--draws", "1", "-t", "1", "-s", "9"]).stdout.decode().splitlines()[2].split()[1]
     gen = run([exe, "-m", model, "-n", "1", "-t", "1", "-s", "9", "--print-ids"]).stdout.split()[-1].decode()
-    check(one == gen, f"--draws 1 -s 9 drew {one}, generation -s 9 drew {gen}")
+    check(f"--draws 1 -s 9 drew {one}, generation -s 9 drew {gen}", one == gen)
     g = run([exe, "-m", model, "--draws", "100"]).stdout.decode().splitlines()[2:]
-    check(len(g) == 1 and g[0].split()[:2] == ["100", str(top[0])], f"--draws greedy: {g}")
+    check(f"--draws greedy: {g}", len(g) == 1 and g[0].split()[:2] == ["100", str(top[0])])
 
 
 def test_charts(exe, model):
     p = run([exe, "-m", model, "--show-probs", "7", "-t", "1", "-k", "3"])
     out = p.stdout.decode()
     rows = out.splitlines()[2:]
-    check(p.returncode == 0 and len(rows) == 7, f"--show-probs 7: exit {p.returncode}, {len(rows)} rows")
-    check(sum(r.startswith(">") for r in rows) <= 1 and "\x1b" not in out and "█" not in out,
-          "--show-probs: not plain ASCII with at most one marked row when stdout is a pipe")
+    check(f"--show-probs 7: exit {p.returncode}, {len(rows)} rows", p.returncode == 0 and len(rows) == 7)
+    check("--show-probs: not plain ASCII with at most one marked row when stdout is a pipe",
+          sum(r.startswith(">") for r in rows) <= 1 and "\x1b" not in out and "█" not in out)
     plain = run([exe, "-m", model, "-n", "4", "-t", "1", "-s", "5"])
     charted = run([exe, "-m", model, "-n", "4", "-t", "1", "-s", "5", "--show-probs", "3"])
-    check(plain.stdout == charted.stdout, "--show-probs with -n changed the text on stdout")
-    check(charted.stderr.decode().count("new token") == 4, "--show-probs -n 4: not 4 charts on stderr")
-    check(charted.stderr.decode().count("\n> ") == 4 or charted.stderr.decode().count(">") >= 4,
-          "--show-probs -n 4: the drawn tokens are not marked")
+    check("--show-probs with -n changed the text on stdout", plain.stdout == charted.stdout)
+    check("--show-probs -n 4: not 4 charts on stderr", charted.stderr.decode().count("new token") == 4)
+    check("--show-probs -n 4: the drawn tokens are not marked",
+          charted.stderr.decode().count("\n> ") == 4 or charted.stderr.decode().count(">") >= 4)
     p = run([exe, "-m", model, "--compare-temperatures", "1,0.1,5", "--show-probs", "4"])
     lines = p.stdout.decode().splitlines()
-    check(p.returncode == 0 and len(lines) == 6 and all(t in lines[1] for t in ("T=1", "T=0.1", "T=5")),
-          f"--compare-temperatures: exit {p.returncode}, {lines[:2]}")
+    check(f"--compare-temperatures: exit {p.returncode}, {lines[:2]}",
+          p.returncode == 0 and len(lines) == 6 and all(t in lines[1] for t in ("T=1", "T=0.1", "T=5")))
     # at T=0.1 the most likely row gets more mass than at T=1, at T=5 less
     cols = [x for x in lines[2][lines[2].rfind('"') + 1:].split() if set(x) - {"#"}]  # id, then p per T
     vals = [float(x) for x in cols[1:]]
-    check(len(vals) == 3 and vals[0] < vals[1] and vals[0] > vals[2], f"--compare-temperatures: row 1 {lines[2]!r}")
+    check(f"--compare-temperatures: row 1 {lines[2]!r}", len(vals) == 3 and vals[0] < vals[1] and vals[0] > vals[2])
 
 
 def test_bad_input(exe, model):
@@ -172,23 +157,23 @@ def test_bad_input(exe, model):
         for args, status in cases:
             p = run([exe] + args)
             err = p.stderr.decode()
-            check(p.returncode == status and err.count("\n") == 1 and err.startswith("gpt2: "),
-                  f"{args}: exit {p.returncode} (want {status}), stderr {err!r}")
-        p = run([exe, "-m", model, "--eval", os.path.join(HERE, "fixtures", "eval_text.txt"), "--stride", "99"])
-        check(p.returncode == 2, f"--stride larger than the window: exit {p.returncode}")
+            check(f"{args}: exit {p.returncode} (want {status}), stderr {err!r}",
+                  p.returncode == status and err.count("\n") == 1 and err.startswith("gpt2: "))
+        p = run([exe, "-m", model, "--eval", os.path.join(FIXTURES, "eval_text.txt"), "--stride", "99"])
+        check(f"--stride larger than the window: exit {p.returncode}", p.returncode == 2)
 
 
-def test_readme_example(example, model):
-    readme = open(os.path.join(HERE, "..", "docs", "library.md")).read()
+def test_library_example(example, model):
+    doc = open(os.path.join(ROOT, "docs", "library.md")).read()
     src = open(os.path.join(HERE, "example.c")).read()
-    start = readme.find("```c\n// example.c")
-    block = readme[start + 5:readme.find("```\n", start + 5)] if start >= 0 else ""
-    check(block == src, "docs/library.md's library example is not test/example.c verbatim")
-    tok = os.path.join(HERE, "..", "data", "gpt2_tokenizer.bin")
+    start = doc.find("```c\n// example.c")
+    block = doc[start + 5:doc.find("```\n", start + 5)] if start >= 0 else ""
+    check("docs/library.md's library example is not test/example.c verbatim", block == src)
+    tok = os.path.join(ROOT, "data", "gpt2_tokenizer.bin")
     p = run([example, model, tok, "Every effort moves you"])
     out = p.stdout.decode("utf-8", "replace")
-    check(p.returncode == 0 and out.startswith("most likely next token: ") and out.rstrip().endswith("tokens"),
-          f"the README example: exit {p.returncode}, {out[:80]!r} {p.stderr.decode()[:200]}")
+    check(f"the README example: exit {p.returncode}, {out[:80]!r} {p.stderr.decode()[:200]}",
+          p.returncode == 0 and out.startswith("most likely next token: ") and out.rstrip().endswith("tokens"))
 
 
 def main():
@@ -202,9 +187,8 @@ def main():
     test_draws(exe, small)
     test_charts(exe, small)
     test_bad_input(exe, small)
-    test_readme_example(example, small)
-    print(f"test_explore: {passed} passed, {failures} failed")
-    sys.exit(1 if failures else 0)
+    test_library_example(example, small)
+    sys.exit(finish("test_explore"))
 
 
 if __name__ == "__main__":

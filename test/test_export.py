@@ -13,7 +13,7 @@ Checks, on random models from test/make_random_model.py, written under build/tes
   - --tokenizer, on a small derived vocab.json and on the real one (data/gpt2_encoder.json);
   - the resumable, verified download against a local http.server (X-Linked-Size/Etag on a redirect,
     Range requests, a connection cut mid-file).
-Exits non-zero with a message on the first failure.
+Prints every failed check; exits non-zero if any failed.
 """
 import array
 import hashlib
@@ -23,17 +23,15 @@ import math
 import os
 import shutil
 import struct
-import subprocess
 import sys
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "test"))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-import export_weights  # noqa: E402
-import make_random_model  # noqa: E402
-from make_tokenizer import bytes_to_unicode  # noqa: E402
+from common import ROOT, bf16_round, check, dump_logits, finish, run
+import checkpoint_layout as layout
+import export_weights
+import make_random_model
+from make_tokenizer import bytes_to_unicode
 
 EXPORT = os.path.join(ROOT, "tools", "export_weights.py")
 WORK = os.path.join(ROOT, "build", "test", "export")
@@ -43,25 +41,14 @@ SMALLV = dict(TINY, vocab=1000)  # tiny with a short vocabulary (Vp 1024), for t
 MINI = dict(layers=1, heads=2, embd=8, positions=4, vocab=300, seed=5)  # for the refusals
 
 
-def fail(msg):
-    print(f"test_export: FAIL: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def run(*args, env=None):
-    p = subprocess.run([sys.executable, EXPORT, *args], capture_output=True, text=True,
-                       env=dict(os.environ, **(env or {})))
-    return p.returncode, p.stderr.strip()
+def run_export(*args, env=None):
+    p = run([sys.executable, EXPORT, *args], env=dict(os.environ, **(env or {})))
+    return p.returncode, p.stderr.decode().strip()
 
 
 def export_ok(*args, env=None):
-    rc, err = run(*args, env=env)
-    check(rc == 0, f"export_weights.py {' '.join(args)}: exit {rc}: {err}")
+    rc, err = run_export(*args, env=env)
+    check(f"export_weights.py {' '.join(args)}: exit {rc}: {err}", rc == 0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -70,30 +57,19 @@ def export_ok(*args, env=None):
 
 def read_hf(path):
     """{name without transformer.: (shape, list of floats)} from a safetensors file, F32/F16/BF16."""
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
     out = {}
-    for name, info in header.items():
-        if name == "__metadata__" or name.endswith(".attn.bias"):
+    for name, (dtype, shape, raw) in make_random_model.read_safetensors(path).items():
+        if name.endswith(".attn.bias"):
             continue
-        b, e = info["data_offsets"]
-        raw = data[8 + n + b:8 + n + e]
-        count = math.prod(info["shape"])
-        if info["dtype"] == "F32":
+        count = math.prod(shape)
+        if dtype == "F32":
             vals = struct.unpack(f"<{count}f", raw)
-        elif info["dtype"] == "F16":
+        elif dtype == "F16":
             vals = struct.unpack(f"<{count}e", raw)
         else:
             vals = struct.unpack(f"<{count}f", b"".join(b"\0\0" + raw[2 * i:2 * i + 2] for i in range(count)))
-        out[name.removeprefix("transformer.")] = (info["shape"], vals)
+        out[name.removeprefix("transformer.")] = (shape, vals)
     return out
-
-
-def bf16_round(bits):
-    """float32 bit pattern -> bfloat16 bit pattern, round to nearest even."""
-    return (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
 
 
 def expected_export(hf_dir, dtypes=("fp32",)):
@@ -101,7 +77,7 @@ def expected_export(hf_dir, dtypes=("fp32",)):
     with open(os.path.join(hf_dir, "config.json")) as f:
         cfg = json.load(f)
     L, NH, C, V, maxT = cfg["n_layer"], cfg["n_head"], cfg["n_embd"], cfg["vocab_size"], cfg["n_positions"]
-    Vp = -(-V // 128) * 128
+    Vp = layout.padded_vocab(V)
     t = read_hf(os.path.join(hf_dir, "model.safetensors"))
     vals = []
 
@@ -109,6 +85,8 @@ def expected_export(hf_dir, dtypes=("fp32",)):
         (n_in, n_out), w = t[name]
         return [w[i * n_out + o] for o in range(n_out) for i in range(n_in)]
 
+    # The Hugging Face tensor of each checkpoint tensor, in file order, spelled out here rather than
+    # taken from export_weights.HF_NAMES so that a mistake there shows.
     vals += t["wte.weight"][1] + (0.0,) * ((Vp - V) * C)
     vals += t["wpe.weight"][1]
     for suffix, transposed in [("ln_1.weight", 0), ("ln_1.bias", 0), ("attn.c_attn.weight", 1),
@@ -121,7 +99,7 @@ def expected_export(hf_dir, dtypes=("fp32",)):
     vals += t["ln_f.weight"][1] + t["ln_f.bias"][1]
     out = {}
     for dtype in dtypes:
-        header = struct.pack("<256i", 20240326, 3 if dtype == "fp32" else 5, maxT, V, L, NH, C, Vp, *[0] * 248)
+        header = layout.pack_header(layout.VERSIONS[dtype], maxT, V, L, NH, C, Vp)
         body = struct.pack(f"<{len(vals)}f", *vals)
         if dtype == "bf16":
             bits = array.array("I", body)
@@ -140,8 +118,8 @@ def first_difference(a, b):
 def check_same(path, expected, what):
     with open(path, "rb") as f:
         got = f.read()
-    if got != expected:
-        fail(f"{what}: {path} differs from the expected export ({first_difference(got, expected)})")
+    check(f"{what}: {path} equals the expected export",
+          got == expected, "" if got == expected else first_difference(got, expected))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -154,8 +132,9 @@ def test_exports():
     export_ok(tiny, out32)
     export_ok(tiny, out16, "--dtype", "bf16")
     with open(out32, "rb") as f:
-        hdr = struct.unpack("<256i", f.read(1024))
-    check(hdr[:8] == (20240326, 3, 16, 50257, 2, 4, 64, 50304) and not any(hdr[8:]), f"header {hdr[:8]}")
+        raw = f.read(layout.HEADER_BYTES)
+    hdr = tuple(layout.unpack_header(raw).values())
+    check(f"header {hdr}", hdr == (layout.MAGIC, 3, 16, 50257, 2, 4, 64, 50304) and not any(raw[32:]))
     want = expected_export(tiny, ("fp32", "bf16"))
     check_same(out32, want["fp32"], "fp32 export")
     check_same(out16, want["bf16"], "bf16 export")
@@ -166,11 +145,11 @@ def test_exports():
     (_, three_c), w = t["h.1.attn.c_attn.weight"]
     with open(out32, "rb") as f:
         data = f.read()
-    off = 1024 + 4 * (50304 * C + 16 * C + 2 * 2 * C + (3 * C * C) + (C + 5) * C)
+    off = layout.tensor_offset("qkvw", 3, maxT=16, V=V, L=2, NH=4, C=C, Vp=50304) + 4 * (3 * C * C + (C + 5) * C)
     row = struct.unpack(f"<{C}f", data[off:off + 4 * C])
-    check(list(row) == [w[i * three_c + C + 5] for i in range(C)], "qkvw layer 1 row C+5 is not c_attn column C+5")
-    pad = data[1024 + 4 * V * C:1024 + 4 * 50304 * C]
-    check(pad == bytes(len(pad)), "vocabulary padding rows are not zero")
+    check("qkvw layer 1 row C+5 is not c_attn column C+5", list(row) == [w[i * three_c + C + 5] for i in range(C)])
+    pad = data[layout.HEADER_BYTES + 4 * V * C:layout.HEADER_BYTES + 4 * 50304 * C]
+    check("vocabulary padding rows are not zero", pad == bytes(len(pad)))
     print("test_export: fp32 and bf16 exports match the slow reference export")
 
     # Variants (on a short vocabulary, for speed): transformer. prefix + tied lm_head gives the same
@@ -183,7 +162,7 @@ def test_exports():
     make_random_model.make(var, **SMALLV, prefix=True, lm_head=True)
     export_ok(var, os.path.join(WORK, "v1000_prefixed.bin"))
     with open(os.path.join(WORK, "v1000_prefixed.bin"), "rb") as f, open(os.path.join(WORK, "v1000.bin"), "rb") as g:
-        check(f.read() == g.read(), "transformer.-prefixed model with lm_head: export differs from the plain one")
+        check("transformer.-prefixed model with lm_head: export differs from the plain one", f.read() == g.read())
     for dt in ("F16", "BF16"):
         var = os.path.join(WORK, f"hf_v1000_{dt}")
         make_random_model.make(var, **SMALLV, dtype=dt)
@@ -194,7 +173,7 @@ def test_exports():
     out = os.path.join(WORK, "v1000_BF16_bf16.bin")
     export_ok(os.path.join(WORK, "hf_v1000_BF16"), out, "--dtype", "bf16")
     with open(out, "rb") as f, open(os.path.join(WORK, "v1000_bf16.bin"), "rb") as g:
-        check(f.read() == g.read(), "BF16 input exported as bf16 differs from the F32 input exported as bf16")
+        check("BF16 input exported as bf16 differs from the F32 input exported as bf16", f.read() == g.read())
     print("test_export: transformer.+lm_head, F16 and BF16 inputs give the expected files")
 
 
@@ -205,8 +184,8 @@ def test_bf16_rounding():
     raw = struct.pack(f"<{len(bits)}I", *bits)
     got = struct.unpack(f"<{len(bits)}H", export_weights.f32_to_bf16(raw))
     want = tuple(bf16_round(b) for b in bits)
-    check(got == want, f"f32_to_bf16: {[hex(x) for x in got]} != {[hex(x) for x in want]}")
-    check(want[:3] == (0x3F80, 0x3F80, 0x3F82), "bf16_round: ties to even")
+    check(f"f32_to_bf16: {[hex(x) for x in got]} != {[hex(x) for x in want]}", got == want)
+    check("bf16_round: ties to even", want[:3] == (0x3F80, 0x3F80, 0x3F82))
 
 
 def rewrite_safetensors(src_dir, dst_dir, edit=None, config=None, truncate=0):
@@ -218,13 +197,7 @@ def rewrite_safetensors(src_dir, dst_dir, edit=None, config=None, truncate=0):
     cfg.update(config or {})
     with open(os.path.join(dst_dir, "config.json"), "w") as f:
         json.dump(cfg, f)
-    with open(os.path.join(src_dir, "model.safetensors"), "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    header.pop("__metadata__", None)
-    tensors = {k: [v["dtype"], v["shape"], data[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]]
-               for k, v in header.items()}
+    tensors = {k: list(v) for k, v in make_random_model.read_safetensors(os.path.join(src_dir, "model.safetensors")).items()}
     if edit:
         edit(tensors)
     path = os.path.join(dst_dir, "model.safetensors")
@@ -233,16 +206,6 @@ def rewrite_safetensors(src_dir, dst_dir, edit=None, config=None, truncate=0):
         with open(path, "r+b") as f:
             f.truncate(os.path.getsize(path) - truncate)
     return dst_dir
-
-
-def int8_size(L, C, V, maxT):
-    """Bytes of a version-8 checkpoint: every piece (tensor, matrix scales) padded to 64 bytes."""
-    Vp = -(-V // 128) * 128
-    pad = lambda n: -(-n // 64) * 64  # noqa: E731
-    matrix = lambda n: pad(n) + pad(n // 32 * 2)  # noqa: E731
-    floats = [maxT * C, L * C, L * C, L * 3 * C, L * C, L * C, L * C, L * 4 * C, L * C, C, C]
-    return 1024 + matrix(Vp * C) + matrix(L * 3 * C * C) + matrix(L * C * C) + 2 * matrix(L * 4 * C * C) + \
-        sum(pad(4 * n) for n in floats)
 
 
 def test_int8(exe):
@@ -263,22 +226,21 @@ def test_int8(exe):
         export_ok(src, f32)
         export_ok(src, q8, "--dtype", "int8")
         with open(q8, "rb") as f:
-            hdr = struct.unpack("<8i", f.read(32))
-        check(hdr == (20240326, 8, 16, 50257, 2, 4, 64, 50304), f"{name}: int8 header {hdr}")
-        size = int8_size(TINY["layers"], C, TINY["vocab"], TINY["positions"])
-        check(os.path.getsize(q8) == size, f"{name}: int8 file of {os.path.getsize(q8)} bytes, expected {size}")
+            hdr = tuple(layout.unpack_header(f.read(layout.HEADER_BYTES)).values())
+        check(f"{name}: int8 header {hdr}", hdr == (layout.MAGIC, 8, 16, 50257, 2, 4, 64, 50304))
+        size = layout.file_size(8, maxT=TINY["positions"], V=TINY["vocab"], L=TINY["layers"], NH=TINY["heads"], C=C,
+                                Vp=layout.padded_vocab(TINY["vocab"]))
+        check(f"{name}: int8 file of {os.path.getsize(q8)} bytes, expected {size}", os.path.getsize(q8) == size)
         for ids in ["464 2068", "6109 3626 6100 345 284 11", "0 50256 1 2 3 4 5 6 7 8 9 10 11 12 13 14"]:
             dumps = []
             for args in (["-m", q8], ["-m", f32, "--quantize", "int8"]):
-                out = os.path.join(WORK, f"logits{len(dumps)}.f32")
-                p = subprocess.run([exe, *args, "--prompt-ids", ids, "--dump-logits", out], capture_output=True)
-                check(p.returncode == 0, f"{name}: {' '.join(args)}: {p.stderr.decode().strip()}")
-                with open(out, "rb") as f:
-                    dumps.append(f.read())
-            check(len(dumps[0]) == 4 * 50257 and dumps[0] == dumps[1],
-                  f"{name}, prompt {ids}: int8 file's logits differ from --quantize int8's")
-    rc, err = run(os.path.join(WORK, "hf_mini"), os.path.join(WORK, "refused.bin"), "--dtype", "int8")
-    check(rc == 1 and "n_embd 8 is not a multiple of 32" in err, f"int8 with C = 8: exit {rc}: {err}")
+                data, err = dump_logits(exe, [*args, "--prompt-ids", ids], os.path.join(WORK, f"logits{len(dumps)}.f32"))
+                check(f"{name}: {' '.join(args)}: {err}", data is not None)
+                dumps.append(data or b"")
+            check(f"{name}, prompt {ids}: int8 file's logits differ from --quantize int8's",
+                  len(dumps[0]) == 4 * 50257 and dumps[0] == dumps[1])
+    rc, err = run_export(os.path.join(WORK, "hf_mini"), os.path.join(WORK, "refused.bin"), "--dtype", "int8")
+    check(f"int8 with C = 8: exit {rc}: {err}", rc == 1 and "n_embd 8 is not a multiple of 32" in err)
 
     def huge(t):
         w = array.array("f", t["h.1.mlp.c_fc.weight"][2])
@@ -286,8 +248,8 @@ def test_int8(exe):
         t["h.1.mlp.c_fc.weight"][2] = w.tobytes()
 
     d = rewrite_safetensors(tiny, os.path.join(WORK, "hf_bad"), edit=huge)
-    rc, err = run(d, os.path.join(WORK, "refused.bin"), "--dtype", "int8")
-    check(rc == 1 and "too large for int8" in err and "\n" not in err, f"int8 with a weight of 1e7: exit {rc}: {err}")
+    rc, err = run_export(d, os.path.join(WORK, "refused.bin"), "--dtype", "int8")
+    check(f"int8 with a weight of 1e7: exit {rc}: {err}", rc == 1 and "too large for int8" in err and "\n" not in err)
     print("test_export: int8 exports give the engine's --quantize int8 logits bit for bit; refusals")
 
 
@@ -333,27 +295,27 @@ def test_refusals():
     ]
     for what, kw, needle in cases:
         d = rewrite_safetensors(mini, os.path.join(WORK, "hf_bad"), **kw)
-        rc, err = run(d, out)
-        check(rc == 1, f"{what}: exit {rc}, expected 1 ({err})")
-        check(needle in err and "\n" not in err, f"{what}: message does not name {needle} in one line: {err!r}")
-        check(not os.path.exists(out) and not os.path.exists(out + ".tmp"), f"{what}: output file left behind")
+        rc, err = run_export(d, out)
+        check(f"{what}: exit {rc}, expected 1 ({err})", rc == 1)
+        check(f"{what}: message does not name {needle} in one line: {err!r}", needle in err and "\n" not in err)
+        check(f"{what}: output file left behind", not os.path.exists(out) and not os.path.exists(out + ".tmp"))
     d = rewrite_safetensors(mini, os.path.join(WORK, "hf_bad"))
     with open(os.path.join(d, "model.safetensors"), "r+b") as f:  # bad JSON header
         f.seek(8)
         f.write(b"{{{")
-    rc, err = run(d, out)
-    check(rc == 1 and "JSON" in err, f"bad JSON header: exit {rc}: {err}")
+    rc, err = run_export(d, out)
+    check(f"bad JSON header: exit {rc}: {err}", rc == 1 and "JSON" in err)
     with open(os.path.join(d, "config.json"), "w") as f:
         f.write("{not json")
-    rc, err = run(d, out)
-    check(rc == 1 and "config.json" in err, f"bad config.json: exit {rc}: {err}")
-    rc, err = run(os.path.join(WORK, "no_such_dir"), out)
-    check(rc == 1 and "no_such_dir" in err, f"missing source: exit {rc}: {err}")
-    rc, err = run(mini, out, "--tokenizer", os.path.join(WORK, "tok.bin"))
-    check(rc == 1 and "vocab.json" in err, f"--tokenizer without vocab.json: exit {rc}: {err}")
+    rc, err = run_export(d, out)
+    check(f"bad config.json: exit {rc}: {err}", rc == 1 and "config.json" in err)
+    rc, err = run_export(os.path.join(WORK, "no_such_dir"), out)
+    check(f"missing source: exit {rc}: {err}", rc == 1 and "no_such_dir" in err)
+    rc, err = run_export(mini, out, "--tokenizer", os.path.join(WORK, "tok.bin"))
+    check(f"--tokenizer without vocab.json: exit {rc}: {err}", rc == 1 and "vocab.json" in err)
     for args in ([], [mini], [mini, out, "--dtype", "fp16"]):
-        rc, err = run(*args)
-        check(rc == 2, f"usage error {args}: exit {rc}, expected 2")
+        rc, err = run_export(*args)
+        check(f"usage error {args}: exit {rc}, expected 2", rc == 2)
     print(f"test_export: {len(cases) + 4} refusals exit 1 naming the problem; usage errors exit 2")
 
 
@@ -369,18 +331,18 @@ def test_tokenizer():
     export_ok(mini, os.path.join(WORK, "mini.bin"), "--tokenizer", tok)
     with open(tok, "rb") as f:
         data = f.read()
-    check(struct.unpack("<4I", data[:16]) == (20240328, 2, 258, 257), "tokenizer header")
+    check("tokenizer header", struct.unpack("<4I", data[:16]) == (20240328, 2, 258, 257))
     body = data[1024:]
     pos, toks = 0, []
     while pos < len(body):
         toks.append(body[pos + 1:pos + 1 + body[pos]])
         pos += 1 + body[pos]
-    check(len(toks) == 258 and toks[32] == b" " and toks[256] == b" the" and toks[257] == b"<|endoftext|>",
-          "tokenizer tokens")
+    check("tokenizer tokens",
+          len(toks) == 258 and toks[32] == b" " and toks[256] == b" the" and toks[257] == b"<|endoftext|>")
     shutil.copy(GPT2_ENCODER, os.path.join(mini, "vocab.json"))
     export_ok(mini, os.path.join(WORK, "mini.bin"), "--tokenizer", tok)
     with open(tok, "rb") as f, open(os.path.join(ROOT, "data", "gpt2_tokenizer.bin"), "rb") as g:
-        check(f.read() == g.read(), "--tokenizer from the real vocab.json differs from data/gpt2_tokenizer.bin")
+        check("--tokenizer from the real vocab.json differs from data/gpt2_tokenizer.bin", f.read() == g.read())
     print("test_export: --tokenizer: small vocab and the real one (= data/gpt2_tokenizer.bin)")
     os.remove(os.path.join(mini, "vocab.json"))
 
@@ -462,16 +424,16 @@ def test_download():
         Hub.cut = 300_000
         try:
             export_weights.download(f"{base}/cdn/model.safetensors.big", dest, retries=0, progress=False)
-            fail("download: an interrupted download did not raise")
+            check("download: an interrupted download did not raise", False)
         except export_weights.ExportError as e:
-            check("resume" in str(e), f"download: interrupted message {e}")
-        check(os.path.getsize(dest + ".part") == 300_000 and not os.path.exists(dest), "download: .part after a cut")
+            check(f"download: interrupted message {e}", "resume" in str(e))
+        check("download: .part after a cut", os.path.getsize(dest + ".part") == 300_000 and not os.path.exists(dest))
         # 2. run again: resumes with a Range request
         Hub.log.clear()
         export_weights.download(f"{base}/cdn/model.safetensors.big", dest, retries=0, progress=False)
-        check(Hub.log == [("/cdn/model.safetensors.big", "bytes=300000-")], f"download: resume requests {Hub.log}")
+        check(f"download: resume requests {Hub.log}", Hub.log == [("/cdn/model.safetensors.big", "bytes=300000-")])
         with open(dest, "rb") as f:
-            check(f.read() == big and not os.path.exists(dest + ".part"), "download: resumed file differs")
+            check("download: resumed file differs", f.read() == big and not os.path.exists(dest + ".part"))
         # 3. cut with retries: resumes within one call, through the hub-like redirect (size + sha256)
         Hub.files["model.safetensors"], small = big, Hub.files["model.safetensors"]
         dest = os.path.join(cache, "b", "model.safetensors")
@@ -479,18 +441,18 @@ def test_download():
         export_weights.download(export_weights.hub_url("x/y", "model.safetensors"), dest, retries=2,
                                 progress=False, wait=0)
         ranges = [r for _, r in Hub.log]
-        check(ranges == [None, None, "bytes=123456-", "bytes=123456-"], f"download: retry requests {Hub.log}")
+        check(f"download: retry requests {Hub.log}", ranges == [None, None, "bytes=123456-", "bytes=123456-"])
         with open(dest, "rb") as f:
-            check(f.read() == big, "download: retried file differs")
+            check("download: retried file differs", f.read() == big)
         # 4. a sha256 that does not match: refused, nothing kept
         Hub.etag["model.safetensors"] = "0" * 64
         dest = os.path.join(cache, "c", "model.safetensors")
         try:
             export_weights.download(export_weights.hub_url("x/y", "model.safetensors"), dest, progress=False)
-            fail("download: a sha256 mismatch was accepted")
+            check("download: a sha256 mismatch was accepted", False)
         except export_weights.ExportError as e:
-            check("sha256" in str(e), f"download: sha256 message {e}")
-        check(not os.path.exists(dest) and not os.path.exists(dest + ".part"), "download: bad file kept")
+            check(f"download: sha256 message {e}", "sha256" in str(e))
+        check("download: bad file kept", not os.path.exists(dest) and not os.path.exists(dest + ".part"))
         del Hub.etag["model.safetensors"]
         Hub.files["model.safetensors"] = small
         # 5. the CLI with a hub name: download into the cache, export; then again with no server
@@ -500,15 +462,15 @@ def test_download():
         export_ok("test/mini", out, env=env)
         export_ok(os.path.join(WORK, "hf_mini"), os.path.join(WORK, "mini.bin"))
         with open(out, "rb") as f, open(os.path.join(WORK, "mini.bin"), "rb") as g:
-            check(f.read() == g.read(), "download: export of the downloaded model differs")
-        check(sorted(os.listdir(os.path.join(cache, "test--mini"))) == ["config.json", "model.safetensors"],
-              "download: cache contents")
+            check("download: export of the downloaded model differs", f.read() == g.read())
+        check("download: cache contents",
+              sorted(os.listdir(os.path.join(cache, "test--mini"))) == ["config.json", "model.safetensors"])
     finally:
         server.shutdown()
         server.server_close()
     export_ok("test/mini", out, env={"GPT2C_CACHE": cache, "GPT2_HF_ENDPOINT": base})  # from the cache
-    rc, err = run("test/other", out, env={"GPT2C_CACHE": cache, "GPT2_HF_ENDPOINT": base})
-    check(rc == 1 and "download failed" in err, f"download with the server gone: exit {rc}: {err}")
+    rc, err = run_export("test/other", out, env={"GPT2C_CACHE": cache, "GPT2_HF_ENDPOINT": base})
+    check(f"download with the server gone: exit {rc}: {err}", rc == 1 and "download failed" in err)
     print("test_export: download: resume after a cut, retries, size and sha256 checks, cache reuse")
 
 
@@ -522,8 +484,9 @@ def main():
     test_int8(sys.argv[1])
     test_tokenizer()
     test_download()
-    print(f"test_export: all passed ({time.time() - t0:.1f} s)")
+    print(f"test_export: {time.time() - t0:.1f} s")
+    return finish("test_export")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

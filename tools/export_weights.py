@@ -14,17 +14,11 @@ SOURCE is either
     X-Linked-Etag, then renamed into place; a file already in the cache is used without the network.
     GPT2_HF_ENDPOINT overrides the base URL (like HF_ENDPOINT; the tests point it at a local server).
 
-Output: int32 header[256] = {20240326, version, maxT, V, L, NH, C, Vp, 0...} with version 3 for
-float32 and 5 for bfloat16 (rounded to nearest even from float32, as torch and llm.c do), then the
-tensors back to back: wte (Vp, C) with rows V..Vp-1 zero, Vp = V rounded up to a multiple of 128;
-wpe (maxT, C); ln1w, ln1b (L, C); qkvw (L, 3C, C) rows q, k, v; qkvb (L, 3C); attprojw (L, C, C);
-attprojb (L, C); ln2w, ln2b (L, C); fcw (L, 4C, C); fcb (L, 4C); fcprojw (L, C, 4C); fcprojb (L, C);
-lnfw, lnfb (C). HF's Conv1D weights are stored (in, out) and are transposed to (out, in).
-Version 8 (--dtype int8, the engine's own) has the same header and order, but each of the five
-matrices (wte, qkvw, attprojw, fcw, fcprojw) is int8 values followed by one float16 scale per 32 of
-them, made exactly as the engine's --quantize int8 makes them (so both run the same numbers); the
-other tensors are float32; every piece (a tensor, a matrix's scales) is padded with zeros to a
-multiple of 64 bytes. Pure Python: int8 takes about a minute for gpt2 (124M).
+Output: the file tools/checkpoint_layout.py describes, version 3 (float32), 5 (bfloat16, rounded to
+nearest even from float32, as torch and llm.c do) or 8 (int8 with float16 scales, made exactly as the
+engine's --quantize int8 makes them, so both run the same numbers). HF's Conv1D weights are stored
+(in, out) and are transposed to (out, in); c_attn's output columns are q, k, v, qkvw's rows the same.
+Pure Python: int8 takes about a minute for gpt2 (124M).
 
 Accepted input: safetensors with F32, F16 or BF16 tensors, names with or without "transformer.";
 the causal-mask buffers h.N.attn.bias / h.N.attn.masked_bias are skipped; lm_head.weight, if
@@ -50,12 +44,18 @@ import time
 import urllib.error
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the sibling modules, from any directory
+import checkpoint_layout as layout  # noqa: E402
 from make_tokenizer import write_tokenizer  # noqa: E402
 
-MAGIC = 20240326
-VERSIONS = {"fp32": 3, "bf16": 5, "int8": 8}  # 3 and 5 are llm.c's; 8 is the engine's own
-Q8_GROUP, Q8_ALIGN = 32, 64
+Q8_GROUP, Q8_ALIGN = layout.Q8_GROUP, layout.Q8_ALIGN
+# Where each checkpoint tensor comes from in a Hugging Face GPT-2 (names without "transformer.";
+# those of layout.PER_LAYER are under h.<layer>.). Its matrices other than wte are Conv1D weights.
+HF_NAMES = {"wte": "wte.weight", "wpe": "wpe.weight", "ln1w": "ln_1.weight", "ln1b": "ln_1.bias",
+            "qkvw": "attn.c_attn.weight", "qkvb": "attn.c_attn.bias", "attprojw": "attn.c_proj.weight",
+            "attprojb": "attn.c_proj.bias", "ln2w": "ln_2.weight", "ln2b": "ln_2.bias", "fcw": "mlp.c_fc.weight",
+            "fcb": "mlp.c_fc.bias", "fcprojw": "mlp.c_proj.weight", "fcprojb": "mlp.c_proj.bias",
+            "lnfw": "ln_f.weight", "lnfb": "ln_f.bias"}
 HUB_MODELS = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
 DTYPE_SIZE = {"F32": 4, "F16": 2, "BF16": 2}
 CHUNK = 1 << 20  # elements per conversion chunk (4 MB of float32)
@@ -328,10 +328,25 @@ def read_config(path):
 # The export.
 
 
+def hf_sources(dims):
+    """[(checkpoint tensor, [(HF name, HF shape) per layer, or the one], Conv1D)] in file order."""
+    out = []
+    for name, shape in layout.shapes(**dims):
+        if name == "wte":
+            out.append((name, [(HF_NAMES[name], (dims["V"], dims["C"]))], False))  # no padding rows
+        elif name in layout.PER_LAYER:
+            conv1d = name in layout.MATRICES
+            hf_shape = shape[:0:-1] if conv1d else shape[1:]  # a Conv1D weight is stored (in, out)
+            out.append((name, [(f"h.{l}.{HF_NAMES[name]}", hf_shape) for l in range(dims["L"])], conv1d))
+        else:
+            out.append((name, [(HF_NAMES[name], shape)], False))
+    return out
+
+
 def export(src_dir, out_path, dtype="fp32", log=sys.stderr):
     cfg = read_config(os.path.join(src_dir, "config.json"))
-    maxT, V, L, NH, C = cfg["maxT"], cfg["V"], cfg["L"], cfg["NH"], cfg["C"]
-    Vp = (V + 127) // 128 * 128
+    dims = dict(cfg, Vp=layout.padded_vocab(cfg["V"]))
+    V, C, Vp = dims["V"], dims["C"], dims["Vp"]
     if dtype == "int8" and C % Q8_GROUP:
         raise ExportError(f"--dtype int8: n_embd {C} is not a multiple of {Q8_GROUP}")
     st_path = os.path.join(src_dir, "model.safetensors")
@@ -340,18 +355,13 @@ def export(src_dir, out_path, dtype="fp32", log=sys.stderr):
             os.path.join(src_dir, "pytorch_model.bin")) else ""
         raise ExportError(f"{st_path}: no such file{other}")
     st = SafeTensors(st_path)
+    sources = hf_sources(dims)
     t0 = time.time()
     try:
-        # Validate every tensor before writing anything: a refusal costs no time or disk.
-        plan = [("wte.weight", (V, C)), ("wpe.weight", (maxT, C)), ("ln_f.weight", (C,)), ("ln_f.bias", (C,))]
-        for l in range(L):
-            h = f"h.{l}."
-            plan += [(h + "ln_1.weight", (C,)), (h + "ln_1.bias", (C,)),
-                     (h + "attn.c_attn.weight", (C, 3 * C)), (h + "attn.c_attn.bias", (3 * C,)),
-                     (h + "attn.c_proj.weight", (C, C)), (h + "attn.c_proj.bias", (C,)),
-                     (h + "ln_2.weight", (C,)), (h + "ln_2.bias", (C,)),
-                     (h + "mlp.c_fc.weight", (C, 4 * C)), (h + "mlp.c_fc.bias", (4 * C,)),
-                     (h + "mlp.c_proj.weight", (4 * C, C)), (h + "mlp.c_proj.bias", (C,))]
+        # Validate every tensor before writing anything: a refusal costs no time or disk. The tensors
+        # outside the layers first, then layer by layer.
+        plan = [src for name, srcs, _ in sources if name not in layout.PER_LAYER for src in srcs]
+        plan += [srcs[l] for l in range(dims["L"]) for name, srcs, _ in sources if name in layout.PER_LAYER]
         for key, shape in plan:
             st.check(key, shape)
         known = {k for k, _ in plan} | {"lm_head.weight"}
@@ -390,38 +400,21 @@ def export(src_dir, out_path, dtype="fp32", log=sys.stderr):
                         out.write(scales)
                         out.pad(Q8_ALIGN)
 
-            header = [MAGIC, VERSIONS[dtype], maxT, V, L, NH, C, Vp] + [0] * 248
-            out.write(struct.pack("<256i", *header))
-            tensor(itertools.chain(st.chunks("wte.weight", (V, C)), [bytes(4 * (Vp - V) * C)]), matrix=True)
-            tensor([st.read("wpe.weight", (maxT, C))])
-
-            def per_layer(name, shape, conv1d=False):  # the Conv1D weights are the matrices
-                tensor((transpose(st.read(f"h.{l}.{name}", shape), *shape) if conv1d
-                        else st.read(f"h.{l}.{name}", shape) for l in range(L)), matrix=conv1d)
-
-            per_layer("ln_1.weight", (C,))
-            per_layer("ln_1.bias", (C,))
-            per_layer("attn.c_attn.weight", (C, 3 * C), conv1d=True)
-            per_layer("attn.c_attn.bias", (3 * C,))
-            per_layer("attn.c_proj.weight", (C, C), conv1d=True)
-            per_layer("attn.c_proj.bias", (C,))
-            per_layer("ln_2.weight", (C,))
-            per_layer("ln_2.bias", (C,))
-            per_layer("mlp.c_fc.weight", (C, 4 * C), conv1d=True)
-            per_layer("mlp.c_fc.bias", (4 * C,))
-            per_layer("mlp.c_proj.weight", (4 * C, C), conv1d=True)
-            per_layer("mlp.c_proj.bias", (C,))
-            tensor([st.read("ln_f.weight", (C,))])
-            tensor([st.read("ln_f.bias", (C,))])
+            out.write(layout.pack_header(layout.VERSIONS[dtype], **dims))
+            for name, srcs, conv1d in sources:
+                if name == "wte":  # streamed in chunks, then its zero padding rows
+                    tensor(itertools.chain(st.chunks(*srcs[0]), [bytes(4 * (Vp - V) * C)]), matrix=True)
+                else:
+                    tensor((transpose(st.read(key, shape), *shape) if conv1d else st.read(key, shape)
+                            for key, shape in srcs), matrix=conv1d)
             out.close()
         os.replace(tmp, out_path)
     finally:
         st.close()
         if os.path.exists(out_path + ".tmp"):
             os.remove(out_path + ".tmp")
-    n_params = Vp * C + maxT * C + L * 12 * C * C + L * 13 * C + 2 * C
-    print(f"export_weights.py: wrote {out_path}: {dtype}, maxT {maxT}, V {V} (Vp {Vp}), L {L}, NH {NH}, "
-          f"C {C}, {n_params} parameters, {time.time() - t0:.1f} s", file=log)
+    print(f"export_weights.py: wrote {out_path}: {dtype}, maxT {dims['maxT']}, V {V} (Vp {Vp}), L {dims['L']}, "
+          f"NH {dims['NH']}, C {C}, {layout.n_params(**dims)} parameters, {time.time() - t0:.1f} s", file=log)
 
 
 # --------------------------------------------------------------------------------------------
@@ -568,7 +561,7 @@ def main(argv=None):
     p.add_argument("source", help="directory with config.json + model.safetensors, or gpt2 / gpt2-medium / "
                                   "gpt2-large / gpt2-xl / owner/name from the hub")
     p.add_argument("out", help="output checkpoint (.bin)")
-    p.add_argument("--dtype", choices=sorted(VERSIONS), default="fp32", help="tensor type (default fp32)")
+    p.add_argument("--dtype", choices=sorted(layout.VERSIONS), default="fp32", help="tensor type (default fp32)")
     p.add_argument("--tokenizer", metavar="OUT_TOKENIZER.bin", help="also write the tokenizer from vocab.json")
     a = p.parse_args(argv)
     try:

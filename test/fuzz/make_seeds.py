@@ -4,8 +4,11 @@ change them). Standard library only.   python3 test/fuzz/make_seeds.py"""
 import os
 import random
 import struct
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+import checkpoint_layout as layout  # noqa: E402
 
 
 def put(target, name, data):
@@ -21,18 +24,22 @@ def tokenizer_file(tokens, eot):
     return head + b"".join(bytes([len(t)]) + t for t in tokens)
 
 
+def header_start(version, **dims):
+    """The header's first ints, magic to Vp: the fuzz target adds the zero ints after them."""
+    return layout.pack_header(version, **dims)[:4 * len(layout.HEADER_FIELDS)]
+
+
 def checkpoint(L, NH, C, maxT, V, Vp, bf16=False, seed=1):
-    """The fuzz target's compressed checkpoint: header ints 0..7, then the tensors (the 992 zero bytes
-    of the header are added by the target)."""
-    n = (Vp * C + maxT * C + L * (2 * C + 3 * C * C + 3 * C + C * C + C + 2 * C + 4 * C * C + 4 * C
-                                   + 4 * C * C + C) + 2 * C)
+    """The fuzz target's compressed checkpoint: header_start(), then the tensors."""
+    dims = dict(maxT=maxT, V=V, L=L, NH=NH, C=C, Vp=Vp)
+    n = layout.n_params(**dims)
     rng = random.Random(seed)
     vals = [rng.uniform(-0.5, 0.5) for _ in range(n)]
     if bf16:
         body = b"".join(struct.pack("<I", struct.unpack("<I", struct.pack("<f", v))[0])[2:] for v in vals)
     else:
         body = struct.pack(f"<{n}f", *vals)
-    return struct.pack("<8i", 20240326, 5 if bf16 else 3, maxT, V, L, NH, C, Vp) + body
+    return header_start(layout.VERSIONS["bf16" if bf16 else "fp32"], **dims) + body
 
 
 def checkpoint_int8(L, NH, C, maxT, V, Vp, seed=6):
@@ -40,20 +47,19 @@ def checkpoint_int8(L, NH, C, maxT, V, Vp, seed=6):
     rng = random.Random(seed)
 
     def pad(b):
-        return b + bytes(-len(b) % 64)
+        return b + bytes(-len(b) % layout.Q8_ALIGN)
 
     def matrix(n):
-        scales = [rng.uniform(0.0, 0.01) for _ in range(n // 32)]
-        return pad(bytes(rng.randrange(256) for _ in range(n))) + pad(struct.pack(f"<{n // 32}e", *scales))
+        scales = [rng.uniform(0.0, 0.01) for _ in range(n // layout.Q8_GROUP)]
+        return pad(bytes(rng.randrange(256) for _ in range(n))) + pad(struct.pack(f"<{n // layout.Q8_GROUP}e", *scales))
 
     def floats(n):
         return pad(struct.pack(f"<{n}f", *[rng.uniform(-0.5, 0.5) for _ in range(n)]))
 
-    body = (matrix(Vp * C) + floats(maxT * C) + floats(L * C) + floats(L * C) + matrix(L * 3 * C * C)
-            + floats(L * 3 * C) + matrix(L * C * C) + floats(L * C) + floats(L * C) + floats(L * C)
-            + matrix(L * 4 * C * C) + floats(L * 4 * C) + matrix(L * 4 * C * C) + floats(L * C)
-            + floats(C) + floats(C))
-    return struct.pack("<8i", 20240326, 8, maxT, V, L, NH, C, Vp) + body
+    dims = dict(maxT=maxT, V=V, L=L, NH=NH, C=C, Vp=Vp)
+    body = b"".join(matrix(layout.numel(shape)) if name in layout.MATRICES else floats(layout.numel(shape))
+                    for name, shape in layout.shapes(**dims))
+    return header_start(layout.VERSIONS["int8"], **dims) + body
 
 
 def main():
@@ -81,8 +87,8 @@ def main():
     put("checkpoint", "bf16_q8able", checkpoint(1, 1, 32, 2, 3, 4, bf16=True, seed=4))
     put("checkpoint", "f32_prefill", checkpoint(1, 2, 8, 8, 5, 8, seed=5))
     put("checkpoint", "int8_small", checkpoint_int8(1, 2, 32, 8, 3, 4))
-    put("checkpoint", "truncated_header", struct.pack("<5i", 20240326, 3, 1, 1, 1))
-    put("checkpoint", "overflow", struct.pack("<8i", 20240326, 3, 65536, 1 << 24, 4096, 1, 65536, 1 << 24))
+    put("checkpoint", "truncated_header", header_start(3, maxT=1, V=1, L=1, NH=1, C=1, Vp=1)[:20])  # magic .. L
+    put("checkpoint", "overflow", header_start(3, maxT=65536, V=1 << 24, L=4096, NH=1, C=65536, Vp=1 << 24))
 
     argvs = {
         "sampling": ["-p", "Hello", "-t", "1.4", "-k", "25", "--top-p", "0.9", "--min-p", "0.05", "-s", "7"],
