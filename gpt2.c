@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 // ----------------------------------------------------------------------------------------------
@@ -122,6 +123,9 @@ static int check_header(const char *path, const int32_t *h, size_t file_size, GP
 
 // Opens the checkpoint and reads its header; the file descriptor, or -1 with err set.
 static int open_checkpoint(const char *path, int32_t h[HEADER_INTS], size_t *size, char *err) {
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) // before open, which Windows refuses for a directory
+        return fail(err, "gpt2_build: %s: not a regular file", path);
     int fd = open(path, O_RDONLY | O_BINARY);
     if (fd < 0) return fail(err, "gpt2_build: %s: %s", path, strerror(errno));
     long long n = gpt2_file_size(fd), got = 0;

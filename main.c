@@ -16,6 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef _WIN32
+#include <fcntl.h>
+#include <io.h>
+#endif
 
 #define DEFAULT_MODEL "data/gpt2_124M.bin"
 #define DEFAULT_TOKENIZER "data/gpt2_tokenizer.bin"
@@ -112,7 +116,7 @@ static const char *usage_text =
 
 // "gpt2: <message>" on stderr, and status back, for the caller to return: every error of the command
 // line is reported this way. A usage error (EXIT_USAGE) points to --help.
-static int cli_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int cli_error(int status, const char *fmt, ...) GPT2_PRINTF(2, 3);
 static int cli_error(int status, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -820,6 +824,11 @@ static int run_eval(const Args *a, const Tokenizer *tok) {
 
 #ifndef GPT2_NO_MAIN
 int main(int argc, char **argv) {
+#ifdef _WIN32
+    // bytes in and out as they are: no CRLF translation, no end at a 0x1a byte
+    _setmode(_fileno(stdin), _O_BINARY);
+    _setmode(_fileno(stdout), _O_BINARY);
+#endif
     Args a;
     int r = cli_parse(argc, argv, &a);
     if (r < 0) return fputs(usage_text, stdout), 0;

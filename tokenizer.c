@@ -112,9 +112,11 @@ static uint32_t read_u32le(const unsigned char *p) {
 
 // Read a regular file into a malloc'd buffer. Returns 0, or -1 with err set.
 static int read_file(const char *path, unsigned char **buf, size_t *size, char *err) {
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) // before fopen, which Windows refuses for a directory
+        return fail(err, "tokenizer_build: %s: not a regular file", path);
     FILE *f = fopen(path, "rb");
     if (!f) return fail(err, "tokenizer_build: %s: cannot open: %s", path, strerror(errno));
-    struct stat st;
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         fclose(f);
         return fail(err, "tokenizer_build: %s: not a regular file", path);

@@ -11,10 +11,18 @@
 #include <stdio.h>
 #include <time.h>
 
-// The library's error convention (gpt2.h): a one-line message into err, then -1 to return.
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
+// Lets the compiler check printf-style arguments (mingw: against the C99 printf that
+// __USE_MINGW_ANSI_STDIO selects, which knows %zu).
+#if defined(__MINGW32__)
+#define GPT2_PRINTF(f, a) __attribute__((format(__MINGW_PRINTF_FORMAT, f, a)))
+#elif defined(__GNUC__)
+#define GPT2_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define GPT2_PRINTF(f, a)
 #endif
+
+// The library's error convention (gpt2.h): a one-line message into err, then -1 to return.
+GPT2_PRINTF(2, 3)
 static inline int fail(char *err, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

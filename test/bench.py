@@ -2,7 +2,8 @@
 """`make bench`: speed of the engine on a full-size GPT-2 124M with deterministic random weights, beside
 what this machine can do at all. Standard library only.
 
-    python3 test/bench.py BUILD_DIR      (BUILD_DIR holds bench and random_checkpoint)
+    python3 test/bench.py BUILD_DIR RANDOM_CHECKPOINT   (BUILD_DIR holds bench; the second is
+                                                          tools/random_checkpoint.c built)
 
 Prints markdown: the machine's read bandwidth and FMA peak (1 and 2 threads), then one row per
 weight format and thread count: load time, prefill tokens/s for 128- and 512-token prompts (and as a
@@ -55,7 +56,7 @@ def cpu_name():
 
 def main(argv):
     build = argv[1]
-    bench, maker = os.path.join(build, "bench"), os.path.join(build, "random_checkpoint")
+    bench, maker = os.path.join(build, "bench"), argv[2]
     os.makedirs("build/bench", exist_ok=True)
     files = {"fp32": "build/bench/gpt2_124M.bin", "bf16": "build/bench/gpt2_124M_bf16.bin",
              "int8": "build/bench/gpt2_124M_int8.bin"}

@@ -21,10 +21,14 @@ if TOOLS not in sys.path:
 passed = failed = 0
 
 
+# Emulated runs (qemu, wine) are slower: GPT2_TIMEOUT_SCALE=N gives every program N times as long.
+TIMEOUT_SCALE = float(os.environ.get("GPT2_TIMEOUT_SCALE", "1"))
+
+
 def run(args, stdin=b"", timeout=120, **kw):
     """args run to completion with stdout and stderr captured. stdin: bytes to send (by default none,
     and end of file: a test never waits on the terminal)."""
-    return subprocess.run(args, input=stdin, capture_output=True, timeout=timeout, **kw)
+    return subprocess.run(args, input=stdin, capture_output=True, timeout=timeout * TIMEOUT_SCALE, **kw)
 
 
 def check(what, ok, detail=""):

@@ -253,7 +253,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: test_sampler sampler_cases.txt [ref_sampler.json]\n");
         return 2;
     }
-    FILE *f = fopen(argv[1], "r");
+    FILE *f = fopen(argv[1], "rb");
     if (!f) {
         perror(argv[1]);
         return 1;

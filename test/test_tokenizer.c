@@ -339,8 +339,13 @@ static void expect_file_refused(Tally *tally, const char *dir, const char *name,
     unlink(path);
 }
 
+#ifdef _WIN32
+#include <direct.h>
+static char *mkdtemp(char *name) { return _mktemp(name) && _mkdir(name) == 0 ? name : NULL; }
+#endif
+
 static void test_bad_files(Tally *tally) {
-    char dir[] = "/tmp/test_tokenizer_XXXXXX";
+    char dir[] = "build/test_tokenizer_XXXXXX"; // make test runs in the checkout, where build/ exists
     if (!mkdtemp(dir)) {
         check(tally, 0, "make a temporary directory");
         return;
