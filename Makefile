@@ -13,9 +13,10 @@ GPT2_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -pthread
 # baseline, never for the build machine's CPU; Windows programs end in .exe and print through the C99
 # printf (%zu) of mingw's ANSI stdio.
 TARGET := $(shell $(CC) -dumpmachine)
-TARGET_ARCH := $(firstword $(subst -, ,$(TARGET)))
+# (Apple says arm64 for aarch64)
+TARGET_ARCH := $(subst arm64,aarch64,$(firstword $(subst -, ,$(TARGET))))
 WINDOWS := $(findstring mingw,$(TARGET))
-CROSS := $(if $(filter-out $(shell uname -m),$(TARGET_ARCH:arm64=aarch64)),1,$(if $(WINDOWS),$(if $(findstring MINGW,$(shell uname -s)),,1)))
+CROSS := $(if $(filter-out $(subst arm64,aarch64,$(shell uname -m)),$(TARGET_ARCH)),1,$(if $(WINDOWS),$(if $(findstring MINGW,$(shell uname -s)),,1)))
 X := $(if $(WINDOWS),.exe)
 GPT2_CFLAGS += $(if $(WINDOWS),-D__USE_MINGW_ANSI_STDIO=1)
 ifeq ($(CROSS),1)
@@ -161,11 +162,10 @@ test-errors: $(EXE) build/random_checkpoint build/cli_test.bin
 	$(PYTHON) test/test_errors.py ./$(EXE) build/random_checkpoint build/cli_test.bin
 
 # The fuzz targets' seed corpora and every input a fuzzer once failed on (test/fuzz/regress), replayed
-# without libFuzzer by test/fuzz/replay.c, with this build's compiler and flags. The targets use
-# Linux's memfd_create: they are Linux tests.
+# without libFuzzer by test/fuzz/replay.c, with this build's compiler and flags.
 FUZZ_TARGETS = tokenizer tokenizer_file checkpoint cli
-$(O)/replay_%: test/fuzz/fuzz_%.c test/fuzz/replay.c $(LIB)
-	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -I. -o $@ $(filter-out main.c,$^) $(LDLIBS)
+$(O)/replay_%: test/fuzz/fuzz_%.c test/fuzz/replay.c test/fuzz/scratch_file.h $(LIB)
+	$(CC) $(ALL_CFLAGS) -I. -o $@ $(filter-out main.c,$^) $(LDLIBS)
 $(O)/replay_cli: main.c
 test-fuzz-corpus: $(addprefix $(O)/replay_,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \
@@ -197,7 +197,7 @@ check-valgrind: build/cli_test.bin build/cli_test_int8.bin
 # target N seconds, starting from its seed corpus (test/fuzz/corpus, made by test/fuzz/make_seeds.py);
 # what it finds goes to build/fuzz/. A failing input belongs in test/fuzz/regress/TARGET/.
 FUZZ_CC ?= clang
-FUZZ_CFLAGS = -O2 -g $(GPT2_CFLAGS) -D_GNU_SOURCE $(NATIVE) -fsanitize=fuzzer,address,undefined \
+FUZZ_CFLAGS = -O2 -g $(GPT2_CFLAGS) $(NATIVE) -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 FUZZ_SECONDS ?= 30
 build/fuzz/fuzz_%: test/fuzz/fuzz_%.c $(LIB_SRCS) $(HEADERS)

@@ -531,10 +531,18 @@ static int dump_logits(const Job *j) {
     const char *path = j->a->dump_logits;
     size_t V = (size_t)j->model->config.V;
     const float *logits = prompt_logits(j);
+    unsigned char *le = malloc(4 * V); // little-endian on every host, as documented
+    if (!le) return cli_error(EXIT_DATA, "out of memory for %zu logits", V);
+    for (size_t i = 0; i < V; i++) {
+        uint32_t u;
+        memcpy(&u, &logits[i], 4);
+        for (int b = 0; b < 4; b++) le[4 * i + b] = (unsigned char)(u >> 8 * b);
+    }
     FILE *f = fopen(path, "wb");
-    if (!f || fwrite(logits, sizeof(float), V, f) != V || fclose(f) != 0)
-        return cli_error(EXIT_DATA, "%s: %s", path, strerror(errno));
-    return 0;
+    int r = !f || fwrite(le, 4, V, f) != V;
+    if ((f && fclose(f) != 0) || r) r = cli_error(EXIT_DATA, "%s: %s", path, strerror(errno));
+    free(le);
+    return r;
 }
 
 // --draws, --compare-temperatures, or --show-probs without -n: the prompt's next-token distribution,

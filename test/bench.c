@@ -7,13 +7,13 @@
 //                                    load s, prefill 128/512 tok/s, first-token ms, decode tok/s, RSS
 //                                    (with `decode`: only the first-token and decode figures)
 #include "../gpt2.h"
+#include "../platform.h"
 #include "../util.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -93,12 +93,11 @@ static double run_parts(void *(*fn)(void *), Part *parts, int threads, int reps)
 #define FMA_ITERS 20000000 // per thread: 12 chains of FMAs, long enough to time
 
 static int bench_machine(int threads) {
-    // On huge pages, as the engine's weights are (see map_file in gpt2.c): with 4 KB pages the
-    // loop would read more slowly and make the ceiling look lower than it is.
+    // On huge pages, as the engine's weights are (platform.c): with 4 KB pages the loop would
+    // read more slowly and make the ceiling look lower than it is.
     size_t n = (512u << 20) / sizeof(float);
-    float *data = aligned_alloc(2u << 20, n * sizeof(float));
+    float *data = gpt2_alloc_huge(n * sizeof(float));
     if (!data || threads < 1 || threads > 64) return 1;
-    madvise(data, n * sizeof(float), MADV_HUGEPAGE);
     for (size_t i = 0; i < n; i++) data[i] = (float)(i & 7);
     // Sustained, not a lucky moment: each measurement reads the 512 MB READ_PASSES times (about as
     // long as a decode run reads its weights), and the best of 3 measurements counts.
@@ -115,7 +114,7 @@ static int bench_machine(int threads) {
 #endif
     printf("{\"threads\": %d, \"read_gbs\": %.2f, \"fma_gflops\": %.1f}\n", threads, n * sizeof(float) / t_read / 1e9,
            flops / t_fma / 1e9);
-    free(data);
+    gpt2_aligned_free(data);
     return 0;
 }
 
@@ -176,9 +175,14 @@ static int bench_model(const char *path, int threads, int int8, int decode_only)
     double p512 = decode_only ? 0.0 : best_prefill(&m, 512 < m.config.maxT ? 512 : m.config.maxT);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
+#ifdef __APPLE__
+    double rss_mb = ru.ru_maxrss / 1048576.0; // macOS counts bytes
+#else
+    double rss_mb = ru.ru_maxrss / 1024.0; // Linux and the BSDs count kilobytes
+#endif
     printf("{\"threads\": %d, \"dtype\": %d, \"load_s\": %.3f, \"prefill128\": %.1f, \"prefill512\": %.1f, "
            "\"ttft_ms\": %.1f, \"decode\": %.1f, \"rss_mb\": %.1f, \"file_mb\": %.1f, \"kv_mb\": %.1f}\n",
-           m.n_threads, m.dtype, t_load, p128, p512, ttft * 1e3, decode, ru.ru_maxrss / 1024.0, m.map_size / 1048576.0,
+           m.n_threads, m.dtype, t_load, p128, p512, ttft * 1e3, decode, rss_mb, m.map_size / 1048576.0,
            2.0 * m.config.L * m.config.maxT * m.config.C * sizeof(float) / 1048576.0);
     sampler_free(&s);
     gpt2_free(&m);

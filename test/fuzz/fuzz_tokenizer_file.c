@@ -1,13 +1,12 @@
 // fuzz_tokenizer_file: any bytes written as a tokenizer file -> tokenizer_build loads it or refuses it
 // with a message naming the function; a loaded tokenizer encodes and decodes text back to the same
 // bytes (the text: a fixed sample, then the input's own bytes).
-// memfd_create needs _GNU_SOURCE (the Makefile defines it)
 #include "../../gpt2.h"
+#include "scratch_file.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 static void roundtrip(const Tokenizer *t, const unsigned char *s, size_t n) {
@@ -30,10 +29,11 @@ static void roundtrip(const Tokenizer *t, const unsigned char *s, size_t n) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    int fd = memfd_create("tokenizer", 0);
-    if (fd < 0 || write(fd, data, size) != (ssize_t)size) abort();
-    char path[64], err[GPT2_ERR_LEN] = "";
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    int fd = scratch_file();
+    if (write(fd, data, size) != (ssize_t)size) abort();
+    close(fd);
+    const char *path = scratch_path;
+    char err[GPT2_ERR_LEN] = "";
     Tokenizer t;
     if (tokenizer_build(&t, path, err) == 0) {
         static const char sample[] = "Hello, world! It's 2024 <|endoftext|> naïve café 日本語 \xff\xfe  \n\n";
@@ -43,6 +43,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     } else if (strncmp(err, "tokenizer_build: ", 17) != 0) {
         abort(); // refused without a message
     }
-    close(fd);
     return 0;
 }
