@@ -33,12 +33,15 @@ LDLIBS = -lm -pthread $(if $(WINDOWS),-static)
 
 # Objects go to build/native; SCALAR=1 (the portable kernels, SIMD compiled out) to build/scalar;
 # SANITIZE=1 (ASan and UBSan, the first error fatal, -g and frame pointers for the reports) to
-# build/asan-native or build/asan-scalar; a cross build to build/native-TARGET (build/scalar-TARGET).
+# build/asan-native or build/asan-scalar; a cross build to build/native-TARGET (build/scalar-TARGET),
+# a build with clang to build/native-clang.
 # Only the native build and Windows's gpt2.exe put the program and library at the top.
 SANITIZE_CFLAGS = -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 MODE_CFLAGS = $(if $(filter 1,$(SCALAR)),-DGPT2_SCALAR) $(if $(filter 1,$(SANITIZE)),$(SANITIZE_CFLAGS))
 ALL_CFLAGS = $(GPT2_CFLAGS) $(NATIVE) $(MODE_CFLAGS) $(CFLAGS)
-O := build/$(if $(filter 1,$(SANITIZE)),asan-)$(if $(filter 1,$(SCALAR)),scalar,native)$(if $(CROSS),-$(TARGET))
+# A build for another target, or with another compiler than cc/gcc, is named after it.
+BUILD_ID := $(if $(CROSS),$(TARGET),$(filter-out cc gcc,$(notdir $(CC))))
+O := build/$(if $(filter 1,$(SANITIZE)),asan-)$(if $(filter 1,$(SCALAR)),scalar,native)$(if $(BUILD_ID),-$(BUILD_ID))
 TOP := $(filter build/native build/native-$(if $(WINDOWS),$(TARGET)),$(O))
 EXE := $(if $(TOP),gpt2,$(O)/gpt2)$(X)
 LIB := $(if $(filter build/native,$(O)),libgpt2.a,$(O)/libgpt2.a)
