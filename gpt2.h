@@ -140,6 +140,9 @@ const float *gpt2_forward(GPT2 *model, const int *tokens, int T, int pos);
 // Logits (n, V) of positions t0..t0+n-1 of the last gpt2_forward call (for scoring a text).
 void gpt2_logits(GPT2 *model, int t0, int n, float *out);
 
+// The kernel set compiled in: "avx2", "avx2+vnni", "neon", "neon+dotprod" or "portable".
+const char *gpt2_kernels(void);
+
 // ----------------------------------------------------------------------------------------------
 // Sampler (sampler.c): the book's top-k and temperature, plus the usual extra filters, each off
 // by default. Applied in this order: repeat penalty, top-k, temperature (0: argmax, the lowest

@@ -1,6 +1,6 @@
 // kernels.c: the loops of the forward pass (kernels.h). Every kernel has a portable scalar path;
-// AVX2/FMA versions of the inner loops sit behind USE_AVX2 and are compiled out with -DGPT2_SCALAR
-// (make SCALAR=1), which the tests also run.
+// AVX2/FMA versions of the inner loops sit behind USE_AVX2, NEON versions behind USE_NEON, and
+// both are compiled out with -DGPT2_SCALAR (make SCALAR=1), which the tests also run.
 #include "kernels.h"
 #include "pool.h"
 
@@ -32,6 +32,35 @@ static inline __m256 load_f16x8(const uint16_t *p) {
 }
 #endif
 
+#if USE_NEON
+// The NEON paths keep the AVX2 paths' lanes: each 8-float AVX2 vector is a pair of 4-float NEON
+// vectors, updated and summed in the same order, so that arm64 computes the same bits as x86.
+typedef struct { float32x4_t lo, hi; } F32x8; // lanes 0-3 and 4-7
+static inline F32x8 zero8(void) { return (F32x8){vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)}; }
+static inline F32x8 load8(const float *p) { return (F32x8){vld1q_f32(p), vld1q_f32(p + 4)}; }
+static inline void store8(float *p, F32x8 v) { vst1q_f32(p, v.lo), vst1q_f32(p + 4, v.hi); }
+static inline F32x8 add8(F32x8 a, F32x8 b) { return (F32x8){vaddq_f32(a.lo, b.lo), vaddq_f32(a.hi, b.hi)}; }
+// acc + a * b and acc + a * b for a scalar b, each rounded once (as _mm256_fmadd_ps).
+static inline F32x8 fma8(F32x8 acc, F32x8 a, F32x8 b) {
+    return (F32x8){vfmaq_f32(acc.lo, a.lo, b.lo), vfmaq_f32(acc.hi, a.hi, b.hi)};
+}
+static inline F32x8 fma8_n(F32x8 acc, F32x8 a, float b) {
+    return (F32x8){vfmaq_n_f32(acc.lo, a.lo, b), vfmaq_n_f32(acc.hi, a.hi, b)};
+}
+// The sum in the AVX2 hsum8's order: the two halves added, then their halves, then the last two.
+static inline float hsum8(F32x8 v) {
+    float32x4_t s = vaddq_f32(v.lo, v.hi);
+    float32x2_t t = vadd_f32(vget_low_f32(s), vget_high_f32(s));
+    return vget_lane_f32(t, 0) + vget_lane_f32(t, 1);
+}
+// 8 bf16 widened to float32 by shifting each into the top 16 bits.
+static inline F32x8 load_bf16x8(const uint16_t *p) {
+    uint16x8_t h = vld1q_u16(p);
+    return (F32x8){vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(h), 16)),
+                   vreinterpretq_f32_u32(vshll_high_n_u16(h, 16))};
+}
+#endif
+
 // Four independent accumulators keep the FMA pipes busy while the row streams in from memory. One
 // row at a time: reading two or four rows at once (to load each x once for all of them) ran at less
 // than half the speed on AMD Zen 4, for float32 and int8 alike.
@@ -48,6 +77,16 @@ static float dot_f32(const float *w, const float *x, int n) {
     }
     for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
     sum = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+#elif USE_NEON
+    F32x8 a0 = zero8(), a1 = a0, a2 = a0, a3 = a0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = fma8(a0, load8(w + i), load8(x + i));
+        a1 = fma8(a1, load8(w + i + 8), load8(x + i + 8));
+        a2 = fma8(a2, load8(w + i + 16), load8(x + i + 16));
+        a3 = fma8(a3, load8(w + i + 24), load8(x + i + 24));
+    }
+    for (; i + 8 <= n; i += 8) a0 = fma8(a0, load8(w + i), load8(x + i));
+    sum = hsum8(add8(add8(a0, a1), add8(a2, a3)));
 #else
     float s[4] = {0};
     for (; i + 4 <= n; i += 4)
@@ -71,6 +110,16 @@ static float dot_bf16(const uint16_t *w, const float *x, int n) {
     }
     for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(load_bf16x8(w + i), _mm256_loadu_ps(x + i), a0);
     sum = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+#elif USE_NEON
+    F32x8 a0 = zero8(), a1 = a0, a2 = a0, a3 = a0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = fma8(a0, load_bf16x8(w + i), load8(x + i));
+        a1 = fma8(a1, load_bf16x8(w + i + 8), load8(x + i + 8));
+        a2 = fma8(a2, load_bf16x8(w + i + 16), load8(x + i + 16));
+        a3 = fma8(a3, load_bf16x8(w + i + 24), load8(x + i + 24));
+    }
+    for (; i + 8 <= n; i += 8) a0 = fma8(a0, load_bf16x8(w + i), load8(x + i));
+    sum = hsum8(add8(add8(a0, a1), add8(a2, a3)));
 #else
     float s[4] = {0};
     for (; i + 4 <= n; i += 4)
@@ -101,6 +150,29 @@ static inline __m256 q8_group(const int8_t *w, const int8_t *x, const int32_t *x
 }
 #endif
 
+#if USE_NEON
+// The 32 products of one group as the AVX2 q8_group sums them: lane l holds the products of bytes
+// 4l..4l+3, exact in int32, then as floats.
+static inline F32x8 q8_group(const int8_t *w, const int8_t *x) {
+    int8x16_t w0 = vld1q_s8(w), w1 = vld1q_s8(w + 16), x0 = vld1q_s8(x), x1 = vld1q_s8(x + 16);
+#if USE_DOTPROD
+    int32x4_t lo = vdotq_s32(vdupq_n_s32(0), w0, x0), hi = vdotq_s32(vdupq_n_s32(0), w1, x1);
+#else
+    // Without sdot (Cortex-A72 class cores): int16 products, widened to pairs, then added to fours.
+    int32x4_t lo = vpaddq_s32(vpaddlq_s16(vmull_s8(vget_low_s8(w0), vget_low_s8(x0))),
+                              vpaddlq_s16(vmull_high_s8(w0, x0)));
+    int32x4_t hi = vpaddq_s32(vpaddlq_s16(vmull_s8(vget_low_s8(w1), vget_low_s8(x1))),
+                              vpaddlq_s16(vmull_high_s8(w1, x1)));
+#endif
+    return (F32x8){vcvtq_f32_s32(lo), vcvtq_f32_s32(hi)};
+}
+
+// The scale products of the 4 groups from g: float16 weight scales times activation scales.
+static inline float32x4_t q8_scales(const uint16_t *ws, const float *xs) {
+    return vmulq_f32(vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(ws))), vld1q_f32(xs));
+}
+#endif
+
 // int8 weights (n) with scales (n/G) times int8 activations with scales: exact integer sums per
 // group, then one float multiply-add per group. n is a multiple of GPT2_Q8_GROUP.
 static float dot_q8(const int8_t *w, const uint16_t *ws, const int8_t *x, const float *xs, const int32_t *xc, int n) {
@@ -122,6 +194,26 @@ static float dot_q8(const int8_t *w, const uint16_t *ws, const int8_t *x, const 
     for (; g < groups; g++)
         acc0 = _mm256_fmadd_ps(q8_group(w + 32 * g, x + 32 * g, xc + 8 * g), _mm256_set1_ps(f16_to_f32(ws[g]) * xs[g]), acc0);
     return hsum8(_mm256_add_ps(acc0, acc1));
+#elif USE_NEON && GPT2_Q8_GROUP == 32
+    // As the AVX2 loop: eight groups per step, even ones into acc0 and odd ones into acc1, each
+    // group's scale product taken from its lane.
+    (void)xc;
+    F32x8 acc0 = zero8(), acc1 = acc0;
+    int g = 0;
+    for (; g + 8 <= groups; g += 8) {
+        const int8_t *wg = w + 32 * g, *xg = x + 32 * g;
+        float32x4_t s0 = q8_scales(ws + g, xs + g), s1 = q8_scales(ws + g + 4, xs + g + 4);
+        acc0 = fma8_n(acc0, q8_group(wg, xg), vgetq_lane_f32(s0, 0));
+        acc1 = fma8_n(acc1, q8_group(wg + 32, xg + 32), vgetq_lane_f32(s0, 1));
+        acc0 = fma8_n(acc0, q8_group(wg + 64, xg + 64), vgetq_lane_f32(s0, 2));
+        acc1 = fma8_n(acc1, q8_group(wg + 96, xg + 96), vgetq_lane_f32(s0, 3));
+        acc0 = fma8_n(acc0, q8_group(wg + 128, xg + 128), vgetq_lane_f32(s1, 0));
+        acc1 = fma8_n(acc1, q8_group(wg + 160, xg + 160), vgetq_lane_f32(s1, 1));
+        acc0 = fma8_n(acc0, q8_group(wg + 192, xg + 192), vgetq_lane_f32(s1, 2));
+        acc1 = fma8_n(acc1, q8_group(wg + 224, xg + 224), vgetq_lane_f32(s1, 3));
+    }
+    for (; g < groups; g++) acc0 = fma8_n(acc0, q8_group(w + 32 * g, x + 32 * g), f16_to_f32(ws[g]) * xs[g]);
+    return hsum8(add8(acc0, acc1));
 #else
     (void)xc;
     float sum = 0.0f;
@@ -174,11 +266,43 @@ static inline __m256 gelu8(__m256 x) {
 }
 #endif
 
+#if USE_NEON
+// exp8 and gelu8 on four floats, operation for operation (maxnm returns -87 for a NaN, as max_ps).
+static inline float32x4_t exp4(float32x4_t x) {
+    x = vminnmq_f32(vmaxnmq_f32(x, vdupq_n_f32(-87.0f)), vdupq_n_f32(88.0f));
+    float32x4_t n = vrndnq_f32(vmulq_f32(x, vdupq_n_f32(1.44269504088896341f)));
+    float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(0.693359375f));
+    r = vfmsq_f32(r, n, vdupq_n_f32(-2.12194440e-4f));
+    float32x4_t p = vdupq_n_f32(1.9875691500e-4f);
+    p = vfmaq_f32(vdupq_n_f32(1.3981999507e-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(8.3334519073e-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(4.1665795894e-2f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.6666665459e-1f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(5.0000001201e-1f), p, r);
+    p = vfmaq_f32(vaddq_f32(r, vdupq_n_f32(1.0f)), vmulq_f32(p, r), r);
+    int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
+    return vmulq_f32(p, vreinterpretq_f32_s32(e));
+}
+
+static inline float32x4_t gelu4(float32x4_t x) {
+    float32x4_t x3 = vmulq_f32(vmulq_f32(x, x), x);
+    float32x4_t u = vmulq_f32(vdupq_n_f32(2.0f * 0.7978845608028654f), vfmaq_f32(x, vdupq_n_f32(0.044715f), x3));
+    float32x4_t one = vdupq_n_f32(1.0f);
+    float32x4_t t = vsubq_f32(one, vdivq_f32(vdupq_n_f32(2.0f), vaddq_f32(exp4(u), one)));
+    return vmulq_f32(vmulq_f32(vdupq_n_f32(0.5f), x), vaddq_f32(t, one));
+}
+#endif
+
 // gelu in place over x (n): the fc output block a matmul task just wrote, still in cache.
 static void gelu_inplace(float *x, int n) {
     int i = 0;
 #if USE_AVX2
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, gelu8(_mm256_loadu_ps(x + i)));
+#elif USE_NEON
+    for (; i + 8 <= n; i += 8) { // eight at a time, so that the scalar tail is the AVX2 path's
+        vst1q_f32(x + i, gelu4(vld1q_f32(x + i)));
+        vst1q_f32(x + i + 4, gelu4(vld1q_f32(x + i + 4)));
+    }
 #endif
     for (; i < n; i++) x[i] = gpt2_gelu(x[i]);
 }
@@ -223,14 +347,16 @@ static float matmul_one(const MatmulJob *j, int t, int o) {
     return j->bias ? v + j->bias[o] : v;
 }
 
-#if USE_AVX2
 // Float32 prefill in the shape of BLIS's AVX2 kernel: a register tile of TILE_T tokens by TILE_O
-// outputs (12 accumulators) is updated by broadcasting one input of each token against TILE_O
-// weights. The weights are first packed transposed, (k, TILE_O), TILE_K inputs at a time, so the
-// packed panel (24 KB) stays in L1 while all T tokens stream past it from L2.
+// outputs (12 accumulators of AVX2, 2 x 12 of NEON) is updated by broadcasting one input of each
+// token against TILE_O weights. The weights are first packed transposed, (k, TILE_O), TILE_K inputs
+// at a time, so the packed panel (24 KB) stays in L1 while all T tokens stream past it from L2.
+#define USE_TILES (USE_AVX2 || USE_NEON)
 #define TILE_T 6
 #define TILE_O 16
 #define TILE_K 384
+
+#if USE_AVX2
 
 // out (TILE_T, TILE_O) = (load ? out : 0) + x (TILE_T, k) . wt (k, TILE_O); the rows of out, x and
 // wt are ldo, ldx and ldw floats apart.
@@ -266,7 +392,65 @@ static void tile_6x16(float *out, int ldo, const float *x, int ldx, const float 
         _mm256_storeu_ps(o + 8, acc[a][1]);
     }
 }
+#elif USE_NEON
+// Half the tile, out (TILE_T, 8) = (load ? out : 0) + x (TILE_T, k) . wt (k, 8), in 12 accumulators
+// of four. Each token's inputs are loaded four at a time and applied from their lanes (fmla by
+// element); 24 accumulators for the whole tile would leave too few of the 32 registers for that.
+// Each output is the AVX2 tile's chain of fused multiply-adds, in the same order.
+static inline void tile_6x8(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k,
+                            int load) {
+    float32x4_t c00 = vdupq_n_f32(0.0f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    float32x4_t c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const float *x0 = x, *x1 = x + ldx, *x2 = x1 + ldx, *x3 = x2 + ldx, *x4 = x3 + ldx, *x5 = x4 + ldx;
+    // input p + q of each token (lane q of xv0..xv5) against its 8 weights
+#define ROW(xv, q, ca0, ca1)                   \
+    do {                                       \
+        ca0 = vfmaq_laneq_f32(ca0, w0, xv, q); \
+        ca1 = vfmaq_laneq_f32(ca1, w1, xv, q); \
+    } while (0)
+#define STEP(q)                                                              \
+    do {                                                                     \
+        const float *wq = wt + (size_t)(p + q) * ldw;                        \
+        float32x4_t w0 = vld1q_f32(wq), w1 = vld1q_f32(wq + 4);              \
+        ROW(xv0, q, c00, c01);                                               \
+        ROW(xv1, q, c10, c11);                                               \
+        ROW(xv2, q, c20, c21);                                               \
+        ROW(xv3, q, c30, c31);                                               \
+        ROW(xv4, q, c40, c41);                                               \
+        ROW(xv5, q, c50, c51);                                               \
+    } while (0)
+    int p = 0;
+    for (; p + 4 <= k; p += 4) {
+        float32x4_t xv0 = vld1q_f32(x0 + p), xv1 = vld1q_f32(x1 + p), xv2 = vld1q_f32(x2 + p);
+        float32x4_t xv3 = vld1q_f32(x3 + p), xv4 = vld1q_f32(x4 + p), xv5 = vld1q_f32(x5 + p);
+        STEP(0);
+        STEP(1);
+        STEP(2);
+        STEP(3);
+    }
+    for (; p < k; p++) { // the last k % 4 inputs one at a time, from lane 0
+        float32x4_t xv0 = vld1q_dup_f32(x0 + p), xv1 = vld1q_dup_f32(x1 + p), xv2 = vld1q_dup_f32(x2 + p);
+        float32x4_t xv3 = vld1q_dup_f32(x3 + p), xv4 = vld1q_dup_f32(x4 + p), xv5 = vld1q_dup_f32(x5 + p);
+        STEP(0);
+    }
+#undef STEP
+#undef ROW
+    float32x4_t acc[TILE_T][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    for (int a = 0; a < TILE_T; a++)
+        for (int b = 0; b < 2; b++) {
+            float *o = out + (size_t)a * ldo + 4 * b;
+            vst1q_f32(o, load ? vaddq_f32(acc[a][b], vld1q_f32(o)) : acc[a][b]);
+        }
+}
 
+// The tile as two halves of 8 outputs, each pass over the inputs reading the (L1) panel's half.
+static void tile_6x16(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k, int load) {
+    tile_6x8(out, ldo, x, ldx, wt, ldw, k, load);
+    tile_6x8(out + 8, ldo, x, ldx, wt + 8, ldw, k, load);
+}
+#endif
+
+#if USE_TILES
 // wt (k, TILE_O) = rows o..o+TILE_O-1, inputs c0..c0+k-1 of w, transposed and as float32 (bf16
 // widens exactly, so bf16 prefill runs the float32 tile and computes the same sums).
 static void pack_panel(float *wt, const MatmulJob *j, int o, int c0, int k) {
@@ -307,7 +491,7 @@ static void matmul_task(void *ctx, int i) {
     int big = i < j->n_big, rows = big ? j->big : j->small, end = big ? j->split : j->OC;
     int o0 = big ? i * j->big : j->split + (i - j->n_big) * j->small, o1 = o0 + rows < end ? o0 + rows : end;
     int t = 0;
-#if USE_AVX2
+#if USE_TILES
     if (j->T >= TILE_T && j->w->type != GPT2_Q8) { // int8 keeps its integer dot products in prefill too
         int oT = o0 + (o1 - o0) / TILE_O * TILE_O;
         t = j->T / TILE_T * TILE_T;
@@ -453,6 +637,15 @@ static float exp_shifted(float *s, int n, float max) {
         acc = _mm256_add_ps(acc, e);
     }
     sum = hsum8(acc);
+#elif USE_NEON
+    F32x8 acc = zero8();
+    float32x4_t m = vdupq_n_f32(max);
+    for (; k + 8 <= n; k += 8) {
+        F32x8 e = {exp4(vsubq_f32(vld1q_f32(s + k), m)), exp4(vsubq_f32(vld1q_f32(s + k + 4), m))};
+        store8(s + k, e);
+        acc = add8(acc, e);
+    }
+    sum = hsum8(acc);
 #endif
     for (; k < n; k++) sum += (s[k] = expf(s[k] - max));
     return sum;
@@ -476,6 +669,19 @@ static void weighted_sum(float *o, const float *p, float scale, const float *v, 
         _mm256_storeu_ps(o + i0, a0), _mm256_storeu_ps(o + i0 + 8, a1);
         _mm256_storeu_ps(o + i0 + 16, a2), _mm256_storeu_ps(o + i0 + 24, a3);
     }
+#elif USE_NEON
+    for (; i0 + 32 <= hs; i0 += 32) {
+        F32x8 a0 = zero8(), a1 = a0, a2 = a0, a3 = a0;
+        for (int k = 0; k < n; k++) {
+            const float *vk = v + (size_t)k * hs + i0;
+            float pk = p[k] * scale;
+            a0 = fma8_n(a0, load8(vk), pk);
+            a1 = fma8_n(a1, load8(vk + 8), pk);
+            a2 = fma8_n(a2, load8(vk + 16), pk);
+            a3 = fma8_n(a3, load8(vk + 24), pk);
+        }
+        store8(o + i0, a0), store8(o + i0 + 8, a1), store8(o + i0 + 16, a2), store8(o + i0 + 24, a3);
+    }
 #endif
     for (int i = i0; i < hs; i++) o[i] = 0.0f;
     for (int k = 0; k < n; k++)
@@ -496,7 +702,7 @@ static void attention_row(const AttentionJob *j, int h, int t, float *s) {
     weighted_sum(j->out + (size_t)t * j->C + h * hs, s, 1.0f / sum, values, n, hs);
 }
 
-#if USE_AVX2
+#if USE_TILES
 // The attention tile writes TILE_T rows of scores into a scratch sized for ATTENTION_ROWS.
 _Static_assert(TILE_T == ATTENTION_ROWS, "gpt2_attention_scratch() sizes the scores for TILE_T queries");
 
@@ -546,7 +752,7 @@ static void attention_task(void *ctx, int h) {
     const AttentionJob *j = ctx;
     int hs = j->C / j->NH, ld = scores_ld(j->maxT), t = 0;
     float *s = j->scores + (size_t)h * ATTENTION_ROWS * ld;
-#if USE_AVX2
+#if USE_TILES
     if (hs % TILE_O == 0 && j->T >= TILE_T) {
         float *kt = j->keys + (size_t)h * hs * ld;
         pack_keys(kt, j, h, j->pos + j->T / TILE_T * TILE_T);
@@ -563,4 +769,12 @@ void gpt2_attention(GPT2Pool *pool, float *out, const float *q, int ldq, const f
                       .keys = scratch + (size_t)NH * ATTENTION_ROWS * scores_ld(maxT), .ldq = ldq, .T = T,
                       .pos = pos, .C = C, .NH = NH, .maxT = maxT};
     gpt2_pool_for(pool, NH, attention_task, &j, 2.0 * T * (pos + (T + 1) / 2.0) * C); // q.k and p.v per key
+}
+
+const char *gpt2_kernels(void) {
+    return USE_VNNI      ? "avx2+vnni"
+           : USE_AVX2    ? "avx2"
+           : USE_DOTPROD ? "neon+dotprod"
+           : USE_NEON    ? "neon"
+                         : "portable";
 }

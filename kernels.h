@@ -9,8 +9,10 @@
 
 #include <math.h>
 
-// The SIMD paths: AVX2 with FMA, and AVX-512 VNNI (on 256-bit vectors) for the int8 dot products.
-// -DGPT2_SCALAR (make SCALAR=1) compiles them out, so that the tests also run the portable loops.
+// The SIMD paths: AVX2 with FMA, and AVX-512 VNNI (on 256-bit vectors) for the int8 dot products;
+// on arm64 NEON, and its int8 dot product instruction (sdot, Armv8.2's optional DotProd) where the
+// target has it. -DGPT2_SCALAR (make SCALAR=1) compiles them out, so that the tests also run the
+// portable loops.
 #if defined(__AVX2__) && defined(__FMA__) && !defined(GPT2_SCALAR)
 #define USE_AVX2 1
 #include <immintrin.h>
@@ -21,6 +23,18 @@
 #define USE_VNNI 1
 #else
 #define USE_VNNI 0
+#endif
+// NEON on 64-bit Arm only: the kernels use A64's lane FMAs and across-vector sums.
+#if defined(__ARM_NEON) && defined(__aarch64__) && !defined(GPT2_SCALAR)
+#define USE_NEON 1
+#include <arm_neon.h>
+#else
+#define USE_NEON 0
+#endif
+#if USE_NEON && defined(__ARM_FEATURE_DOTPROD)
+#define USE_DOTPROD 1
+#else
+#define USE_DOTPROD 0
 #endif
 
 // ---- linear layers: out (T, OC) = inp (T, C) · w^T + bias, w (OC, C) in any GPT2DType

@@ -40,6 +40,24 @@ static float quantize_group(int8_t *q, const float *v, int half) {
     __m256i i8 = _mm256_packs_epi16(_mm256_packs_epi32(i32[0], i32[1]), _mm256_packs_epi32(i32[2], i32[3]));
     i8 = _mm256_permutevar8x32_epi32(i8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
     _mm256_storeu_si256((__m256i *)q, i8);
+#elif USE_NEON && GPT2_Q8_GROUP == 32
+    float32x4_t x[8], amax = vdupq_n_f32(0.0f);
+    const float32x4_t lo = vdupq_n_f32(-127.0f), hi = vdupq_n_f32(127.0f);
+    for (int i = 0; i < 8; i++) {
+        x[i] = vld1q_f32(v + 4 * i);
+        amax = vmaxq_f32(amax, vabsq_f32(x[i]));
+    }
+    float s = vmaxvq_f32(amax) / 127.0f;
+    if (half) s = f16_to_f32(f32_to_f16(s));
+    float32x4_t inv = vdupq_n_f32(s > 0.0f ? 1.0f / s : 0.0f);
+    int16x8_t i16[4];
+    for (int i = 0; i < 4; i++) { // to nearest, ties even; then narrowed, in range after the clamp
+        int32x4_t a = vcvtnq_s32_f32(vminq_f32(vmaxq_f32(vmulq_f32(x[2 * i], inv), lo), hi));
+        int32x4_t b = vcvtnq_s32_f32(vminq_f32(vmaxq_f32(vmulq_f32(x[2 * i + 1], inv), lo), hi));
+        i16[i] = vcombine_s16(vmovn_s32(a), vmovn_s32(b));
+    }
+    vst1q_s8(q, vcombine_s8(vmovn_s16(i16[0]), vmovn_s16(i16[1])));
+    vst1q_s8(q + 16, vcombine_s8(vmovn_s16(i16[2]), vmovn_s16(i16[3])));
 #else
     float amax = 0.0f;
     for (int j = 0; j < GPT2_Q8_GROUP; j++) amax = fmaxf(amax, fabsf(v[j]));
