@@ -710,8 +710,9 @@ static void print_speed(const Job *j, const Output *o) {
     static const char *const formats[] = {[GPT2_F32] = "float32", [GPT2_BF16] = "bfloat16", [GPT2_Q8] = "int8"};
     int n = j->n, more = o->step - o->eos_hit - 1; // new tokens after the first, end-of-text not counted
     double first = o->t_first > 0.0 ? o->t_first - o->t_start : o->t_end - o->t_start;
-    fprintf(stderr, "gpt2: load %.3f s, %s, %d threads; prompt %d tokens, first new token after %.1f ms", j->t_load,
-            formats[j->model->dtype], j->model->n_threads, n, first * 1e3);
+    int threads = j->model->n_threads;
+    fprintf(stderr, "gpt2: load %.3f s, %s, %s kernels, %d thread%s; prompt %d tokens, first new token after %.1f ms",
+            j->t_load, formats[j->model->dtype], gpt2_kernels(), threads, threads == 1 ? "" : "s", n, first * 1e3);
     // the prompt's forward pass saw its last `context` tokens (first includes one draw)
     if (o->t_first > 0.0) fprintf(stderr, " (%.0f prompt tokens/s)", (n < j->context ? n : j->context) / first);
     if (more > 0) fprintf(stderr, "; %d more tokens at %.1f tokens/s", more, more / (o->t_end - o->t_first));

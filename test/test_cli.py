@@ -122,8 +122,9 @@ def main(argv):
     for extra, fmt in [([], "float32"), (["--quantize", "int8"], "int8")]:
         p = run([exe, "-m", model, "-p", "Hi", "-n", "3", "-T", "2", "-v", *extra])
         line = p.stderr.decode().strip()
-        check(f"-v names the load time, the format ({fmt}) and the threads",
-              p.returncode == 0 and line.startswith("gpt2: load ") and f" s, {fmt}, 2 threads; prompt " in line
+        check(f"-v names the load time, the format ({fmt}), the kernels and the threads",
+              p.returncode == 0 and line.startswith("gpt2: load ") and f" s, {fmt}, " in line
+              and " kernels, 2 threads; prompt " in line
               and "\n" not in line, line)
     p = run([exe, "-m", ties, "--prompt-ids", "1 50257"])
     check("--prompt-ids 50257: usage error, exit 2", p.returncode == 2 and b"50257" in p.stderr,
