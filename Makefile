@@ -60,7 +60,7 @@ LIB_SRCS = gpt2.c kernels.c quantize.c pool.c platform.c tokenizer.c sampler.c e
 HEADERS = gpt2.h kernels.h pool.h platform.h util.h explore.h unicode_tables.h
 
 .PHONY: all lib test test-tokenizer test-kernels test-sampler test-cli test-explore test-engine test-export \
-	test-errors test-fuzz-corpus test-scalar test-models check-sanitize check-valgrind fuzz bench \
+	test-errors test-fuzz-corpus test-scalar test-models check-sanitize check-valgrind check-posix fuzz bench \
 	bench-tokenizer weights clean
 all: $(EXE)
 lib: $(LIB)
@@ -195,6 +195,14 @@ check-valgrind: build/cli_test.bin build/cli_test_int8.bin
 	$(VALGRIND) build/valgrind/gpt2 --encode -p "Hello, world! naïve café 日本語 <|endoftext|>"
 	echo "15496 11 995" | $(VALGRIND) build/valgrind/gpt2 --decode && echo
 	@echo "check-valgrind: no errors, no leaks"
+
+# Every source compiles as C11 with POSIX alone, without implicit declarations (each source that
+# needs more of its system asks for it itself), with gcc and with clang where they are here.
+check-posix:
+	@for cc in gcc clang; do command -v $$cc >/dev/null || continue; \
+		for f in $(LIB_SRCS) main.c tools/random_checkpoint.c; do \
+			$$cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -I. -fsyntax-only $$f || exit 1; \
+		done; echo "check-posix: every source compiles with $$cc -std=c11 -D_POSIX_C_SOURCE=200809L"; done
 
 # libFuzzer targets (clang; Debian: clang and libclang-rt-14-dev). make fuzz FUZZ_SECONDS=N runs each
 # target N seconds, starting from its seed corpus (test/fuzz/corpus, made by test/fuzz/make_seeds.py);
