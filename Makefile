@@ -54,14 +54,18 @@ export GPT2_TIMEOUT_SCALE := $(if $(RUN),10,1)
 export WINEDEBUG := -all
 wrap = $(if $(RUN),$(addsuffix .run,$(1)),$(1))
 
-# The library: the model, its kernels, the tokenizer, the sampler, and the CLI's charts (explore.c,
-# in the library so that everything that links main.c finds it).
-LIB_SRCS = gpt2.c kernels.c quantize.c pool.c platform.c tokenizer.c sampler.c explore.c
+# The library (gpt2.h: every symbol it exports starts with gpt2_, tokenizer_ or sampler_): the model,
+# its kernels, the tokenizer, the sampler. The command line adds its charts (explore.c) and main.c.
+LIB_SRCS = gpt2.c kernels.c quantize.c pool.c platform.c tokenizer.c sampler.c
+CLI_SRCS = explore.c main.c
 HEADERS = gpt2.h kernels.h pool.h platform.h util.h explore.h unicode_tables.h
+# One version, for --version (gpt2.h's GPT2_VERSION_STRING), the shared library and pkg-config.
+VERSION := $(shell sed -n 's/^\#define GPT2_VERSION_STRING "\([^"]*\)".*/\1/p' gpt2.h)
+SOVERSION := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: all lib test test-tokenizer test-kernels test-sampler test-cli test-explore test-engine test-export \
-	test-errors test-fuzz-corpus test-scalar test-models check-sanitize check-valgrind check-posix fuzz bench \
-	bench-tokenizer weights clean
+.PHONY: all lib shared test test-tokenizer test-kernels test-sampler test-cli test-explore test-engine \
+	test-export test-errors test-fuzz-corpus test-scalar test-models test-cpp test-install check-sanitize \
+	check-valgrind check-posix fuzz bench bench-tokenizer weights install uninstall clean
 all: $(EXE)
 lib: $(LIB)
 
@@ -69,12 +73,33 @@ $(O)/%.o: %.c $(HEADERS)
 	@mkdir -p $(O)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 $(LIB): $(addprefix $(O)/,$(LIB_SRCS:.c=.o))
-	$(AR) rcs $@ $^
-$(EXE): $(O)/main.o $(LIB)
+	rm -f $@ && $(AR) rcs $@ $^
+$(EXE): $(addprefix $(O)/,$(CLI_SRCS:.c=.o)) $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+# The installed gpt2 looks for its tokenizer and default model in ./data/, then in $(DATADIR);
+# main.o is rebuilt when PREFIX changes.
+PREFIX ?= /usr/local
+DATADIR = $(PREFIX)/share/gpt2
+$(O)/main.o: ALL_CFLAGS += -DGPT2_DATADIR='"$(DATADIR)"'
+$(O)/main.o: $(O)/prefix
+$(O)/prefix: FORCE
+	@mkdir -p $(O); echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' >$@
+FORCE:
 # The C tests and benchmarks: one program per file of test/, linked against the same library.
 $(O)/%$(X): test/%.c $(LIB)
 	$(CC) $(ALL_CFLAGS) -I. -o $@ $^ $(LDLIBS)
+# A shared library beside the static one: the same sources compiled position-independent, with a
+# soname (libgpt2.so.$(SOVERSION); macOS: libgpt2.$(SOVERSION).dylib).
+DARWIN := $(findstring darwin,$(TARGET))
+SHARED := $(if $(DARWIN),libgpt2.$(SOVERSION).dylib,libgpt2.so.$(SOVERSION))
+SHARED_LDFLAGS = $(if $(DARWIN),-dynamiclib -install_name $(PREFIX)/lib/$(SHARED),-shared -Wl$(comma)-soname$(comma)$(SHARED))
+comma := ,
+shared: $(O)/$(SHARED)
+$(O)/pic/%.o: %.c $(HEADERS)
+	@mkdir -p $(O)/pic
+	$(CC) $(ALL_CFLAGS) -fPIC -c -o $@ $<
+$(O)/$(SHARED): $(addprefix $(O)/pic/,$(LIB_SRCS:.c=.o))
+	$(CC) $(ALL_CFLAGS) $(SHARED_LDFLAGS) -o $@ $^ $(LDLIBS)
 %.run: %
 	printf '#!/bin/sh\nexec %s "%s" "$$@"\n' "$(RUN)" "$(abspath $<)" >$@ && chmod +x $@
 # Tools: random_checkpoint writes deterministic random checkpoints for the tests and the benchmarks
@@ -86,7 +111,7 @@ build/random_checkpoint: tools/random_checkpoint.c util.h gpt2.h
 
 # ---- Test --------------------------------------------------------------------------------------
 test: $(EXE) test-tokenizer test-kernels test-sampler test-cli test-explore test-engine test-scalar test-errors \
-	test-fuzz-corpus test-export
+	test-fuzz-corpus test-export test-install
 	@echo "all tests passed"
 
 # Exact ids against tiktoken's fixtures (no node needed); the committed tokenizer file against its
@@ -168,8 +193,8 @@ test-errors: $(EXE) build/random_checkpoint build/cli_test.bin
 # without libFuzzer by test/fuzz/replay.c, with this build's compiler and flags.
 FUZZ_TARGETS = tokenizer tokenizer_file checkpoint cli
 $(O)/replay_%: test/fuzz/fuzz_%.c test/fuzz/replay.c test/fuzz/scratch_file.h $(LIB)
-	$(CC) $(ALL_CFLAGS) -I. -o $@ $(filter-out main.c,$^) $(LDLIBS)
-$(O)/replay_cli: main.c
+	$(CC) $(ALL_CFLAGS) -I. -o $@ $(filter-out main.c,$(filter %.c,$^)) $(LIB) $(LDLIBS)
+$(O)/replay_cli: main.c explore.c
 test-fuzz-corpus: $(addprefix $(O)/replay_,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \
 		$(O)/replay_$$t test/fuzz/corpus/$$t $$(ls -d test/fuzz/regress/$$t 2>/dev/null) || exit 1; done
@@ -200,7 +225,7 @@ check-valgrind: build/cli_test.bin build/cli_test_int8.bin
 # needs more of its system asks for it itself), with gcc and with clang where they are here.
 check-posix:
 	@for cc in gcc clang; do command -v $$cc >/dev/null || continue; \
-		for f in $(LIB_SRCS) main.c tools/random_checkpoint.c; do \
+		for f in $(LIB_SRCS) $(CLI_SRCS) tools/random_checkpoint.c; do \
 			$$cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -I. -fsyntax-only $$f || exit 1; \
 		done; echo "check-posix: every source compiles with $$cc -std=c11 -D_POSIX_C_SOURCE=200809L"; done
 
@@ -211,9 +236,9 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS = -O2 -g $(GPT2_CFLAGS) $(NATIVE) -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 FUZZ_SECONDS ?= 30
-build/fuzz/fuzz_%: test/fuzz/fuzz_%.c $(LIB_SRCS) $(HEADERS)
+build/fuzz/fuzz_%: test/fuzz/fuzz_%.c $(LIB_SRCS) explore.c $(HEADERS)
 	@mkdir -p build/fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -o $@ $< $(LIB_SRCS) -lm
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -o $@ $< $(LIB_SRCS) explore.c -lm
 build/fuzz/fuzz_cli: main.c
 fuzz: $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \
@@ -246,6 +271,41 @@ data/gpt2_124M.bin:
 	$(PYTHON) tools/export_weights.py gpt2 $@
 data/gpt2_124M_bf16.bin:
 	$(PYTHON) tools/export_weights.py gpt2 $@ --dtype bf16
+
+# ---- Install ----------------------------------------------------------------------------------
+# make install PREFIX=... (default /usr/local; DESTDIR honoured): the program, the header, the static
+# and shared libraries, gpt2.pc for pkg-config, and the tokenizer in share/gpt2/ where the installed
+# gpt2 looks for it (and for a default model) when ./data/ has none.
+$(O)/gpt2.pc: gpt2.h Makefile
+	@mkdir -p $(O)
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: gpt2\nDescription: %s\nVersion: %s\nLibs: -L$${libdir} -lgpt2\nLibs.private: -lm -pthread\nCflags: -I$${includedir}\n' \
+		'$(PREFIX)' 'GPT-2 inference in plain C' '$(VERSION)' >$@
+INSTALL_DIRS = $(addprefix $(DESTDIR)$(PREFIX)/,bin include lib lib/pkgconfig share/gpt2)
+DEVLINK := $(if $(DARWIN),libgpt2.dylib,libgpt2.so)
+install: $(EXE) $(LIB) $(O)/$(SHARED) $(O)/gpt2.pc
+	mkdir -p $(INSTALL_DIRS)
+	cp $(EXE) $(DESTDIR)$(PREFIX)/bin/gpt2$(X)
+	cp gpt2.h $(DESTDIR)$(PREFIX)/include/
+	cp $(LIB) $(O)/$(SHARED) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf $(SHARED) $(DESTDIR)$(PREFIX)/lib/$(DEVLINK)
+	cp $(O)/gpt2.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	cp data/gpt2_tokenizer.bin $(DESTDIR)$(PREFIX)/share/gpt2/
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/gpt2$(X) $(DESTDIR)$(PREFIX)/include/gpt2.h \
+		$(addprefix $(DESTDIR)$(PREFIX)/lib/,libgpt2.a $(SHARED) $(DEVLINK) pkgconfig/gpt2.pc) \
+		$(DESTDIR)$(PREFIX)/share/gpt2/gpt2_tokenizer.bin
+	-rmdir $(DESTDIR)$(PREFIX)/share/gpt2
+
+# make install into a temporary prefix, test the installed files (test/test_install.py: pkg-config, a
+# C++ program, gpt2 run from /), then make uninstall, which must leave no file behind.
+INSTALL_TEST = $(abspath build/install-test)
+test-install: test-models
+	rm -rf $(INSTALL_TEST)
+	$(MAKE) --no-print-directory O=$(INSTALL_TEST)/build PREFIX=$(INSTALL_TEST)/usr install >/dev/null
+	$(PYTHON) test/test_install.py $(INSTALL_TEST)/usr build/test/small.bin
+	$(MAKE) --no-print-directory O=$(INSTALL_TEST)/build PREFIX=$(INSTALL_TEST)/usr uninstall >/dev/null
+	@left=$$(find $(INSTALL_TEST)/usr -type f -o -type l); [ -z "$$left" ] || { echo "left behind: $$left"; exit 1; }
+	@echo "test-install: make uninstall removed every file"
 
 # ---- Clean -------------------------------------------------------------------------------------
 clean:

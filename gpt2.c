@@ -334,9 +334,20 @@ static void cache_store(float *cache, const float *kv, int ld, int T, int pos, i
             memcpy(cache + ((size_t)h * maxT + pos + t) * hs, kv + (size_t)t * ld + h * hs, hs * sizeof(float));
 }
 
+// 1 when tokens (T) at positions pos..pos+T-1 are a valid call: T >= 1, inside the context, every
+// id in the vocabulary.
+static int valid_call(const GPT2Config *c, const int *tokens, int T, int pos) {
+    if (!tokens || T < 1 || pos < 0 || T > c->maxT || pos > c->maxT - T) return 0;
+    for (int t = 0; t < T; t++)
+        if (tokens[t] < 0 || tokens[t] >= c->V) return 0;
+    return 1;
+}
+
 // The comments give each step's output shape and, on the right, the PyTorch it mirrors (nanoGPT's
 // model.py, which Hugging Face's GPT-2 computes too).
 const float *gpt2_forward(GPT2 *m, const int *tokens, int T, int pos) {
+    if (!valid_call(&m->config, tokens, T, pos)) return NULL;
+    m->last_T = T;
     const GPT2Config *c = &m->config;
     const GPT2Weights *w = &m->w;
     GPT2Acts *a = &m->acts;
@@ -386,10 +397,12 @@ const float *gpt2_forward(GPT2 *m, const int *tokens, int T, int pos) {
     return a->logits;
 }
 
-void gpt2_logits(GPT2 *m, int t0, int n, float *out) {
+int gpt2_logits(GPT2 *m, int t0, int n, float *out) {
+    if (t0 < 0 || n < 1 || t0 > m->last_T - n) return -1;
     GPT2Matrix head = m->w.wte; // tied to the token embedding; rows V..Vp-1 are padding
     head.rows = m->config.V;
     linear(m, out, m->acts.xn + (size_t)t0 * m->config.C, &head, NULL, n, OUT_SET);
+    return 0;
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -400,7 +413,10 @@ void gpt2_logits(GPT2 *m, int t0, int n, float *out) {
 
 int gpt2_generate(GPT2 *m, Sampler *s, int *ids, int n, int max_new, int context, int eos,
                   gpt2_on_token on_token, void *ctx) {
-    if (n < 1 || max_new < 0 || context < 1 || context > m->config.maxT) return -1;
+    if (!ids || !s || n < 1 || max_new < 0 || n > INT32_MAX - max_new || context < 1 || context > m->config.maxT)
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= m->config.V) return -1;
     int start = -1; // nothing cached yet
     for (int step = 0; step < max_new; step++) {
         int s0 = n > context ? n - context : 0; // idx[:, -context_size:]

@@ -26,6 +26,7 @@
 extern "C" {
 #endif
 
+#define GPT2_VERSION_STRING "0.3.0" // this engine's version (gpt2 --version, the shared library)
 #define GPT2_ERR_LEN 512
 
 // ----------------------------------------------------------------------------------------------
@@ -122,6 +123,7 @@ typedef struct {
     void *map;         // the checkpoint, mapped read-only
     size_t map_size;   // its size in bytes
     void *converted;   // tensors converted or quantized at load time (NULL when all are in the file)
+    int last_T;        // tokens of the last gpt2_forward call (for gpt2_logits)
 } GPT2;
 
 typedef struct {
@@ -133,12 +135,13 @@ int gpt2_build(GPT2 *model, const char *path, const GPT2Options *opt, char *err)
 void gpt2_free(GPT2 *model);
 
 // Run tokens (T) at positions pos..pos+T-1; positions 0..pos-1 come from the KV cache, filled by
-// earlier calls. Returns the logits (V) of the last position, valid until the next call.
-// Requires 1 <= T, pos + T <= maxT and every token in 0..V-1 (checked by the caller).
+// earlier calls. Returns the logits (V) of the last position, valid until the next call; NULL, with
+// nothing computed, unless T >= 1, pos >= 0, pos + T <= maxT and every token is in 0..V-1.
 const float *gpt2_forward(GPT2 *model, const int *tokens, int T, int pos);
 
-// Logits (n, V) of positions t0..t0+n-1 of the last gpt2_forward call (for scoring a text).
-void gpt2_logits(GPT2 *model, int t0, int n, float *out);
+// Logits (n, V) of positions t0..t0+n-1 of the last gpt2_forward call (for scoring a text); -1
+// when they are not all among its T positions.
+int gpt2_logits(GPT2 *model, int t0, int n, float *out);
 
 // The kernel set compiled in: "avx2", "avx2+vnni", "neon", "neon+dotprod" or "portable".
 const char *gpt2_kernels(void);
@@ -212,6 +215,19 @@ void tokenizer_free(Tokenizer *t);
 int tokenizer_encode(const Tokenizer *t, const char *text, size_t n, int **ids, size_t *n_ids);
 // The raw bytes of one token (not NUL-terminated); id must be in 0..V-1.
 const unsigned char *tokenizer_decode(const Tokenizer *t, int id, size_t *len);
+
+// Printing text as the tokens come: a token may end inside a UTF-8 character that the next token
+// completes. A TokenizerStream (zero-initialised) holds such an unfinished end back, at most 3
+// bytes, until the character is whole; every other byte, valid UTF-8 or not, passes through in order.
+#define TOKENIZER_STREAM_MAX 259 // bytes tokenizer_stream can return at once: a token (< 256) and 3 held
+typedef struct {
+    unsigned char held[3];
+    int n_held;
+} TokenizerStream;
+// The bytes of token id ready to print, into out (TOKENIZER_STREAM_MAX bytes); returns their count.
+size_t tokenizer_stream(const Tokenizer *t, TokenizerStream *s, int id, unsigned char *out);
+// At the end of the text: what is still held back (an unfinished character), into out (3 bytes).
+size_t tokenizer_stream_end(TokenizerStream *s, unsigned char *out);
 
 // ----------------------------------------------------------------------------------------------
 // Generation: the book's generate() (see the top). For each of at most max_new steps: crop the

@@ -23,6 +23,9 @@
 
 #define DEFAULT_MODEL "data/gpt2_124M.bin"
 #define DEFAULT_TOKENIZER "data/gpt2_tokenizer.bin"
+#ifndef GPT2_DATADIR
+#define GPT2_DATADIR "/usr/local/share/gpt2" // where make install puts the tokenizer (the Makefile says)
+#endif
 #define DEFAULT_PROMPT "Every effort moves you"
 #define GPT2_EOT 50256 // GPT-2's <|endoftext|>, the default stop when no tokenizer is loaded
 
@@ -36,6 +39,7 @@ typedef struct {
     const char *prompt;     // NULL: DEFAULT_PROMPT (generate) or stdin (encode/decode)
     const char *prompt_ids; // ids instead of text
     const char *model, *tokenizer, *dump_logits;
+    int default_model;      // -m not given: DEFAULT_MODEL or its installed copy
     SamplerConfig sampling;
     int max_new, context; // context 0: the checkpoint's maxT
     int eos, eos_set;
@@ -453,7 +457,7 @@ static int load_model(const Args *a, GPT2 *model) {
     GPT2Options opt = {.quantize_int8 = a->quantize_int8, .threads = a->threads};
     if (gpt2_build(model, a->model, &opt, err) == 0) return 0;
     library_error(err);
-    if (strcmp(a->model, DEFAULT_MODEL) == 0) cli_error(EXIT_DATA, "make the default checkpoint with: make weights");
+    if (a->default_model) cli_error(EXIT_DATA, "make the default checkpoint with: make weights");
     return EXIT_DATA;
 }
 
@@ -831,6 +835,16 @@ static int run_eval(const Args *a, const Tokenizer *tok) {
     return r;
 }
 
+// A default file (data/NAME): there when it exists, so that a checkout uses its own; else the
+// installed copy in GPT2_DATADIR when that exists; else data/NAME, which the error then names.
+static const char *default_file(const char *path, char *buf, size_t cap) {
+    const char *name = strrchr(path, '/') + 1;
+    if (access(path, F_OK) != 0 && snprintf(buf, cap, "%s/%s", GPT2_DATADIR, name) < (int)cap &&
+        access(buf, F_OK) == 0)
+        return buf;
+    return path;
+}
+
 #ifndef GPT2_NO_MAIN
 int main(int argc, char **argv) {
 #ifdef _WIN32
@@ -842,6 +856,11 @@ int main(int argc, char **argv) {
     int r = cli_parse(argc, argv, &a);
     if (r < 0) return fputs(usage_text, stdout), 0;
     if (r != 0) return r;
+    char model_path[4096], tokenizer_path[4096];
+    if ((a.default_model = strcmp(a.model, DEFAULT_MODEL) == 0))
+        a.model = default_file(DEFAULT_MODEL, model_path, sizeof(model_path));
+    if (strcmp(a.tokenizer, DEFAULT_TOKENIZER) == 0)
+        a.tokenizer = default_file(DEFAULT_TOKENIZER, tokenizer_path, sizeof(tokenizer_path));
     if (a.mode == MODE_GENERATE) signal(SIGINT, on_sigint); // --encode/--decode may wait on stdin: Ctrl-C ends them
 
     Tokenizer tok;

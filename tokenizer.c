@@ -241,6 +241,46 @@ const unsigned char *tokenizer_decode(const Tokenizer *t, int id, size_t *len) {
     return token_bytes(t, id, len);
 }
 
+// 1 when s (n bytes) is the beginning, but not all, of a valid UTF-8 sequence.
+static int unfinished_utf8(const unsigned char *s, size_t n) {
+    unsigned char c = s[0];
+    size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (n >= len) return 0;
+    // the second byte's range excludes overlong forms, surrogates and code points past U+10FFFF
+    unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80, hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+    if (n >= 2 && (s[1] < lo || s[1] > hi)) return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80) return 0;
+    return 1;
+}
+
+size_t tokenizer_stream(const Tokenizer *t, TokenizerStream *s, int id, unsigned char *out) {
+    size_t len, n = (size_t)s->n_held;
+    const unsigned char *b = tokenizer_decode(t, id, &len);
+    memcpy(out, s->held, n);
+    if (b) {
+        memcpy(out + n, b, len);
+        n += len;
+    }
+    // hold back the last character when it is unfinished: it starts in the last 3 bytes
+    s->n_held = 0;
+    size_t k = 1;
+    while (k < 3 && k < n && (out[n - k] & 0xc0) == 0x80) k++; // back to the last non-continuation byte
+    if (k <= n && unfinished_utf8(out + n - k, k)) {
+        memcpy(s->held, out + n - k, k);
+        s->n_held = (int)k;
+        n -= k;
+    }
+    return n;
+}
+
+size_t tokenizer_stream_end(TokenizerStream *s, unsigned char *out) {
+    size_t n = (size_t)s->n_held;
+    memcpy(out, s->held, n);
+    s->n_held = 0;
+    return n;
+}
+
 // ----------------------------------------------------------------------------------------------
 // Characters: strict UTF-8 decoding (util.h's utf8_decode: Unicode's table 3-7, no overlong forms,
 // no surrogates, nothing above U+10FFFF) and the class of the code point. An invalid byte is a

@@ -8,12 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-// Called by gpt2_generate with each new token: print its bytes as they come.
+// Printing as the tokens come: the tokenizer and a stream that holds back a character until its
+// last byte arrives (a token can end inside one).
+typedef struct {
+    const Tokenizer *tok;
+    TokenizerStream stream;
+} Printer;
+
+// Called by gpt2_generate with each new token.
 static int print_token(void *ctx, int token, const float *logits) {
     (void)logits;
-    size_t len;
-    const unsigned char *bytes = tokenizer_decode(ctx, token, &len);
-    fwrite(bytes, 1, len, stdout);
+    Printer *p = ctx;
+    unsigned char text[TOKENIZER_STREAM_MAX];
+    fwrite(text, 1, tokenizer_stream(p->tok, &p->stream, token, text), stdout);
     fflush(stdout);
     return 0; // non-zero would stop the generation
 }
@@ -45,6 +52,7 @@ int main(int argc, char **argv) {
 
     // The next-token distribution after the prompt: sampler_probs fills sampler.probs (V).
     const float *logits = gpt2_forward(&model, ids, (int)n, 0);
+    if (!logits) return fprintf(stderr, "the prompt does not fit the model\n"), 1;
     sampler_probs(&sampler, logits, ids, (int)n);
     int best = 0;
     for (int i = 1; i < model.config.V; i++)
@@ -52,8 +60,11 @@ int main(int argc, char **argv) {
     printf("most likely next token: %d (p = %.4f)\n", best, sampler.probs[best]);
 
     fwrite(argv[3], 1, strlen(argv[3]), stdout);
-    int total = gpt2_generate(&model, &sampler, ids, (int)n, max_new, model.config.maxT, tok.eot, print_token, &tok);
-    printf("\n%d tokens\n", total);
+    Printer printer = {.tok = &tok};
+    int total = gpt2_generate(&model, &sampler, ids, (int)n, max_new, model.config.maxT, tok.eot, print_token, &printer);
+    unsigned char rest[3];
+    fwrite(rest, 1, tokenizer_stream_end(&printer.stream, rest), stdout);
+    printf("\n%d new tokens\n", total - (int)n); // gpt2_generate returns the length of ids
 
     free(ids);
     sampler_free(&sampler);

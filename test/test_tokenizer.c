@@ -268,6 +268,38 @@ static void time_long_word(Tally *tally, const Tokenizer *t, const char *what, c
     check(tally, round_trips(t, s, n), "a 1,000,000-byte word round-trips");
 }
 
+// tokenizer_stream gives back exactly the text's bytes, and for valid UTF-8 only whole characters at
+// every step; stray bytes (never valid) pass through at once.
+static void test_stream(Tally *tally, const Tokenizer *t) {
+    const char *texts[] = {"日本語のテキスト、絵文字 🎉🙂 と naïve café", "emoji 👍🏽👨‍👩‍👧 ok", "bytes \xff\xfe\xe6\x97 cut"};
+    for (size_t k = 0; k < sizeof(texts) / sizeof(texts[0]); k++) {
+        int *ids;
+        size_t n_ids, n = strlen(texts[k]), at = 0;
+        if (tokenizer_encode(t, texts[k], n, &ids, &n_ids) != 0) {
+            check(tally, 0, "encode for the stream");
+            return;
+        }
+        unsigned char *back = malloc(n + TOKENIZER_STREAM_MAX), chunk[TOKENIZER_STREAM_MAX];
+        TokenizerStream s = {0};
+        int whole = 1;
+        for (size_t i = 0; i <= n_ids; i++) {
+            size_t len = i < n_ids ? tokenizer_stream(t, &s, ids[i], chunk) : tokenizer_stream_end(&s, chunk);
+            for (size_t j = 0; k < 2 && j < len; j++) { // valid text: every chunk ends on a character
+                uint32_t cp;
+                int u = chunk[j] < 0x80 ? 1 : utf8_decode(chunk + j, len - j, &cp);
+                if (u == 0) whole = 0;
+                j += u ? (size_t)u - 1 : 0;
+            }
+            memcpy(back + at, chunk, len);
+            at += len;
+        }
+        check(tally, at == n && memcmp(back, texts[k], n) == 0, "tokenizer_stream returns the text's bytes");
+        check(tally, whole, "tokenizer_stream returns whole characters of valid UTF-8");
+        free(back);
+        free(ids);
+    }
+}
+
 static void test_long_words(Tally *tally, const Tokenizer *t) {
     size_t n = 1000000;
     unsigned char *s = malloc(n);
@@ -438,6 +470,7 @@ int main(int argc, char **argv) {
     test_fixtures(&tally, &t, cases_path);
     test_round_trip(&tally, &t);
     test_long_words(&tally, &t);
+    test_stream(&tally, &t);
     test_bad_files(&tally);
     tokenizer_free(&t);
     printf("tokenizer: %d passed, %d failed\n", tally.passed, tally.failed);
