@@ -298,7 +298,7 @@ def test_refusals():
         rc, err = run_export(d, out)
         check(f"{what}: exit {rc}, expected 1 ({err})", rc == 1)
         check(f"{what}: message does not name {needle} in one line: {err!r}", needle in err and "\n" not in err)
-        check(f"{what}: output file left behind", not os.path.exists(out) and not os.path.exists(out + ".tmp"))
+        check(f"{what}: output file left behind", not os.path.exists(out) and not leftovers(out))
     d = rewrite_safetensors(mini, os.path.join(WORK, "hf_bad"))
     with open(os.path.join(d, "model.safetensors"), "r+b") as f:  # bad JSON header
         f.seek(8)
@@ -317,6 +317,54 @@ def test_refusals():
         rc, err = run_export(*args)
         check(f"usage error {args}: exit {rc}, expected 2", rc == 2)
     print(f"test_export: {len(cases) + 4} refusals exit 1 naming the problem; usage errors exit 2")
+
+
+def leftovers(out):
+    """Temporary files of an export to out that are still beside it."""
+    d, name = os.path.split(out)
+    return [f for f in os.listdir(d) if f.startswith(f".{name}.") and f.endswith(".tmp")]
+
+
+def test_faults():
+    """An export never leaves a partial output: a full disk (simulated by a file size limit) and
+    Ctrl-C each leave the previous file as it was and no temporary file, with a one-line message."""
+    import signal
+    import subprocess
+    mini = os.path.join(WORK, "hf_mini")
+    out = os.path.join(WORK, "faults.bin")
+    with open(out, "wb") as f:
+        f.write(b"the previous file")
+
+    big = os.path.join(WORK, "hf_faults_big")  # 52 MB of float32: large enough to be interrupted
+    if not os.path.exists(os.path.join(big, "model.safetensors")):
+        make_random_model.make(big, layers=4, heads=4, embd=256, positions=256, vocab=50257, seed=7)
+
+    def full_disk():  # writes beyond 1 MB fail with EFBIG instead of killing the process
+        import resource
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+
+    p = run([sys.executable, EXPORT, big, out], preexec_fn=full_disk)
+    err = p.stderr.decode().strip()
+    check(f"full disk: exit {p.returncode}, expected 1, one line naming {out}: {err!r}",
+          p.returncode == 1 and out in err and "\n" not in err)
+    check("full disk: the previous file is untouched", open(out, "rb").read() == b"the previous file")
+    check(f"full disk: temporary files left: {leftovers(out)}", not leftovers(out))
+
+    p = subprocess.Popen([sys.executable, EXPORT, big, out], stderr=subprocess.PIPE)
+    for _ in range(2000):  # until its temporary file exists
+        if leftovers(out) or p.poll() is not None:
+            break
+        time.sleep(0.005)
+    p.send_signal(signal.SIGINT)
+    err = p.communicate(timeout=60)[1].decode().strip()
+    check(f"Ctrl-C: exit {p.returncode}, expected 130, one line: {err!r}",
+          p.returncode == 130 and "interrupted" in err and "\n" not in err)
+    check("Ctrl-C: the previous file is untouched", open(out, "rb").read() == b"the previous file")
+    check(f"Ctrl-C: temporary files left: {leftovers(out)}", not leftovers(out))
+    export_ok(mini, out)
+    check("an export replaces the previous file", open(out, "rb").read(8) != b"the prev")
+    print("test_faults: full disk and Ctrl-C leave the previous file and no temporary file")
 
 
 def test_tokenizer():
@@ -481,6 +529,7 @@ def main():
     test_bf16_rounding()
     test_exports()
     test_refusals()
+    test_faults()
     test_int8(sys.argv[1])
     test_tokenizer()
     test_download()

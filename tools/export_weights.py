@@ -46,6 +46,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the sibling modules, from any directory
 import checkpoint_layout as layout  # noqa: E402
+from atomic_file import replace_atomically  # noqa: E402
 from make_tokenizer import write_tokenizer  # noqa: E402
 
 Q8_GROUP, Q8_ALIGN = layout.Q8_GROUP, layout.Q8_ALIGN
@@ -68,15 +69,21 @@ class BlockWriter:
     pages; small or unaligned writes leave 4 KB pages that cost decode about a tenth of its speed."""
     BLOCK = 8 << 20
 
-    def __init__(self, f):
-        self.f, self.buf, self.pos = f, bytearray(), 0
+    def __init__(self, f, path):
+        self.f, self.path, self.buf, self.pos = f, path, bytearray(), 0
+
+    def _write(self, data):
+        try:
+            self.f.write(data)
+        except OSError as e:  # a full disk: name the file the user asked for, not the temporary one
+            raise ExportError(f"{self.path}: cannot write: {e.strerror or e}") from None
 
     def write(self, data):
         self.buf += data
         self.pos += len(data)
         if len(self.buf) >= self.BLOCK:
             n = len(self.buf) // self.BLOCK * self.BLOCK
-            self.f.write(self.buf[:n])
+            self._write(self.buf[:n])
             del self.buf[:n]
 
     def pad(self, align):
@@ -84,7 +91,7 @@ class BlockWriter:
         self.write(bytes(-self.pos % align))
 
     def close(self):
-        self.f.write(self.buf)
+        self._write(self.buf)
         self.buf = bytearray()
 
 
@@ -376,9 +383,8 @@ def export(src_dir, out_path, dtype="fp32", log=sys.stderr):
                     raise ExportError(f"{st_path}: tensor lm_head.weight differs from wte.weight "
                                       "(an untied output head is not supported)")
 
-        tmp = out_path + ".tmp"
-        with open(tmp, "wb") as f:
-            out = BlockWriter(f)
+        with replace_atomically(out_path) as f:
+            out = BlockWriter(f, out_path)
 
             def tensor(chunks, matrix=False):
                 """One tensor from an iterable of float32 little-endian bytes. int8: a matrix's int8
@@ -408,11 +414,8 @@ def export(src_dir, out_path, dtype="fp32", log=sys.stderr):
                     tensor((transpose(st.read(key, shape), *shape) if conv1d else st.read(key, shape)
                             for key, shape in srcs), matrix=conv1d)
             out.close()
-        os.replace(tmp, out_path)
     finally:
         st.close()
-        if os.path.exists(out_path + ".tmp"):
-            os.remove(out_path + ".tmp")
     print(f"export_weights.py: wrote {out_path}: {dtype}, maxT {dims['maxT']}, V {V} (Vp {Vp}), L {dims['L']}, "
           f"NH {dims['NH']}, C {C}, {layout.n_params(**dims)} parameters, {time.time() - t0:.1f} s", file=log)
 
@@ -596,7 +599,8 @@ def main(argv=None):
         print(f"export_weights.py: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        return 1
+        print(f"export_weights.py: interrupted; {a.out} not written", file=sys.stderr)
+        return 130
     return 0
 
 

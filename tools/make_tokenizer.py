@@ -9,8 +9,12 @@ bytes_to_unicode alphabet (every byte shown as a printable code point), mapped b
 Standard library only; export_weights.py imports write_tokenizer().
 """
 import json
+import os
 import struct
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from atomic_file import replace_atomically  # noqa: E402
 
 MAGIC, VERSION = 20240328, 2
 EOT = "<|endoftext|>"
@@ -54,7 +58,7 @@ def token_bytes(encoder):
 def write_tokenizer(encoder, path):
     toks = token_bytes(encoder)
     header = [MAGIC, VERSION, len(toks), encoder[EOT]] + [0] * 252
-    with open(path, "wb") as f:
+    with replace_atomically(path) as f:
         f.write(struct.pack("<256I", *header))
         for b in toks:
             f.write(bytes([len(b)]) + b)
