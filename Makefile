@@ -64,7 +64,7 @@ VERSION := $(shell sed -n 's/^\#define GPT2_VERSION_STRING "\([^"]*\)".*/\1/p' g
 SOVERSION := $(firstword $(subst ., ,$(VERSION)))
 
 .PHONY: all lib shared test test-tokenizer test-kernels test-sampler test-cli test-explore test-engine \
-	test-export test-errors test-fuzz-corpus test-scalar test-models test-cpp test-install check-sanitize \
+	test-export test-errors test-faults test-fuzz-corpus test-scalar test-models test-install check-sanitize \
 	check-valgrind check-posix fuzz bench bench-tokenizer weights install uninstall clean
 all: $(EXE)
 lib: $(LIB)
@@ -111,7 +111,7 @@ build/random_checkpoint: tools/random_checkpoint.c util.h gpt2.h
 
 # ---- Test --------------------------------------------------------------------------------------
 test: $(EXE) test-tokenizer test-kernels test-sampler test-cli test-explore test-engine test-scalar test-errors \
-	test-fuzz-corpus test-export test-install
+	test-fuzz-corpus test-export test-install test-faults
 	@echo "all tests passed"
 
 # Exact ids against tiktoken's fixtures (no node needed); the committed tokenizer file against its
@@ -188,6 +188,11 @@ build/cli_test_int8.bin: build/random_checkpoint
 # checkpoints and tokenizers itself).
 test-errors: $(EXE) build/random_checkpoint build/cli_test.bin
 	$(PYTHON) test/test_errors.py ./$(EXE) build/random_checkpoint build/cli_test.bin
+
+# Faults from outside while gpt2 runs (test/test_faults.py): the checkpoint truncated under it or
+# replaced by rename, four processes on one checkpoint, ulimit -v, more threads than cores.
+test-faults: $(EXE) build/random_checkpoint test-models
+	$(PYTHON) test/test_faults.py ./$(EXE) build/random_checkpoint build/test/small.bin
 
 # The fuzz targets' seed corpora and every input a fuzzer once failed on (test/fuzz/regress), replayed
 # without libFuzzer by test/fuzz/replay.c, with this build's compiler and flags.

@@ -269,9 +269,11 @@ static int alloc_state(GPT2 *m, const char *path, char *err) {
     // calloc: the cache's pages are only touched as positions fill up.
     m->cache.k = calloc((size_t)c->L * T * C, sizeof(float));
     m->cache.v = calloc((size_t)c->L * T * C, sizeof(float));
-    if (!a->x || !a->xn || !a->qkv || !a->att || !a->fch || !a->scratch || !a->logits || !a->xq || !a->xqs ||
-        !m->cache.k || !m->cache.v)
-        return fail(err, "gpt2_build: %s: out of memory for activations and KV cache", path);
+    if (!a->x || !a->xn || !a->qkv || !a->att || !a->fch || !a->scratch || !a->logits || !a->xq || !a->xqs)
+        return fail(err, "gpt2_build: %s: out of memory for the activations of %d tokens", path, c->maxT);
+    if (!m->cache.k || !m->cache.v)
+        return fail(err, "gpt2_build: %s: out of memory for the KV cache (%zu MB)", path,
+                    2 * (size_t)c->L * T * C * sizeof(float) >> 20);
     return 0;
 }
 
@@ -290,11 +292,12 @@ int gpt2_build(GPT2 *m, const char *path, const GPT2Options *opt, char *err) {
                  GPT2_Q8_GROUP);
     // Pre-fault the pages we will stream every token; quantizing at load reads the file only once.
     if (r == 0 && !(m->map = gpt2_map_file(fd, size, m->dtype != GPT2_Q8 || q8_file)))
-        r = fail(err, "gpt2_build: %s: mmap: %s", path, strerror(errno));
+        r = fail(err, "gpt2_build: %s: cannot map its %zu MB: %s", path, size >> 20, strerror(errno));
     close(fd);
     if (r) return -1;
     m->map_size = size;
-    int threads = opt && opt->threads > 0 ? opt->threads : gpt2_online_cores();
+    // More threads than cores only take turns on them, and each turn stalls every other thread.
+    int cores = gpt2_online_cores(), threads = opt && opt->threads > 0 && opt->threads < cores ? opt->threads : cores;
     Tensor t[N_PARAMS];
     if (!(m->pool = gpt2_pool_create(threads))) r = fail(err, "gpt2_build: %s: out of memory for the thread pool", path);
     else m->n_threads = gpt2_pool_threads(m->pool);

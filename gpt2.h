@@ -128,7 +128,7 @@ typedef struct {
 
 typedef struct {
     int quantize_int8; // 1: quantize the matrices to GPT2_Q8 at load time
-    int threads;       // worker threads including the caller; 0: the number of online cores
+    int threads;       // worker threads including the caller, at most the online cores; 0: all of them
 } GPT2Options;
 
 int gpt2_build(GPT2 *model, const char *path, const GPT2Options *opt, char *err);

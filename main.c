@@ -301,6 +301,39 @@ int cli_parse(int argc, char **argv, Args *a) {
 static volatile sig_atomic_t interrupted = 0;
 static void on_sigint(int sig) { (void)sig, interrupted = 1; }
 
+#ifdef SIGBUS
+// The checkpoint is mapped, not read: when the file shrinks while gpt2 runs (re-exported over the
+// same path, a copy in progress, a full disk), touching its lost pages raises SIGBUS. A fault inside
+// the mapping ends the program with a message naming the file; any other SIGBUS is a bug and keeps
+// the default action. (A file replaced by rename is harmless: the mapping keeps the old one.)
+static const GPT2 *volatile mapped; // the model being loaded or run
+static char sigbus_message[GPT2_ERR_LEN];
+static size_t sigbus_len;
+
+static void on_sigbus(int sig, siginfo_t *info, void *context) {
+    (void)context;
+    const GPT2 *m = mapped;
+    const char *at = info->si_addr, *map = m ? m->map : NULL;
+    if (map && at >= map && at < map + m->map_size) {
+        if (write(STDERR_FILENO, sigbus_message, sigbus_len) < 0) _exit(EXIT_DATA);
+        _exit(EXIT_DATA);
+    }
+    signal(sig, SIG_DFL); // not ours: the faulting access runs again and ends the process as usual
+}
+
+// From now on a SIGBUS inside model's mapping (once gpt2_build has made it) is reported for path.
+static void catch_sigbus(const GPT2 *model, const char *path) {
+    int n = snprintf(sigbus_message, sizeof(sigbus_message), "gpt2: %s: changed or truncated while in use\n", path);
+    sigbus_len = n < 0 ? 0 : (size_t)n < sizeof(sigbus_message) ? (size_t)n : sizeof(sigbus_message) - 1;
+    mapped = model;
+    struct sigaction sa = {.sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
+}
+#else
+static void catch_sigbus(const GPT2 *model, const char *path) { (void)model, (void)path; }
+#endif
+
 // Writes to stdout; a failed write (disk full) is a runtime error.
 static int out_write(const void *p, size_t n) {
     if (fwrite(p, 1, n, stdout) == n && fflush(stdout) == 0) return 0;
@@ -455,7 +488,12 @@ static int first_outside(const int *ids, int n, int V) {
 static int load_model(const Args *a, GPT2 *model) {
     char err[GPT2_ERR_LEN];
     GPT2Options opt = {.quantize_int8 = a->quantize_int8, .threads = a->threads};
-    if (gpt2_build(model, a->model, &opt, err) == 0) return 0;
+    catch_sigbus(model, a->model);
+    if (gpt2_build(model, a->model, &opt, err) == 0) {
+        if (a->threads > model->n_threads)
+            fprintf(stderr, "gpt2: -T %d: more threads than cores online; using %d\n", a->threads, model->n_threads);
+        return 0;
+    }
     library_error(err);
     if (a->default_model) cli_error(EXIT_DATA, "make the default checkpoint with: make weights");
     return EXIT_DATA;
