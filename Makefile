@@ -301,14 +301,14 @@ uninstall:
 		$(DESTDIR)$(PREFIX)/share/gpt2/gpt2_tokenizer.bin
 	-rmdir $(DESTDIR)$(PREFIX)/share/gpt2
 
-# make install into a temporary prefix, test the installed files (test/test_install.py: pkg-config, a
+# make install (a plain build, also under SANITIZE=1) into a temporary prefix, test the installed files (test/test_install.py: pkg-config, a
 # C++ program, gpt2 run from /), then make uninstall, which must leave no file behind.
 INSTALL_TEST = $(abspath build/install-test)
 test-install: test-models
 	rm -rf $(INSTALL_TEST)
-	$(MAKE) --no-print-directory O=$(INSTALL_TEST)/build PREFIX=$(INSTALL_TEST)/usr install >/dev/null
+	$(MAKE) --no-print-directory SANITIZE= SCALAR= O=$(INSTALL_TEST)/build PREFIX=$(INSTALL_TEST)/usr install >/dev/null
 	$(PYTHON) test/test_install.py $(INSTALL_TEST)/usr build/test/small.bin
-	$(MAKE) --no-print-directory O=$(INSTALL_TEST)/build PREFIX=$(INSTALL_TEST)/usr uninstall >/dev/null
+	$(MAKE) --no-print-directory SANITIZE= SCALAR= O=$(INSTALL_TEST)/build PREFIX=$(INSTALL_TEST)/usr uninstall >/dev/null
 	@left=$$(find $(INSTALL_TEST)/usr -type f -o -type l); [ -z "$$left" ] || { echo "left behind: $$left"; exit 1; }
 	@echo "test-install: make uninstall removed every file"
 
