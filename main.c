@@ -30,6 +30,7 @@ enum { EXIT_DATA = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 }; // 130: 128 + SI
 enum { MODE_GENERATE, MODE_ENCODE, MODE_DECODE, MODE_EVAL };
 #define MAX_TEMPS 16 // --compare-temperatures columns
 #define MAX_STOPS 16 // --stop strings
+#define DRAW_ROWS 20 // --draws: rows of tokens unless --show-probs says
 
 typedef struct {
     int mode;
@@ -95,7 +96,8 @@ static const char *usage_text =
     "                             with -n also at every new token, on stderr (stdout keeps the text)\n"
     "      --compare-temperatures LIST  the prompt's next-token distribution at each temperature of\n"
     "                             LIST (e.g. 1,0.1,5), one column each; rows: --show-probs (10)\n"
-    "      --draws N              draw the next token N times; count, id and token per token drawn\n"
+    "      --draws N              draw the next token N times; count, share, id and token per token\n"
+    "                             drawn, the 20 most frequent (--show-probs: that many), then the rest\n"
     "      --eval FILE            perplexity of the text in FILE (alias --perplexity): every token\n"
     "                             after the first scored given those before it, windows of\n"
     "                             --context tokens moving by --stride (default half the window)\n"
@@ -105,8 +107,8 @@ static const char *usage_text =
     "\n"
     "Sampling order: repeat penalty (on the last --repeat-last-n tokens), top-k, temperature,\n"
     "top-p, min-p, one draw. Each filter is off unless given: -t and -k alone are the book's.\n"
-    "Charts use Unicode bars and color when stdout and their stream are terminals and NO_COLOR is\n"
-    "unset, plain ASCII otherwise.\n"
+    "Charts fit the terminal's width (else $COLUMNS, else 80) and use Unicode bars when stdout and\n"
+    "their stream are terminals, plain ASCII otherwise; color too unless NO_COLOR is set.\n"
     "Exit status: 0 success, 1 runtime or data error, 2 usage error, 130 interrupted (Ctrl-C:\n"
     "the text so far is written out first).\n"
     "\n"
@@ -645,18 +647,21 @@ static int dump_logits(const Job *j) {
 // on stdout (it is the output).
 static int run_explore(const Job *j) {
     const Args *a = j->a;
-    char err[GPT2_ERR_LEN], desc[160], title[256];
+    char err[GPT2_ERR_LEN], desc[160], title[320];
     int V = j->model->config.V, fancy = explore_fancy(stdout), r;
     Sampler sampler;
     if (sampler_build(&sampler, V, &a->sampling, err) != 0) return library_error(err);
     const float *logits = prompt_logits(j);
     if (a->draws) {
         describe_sampling(&a->sampling, 1, desc, sizeof(desc));
-        printf("%ld draws of the next token (%s):\n", a->draws, desc);
-        r = explore_draws(stdout, j->tok, &sampler, logits, j->ids, j->n, a->draws, err);
+        snprintf(title, sizeof(title), "%ld draws of the next token (%s):", a->draws, desc);
+        explore_title(stdout, title);
+        r = explore_draws(stdout, j->tok, &sampler, logits, j->ids, j->n, a->draws,
+                          a->show_probs ? a->show_probs : DRAW_ROWS, err);
     } else if (a->n_temps) {
         describe_sampling(&a->sampling, 0, desc, sizeof(desc));
-        printf("the next token's distribution at each temperature (%s):\n", desc);
+        snprintf(title, sizeof(title), "the next token's distribution at each temperature (%s):", desc);
+        explore_title(stdout, title);
         r = explore_compare_temperatures(stdout, j->tok, logits, V, &a->sampling, a->temps, a->n_temps,
                                          a->show_probs ? a->show_probs : 10, j->ids, j->n, fancy, err);
     } else {

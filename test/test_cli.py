@@ -5,35 +5,22 @@ Standard library.
     python3 test/test_cli.py ./gpt2 build/test/tiny.bin TMPDIR
 
 Ties cannot be arranged in a random model, so this test writes its own checkpoint whose logits do
-not depend on the input: every block's weights are zero, so the residual stream passes through
-unchanged, and the final LayerNorm has weight 0 and bias e0, so lnf(x) = e0 for any x and the logit
-of token i is wte[i][0]. Tokens 3, 7 and 9 tie at 1.0, token 11 has 0.5, every other token 0.
+not depend on the input (common.logit_checkpoint): tokens 3, 7 and 9 tie at 1.0, token 11 has 0.5,
+every other token 0.
 """
 import os
 import struct
 import sys
 
-from common import check, dump_logits, finish, ids_of, join_ids, run
-import checkpoint_layout as layout
+from common import check, draw_counts, dump_logits, finish, ids_of, join_ids, logit_checkpoint, run
 
 V, C, MAXT = 50257, 4, 8  # V: GPT-2's, so the real tokenizer fits
 TIED, NEXT = (3, 7, 9), 11
 
 
 def tie_checkpoint(path):
-    """A float32 checkpoint (L = NH = 1): the 16 tensors zero except wte and lnfb."""
-    dims = dict(maxT=MAXT, V=V, L=1, NH=1, C=C, Vp=layout.padded_vocab(V))
-    with open(path, "wb") as f:
-        f.write(layout.pack_header(layout.VERSIONS["fp32"], **dims))
-        for name, shape in layout.shapes(**dims):
-            values = [0.0] * layout.numel(shape)
-            if name == "wte":
-                for i in TIED:
-                    values[i * C] = 1.0
-                values[NEXT * C] = 0.5
-            elif name == "lnfb":
-                values[0] = 1.0  # e0
-            f.write(struct.pack(f"<{len(values)}f", *values))
+    """A float32 checkpoint (L = NH = 1) whose logits are wte[i][0]: TIED at 1.0, NEXT at 0.5."""
+    logit_checkpoint(path, {**{i: 1.0 for i in TIED}, NEXT: 0.5}, V=V, C=C, maxT=MAXT)
 
 
 def check_ties(exe, model, tmp):
@@ -54,7 +41,7 @@ def check_ties(exe, model, tmp):
     # and nothing else; -k 4 adds the next one
     for k, allowed in (("1", set(TIED)), ("3", set(TIED)), ("4", set(TIED) | {NEXT})):
         p = run(base + ["--draws", "3000", "-t", "1", "-k", k, "-s", "5"])
-        drawn = {int(line.split()[1]) for line in p.stdout.decode().splitlines()[2:] if line.strip()}
+        drawn = set(draw_counts(p))
         check(f"-k {k} keeps the ties: draws land on exactly {sorted(allowed)}", drawn == allowed,
               f"exit {p.returncode}, drawn {sorted(drawn)} {p.stderr.decode().strip()}")
 
