@@ -516,14 +516,18 @@ static int first_outside(const int *ids, int n, int V) {
     return -1;
 }
 
-// gpt2_build with the command line's options; a missing default checkpoint gets the command that
-// makes it.
+// gpt2_build with the command line's options; a missing default checkpoint gets the commands that
+// make it, with the network or without.
 static int load_model(const Args *a, GPT2 *model) {
     char err[GPT2_ERR_LEN];
     GPT2Options opt = {.quantize_int8 = a->quantize_int8, .threads = a->threads};
     if (gpt2_build(model, a->model, &opt, err) == 0) return 0;
     library_error(err);
-    if (strcmp(a->model, DEFAULT_MODEL) == 0) cli_error(EXIT_DATA, "make the default checkpoint with: make weights");
+    if (strcmp(a->model, DEFAULT_MODEL) == 0)
+        cli_error(EXIT_DATA, "make it with: make weights (downloads GPT-2 124M); offline, convert a local Hugging "
+                             "Face directory (config.json, model.safetensors): python3 tools/export_weights.py DIR "
+                             DEFAULT_MODEL ", or try the CLI on random weights: make build/random_checkpoint && "
+                             "build/random_checkpoint " DEFAULT_MODEL);
     return EXIT_DATA;
 }
 

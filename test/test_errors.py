@@ -368,6 +368,12 @@ def check_ok(exe, M):
     p = run([exe, "-m", M, "-p", "Hello", "-n", "3"])
     check("a valid run exits 0", p.returncode == 0 and p.stdout.startswith(b"Hello") and not p.stderr,
           f"exit {p.returncode} {p.stderr!r}")
+    with tempfile.TemporaryDirectory() as empty:  # no data/gpt2_124M.bin here
+        p = run([os.path.abspath(exe), "--tokenizer", os.path.abspath(TOKENIZER)], cwd=empty)
+        err = p.stderr.decode()
+        check("default checkpoint missing: how to make it, also offline", p.returncode == 1 and "make weights" in err
+              and "tools/export_weights.py DIR data/gpt2_124M.bin" in err
+              and "build/random_checkpoint data/gpt2_124M.bin" in err and err.count("\n") == 2, f"{err!r}")
     p = run([exe, "--version"])
     check("--version: one line, exit 0", p.returncode == 0 and p.stdout.startswith(b"gpt2 ")
           and p.stdout.count(b"\n") == 1 and not p.stderr, f"exit {p.returncode} {p.stdout!r}")
