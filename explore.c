@@ -2,77 +2,151 @@
 // chart across temperatures, many draws counted per token, and perplexity with a sliding window. See
 // explore.h; main.c decides where the output goes and what the flags mean.
 #include "explore.h"
+#include "unicode_width.h"
 #include "util.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/ioctl.h> // TIOCGWINSZ
+#endif
 
-#define TOKEN_COLS 18 // display columns of the token column
-#define BAR 20        // bar width of --show-probs, in characters
-#define CMP_BAR 12    // bar width of each column of --compare-temperatures
+#define TOKEN_COLS 16 // display columns of the token column (fewer on a narrow terminal)
+#define PROB_COLS 8   // a probability: 3 significant digits (put_prob)
+#define MAX_BAR 24    // the widest bar of --show-probs, however wide the terminal
+#define CMP_MAX_BAR 12 // ... and of each column of --compare-temperatures
 #define EVAL_CHUNK 64 // positions whose logits are held at once when scoring: 64 * V floats, 13 MB
 
 int explore_fancy(FILE *f) {
+    if (!isatty(STDOUT_FILENO) || !isatty(fileno(f))) return 0;
     const char *no_color = getenv("NO_COLOR");
-    return isatty(STDOUT_FILENO) && isatty(fileno(f)) && !(no_color && no_color[0]);
+    return EXPLORE_UNICODE | (no_color && no_color[0] ? 0 : EXPLORE_COLOR);
+}
+
+int explore_columns(FILE *f) {
+#ifdef TIOCGWINSZ
+    struct winsize ws;
+    if (ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+#endif
+    const char *c = getenv("COLUMNS");
+    char *end;
+    long v = c ? strtol(c, &end, 10) : 0;
+    return c && *c && *end == '\0' && v > 0 && v <= 10000 ? (int)v : 80;
 }
 
 // ---- token text
 
+// The class of a code point in unicode_width.h: UW_NARROW, UW_INVISIBLE, UW_MARK or UW_WIDE.
+static int width_class(uint32_t cp) {
+    size_t lo = 0, hi = sizeof(unicode_widths) / sizeof(unicode_widths[0]);
+    while (lo < hi) { // first range with hi >= cp
+        size_t mid = lo + (hi - lo) / 2;
+        if (unicode_widths[mid].hi < cp) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < sizeof(unicode_widths) / sizeof(unicode_widths[0]) && unicode_widths[lo].lo <= cp
+               ? unicode_widths[lo].cls
+               : UW_NARROW;
+}
+
+// How the character (or stray byte) at b[i..n) is shown: its text into piece (NUL-terminated, < 16
+// bytes), its display columns into *cols; returns the bytes it takes. *base says whether the last
+// thing shown is a character that a combining mark can sit on, and is updated.
+static size_t escape_piece(const unsigned char *b, size_t i, size_t n, int *base, char *piece, int *cols) {
+    uint32_t cp;
+    int u = utf8_decode(b + i, n - i, &cp), cls = u ? width_class(cp) : UW_NARROW, raw = 0;
+    // a whole UTF-8 character is shown as it is, unless it is invisible, or a combining mark with
+    // nothing to sit on; GPT-2's byte-level tokens often hold part of a character (\xNN)
+    if (u && (cls == UW_INVISIBLE || (cls == UW_MARK && !*base)))
+        *cols = snprintf(piece, 16, cp > 0xffff ? "\\U%08x" : "\\u%04x", (unsigned)cp);
+    else if (u) memcpy(piece, b + i, (size_t)u), piece[u] = '\0', raw = 1, *cols = cls == UW_WIDE ? 2 : cls != UW_MARK;
+    else if (b[i] == '\n') *cols = snprintf(piece, 16, "\\n");
+    else if (b[i] == '\t') *cols = snprintf(piece, 16, "\\t");
+    else if (b[i] == '\r') *cols = snprintf(piece, 16, "\\r");
+    else if (b[i] == '"' || b[i] == '\\') *cols = snprintf(piece, 16, "\\%c", b[i]);
+    else if (b[i] < 0x20 || b[i] >= 0x7f) *cols = snprintf(piece, 16, "\\x%02x", b[i]);
+    else piece[0] = (char)b[i], piece[1] = '\0', raw = b[i] != ' ', *cols = 1;
+    if (!(u && cls == UW_MARK && raw)) *base = raw; // a mark on a character leaves it the base
+    return u ? (size_t)u : 1;
+}
+
 int explore_escape(char *out, size_t cap, const unsigned char *b, size_t n, int max_cols) {
+    char piece[16];
+    int cols = 2, pcols, base = 0; // the two quotes
+    for (size_t i = 0; i < n;) i += escape_piece(b, i, n, &base, piece, &pcols), cols += pcols;
+    int limit = cols <= max_cols ? max_cols : max_cols - 3; // cut: room for "..."
     size_t o = 0;
-    int cols = 0;
-    out[o++] = '"', cols++;
+    out[o++] = '"';
+    cols = 1, base = 0;
     for (size_t i = 0; i < n;) {
-        char piece[8];
-        uint32_t cp;
-        // a whole UTF-8 character is shown as it is; GPT-2's byte-level tokens often hold part of one
-        int plen, pcols, u = utf8_decode(b + i, n - i, &cp);
-        if (u) memcpy(piece, b + i, (size_t)u), plen = u, pcols = 1;
-        else if (b[i] == '\n') plen = 2, memcpy(piece, "\\n", 2), pcols = 2;
-        else if (b[i] == '\t') plen = 2, memcpy(piece, "\\t", 2), pcols = 2;
-        else if (b[i] == '\r') plen = 2, memcpy(piece, "\\r", 2), pcols = 2;
-        else if (b[i] == '"' || b[i] == '\\') piece[0] = '\\', piece[1] = (char)b[i], plen = pcols = 2;
-        else if (b[i] < 0x20 || b[i] >= 0x7f) plen = pcols = snprintf(piece, sizeof(piece), "\\x%02x", b[i]);
-        else piece[0] = (char)b[i], plen = pcols = 1;
-        if (cols + pcols + 1 > max_cols - 3 && i + (u ? (size_t)u : 1) < n) { // more follows: cut here
-            if (o + 4 < cap) memcpy(out + o, "...", 3), o += 3, cols += 3;
+        size_t step = escape_piece(b, i, n, &base, piece, &pcols), len = strlen(piece);
+        if (cols + pcols + 1 > limit || o + len + 5 > cap) { // the piece and the closing quote do not fit
+            memcpy(out + o, "...", 3), o += 3, cols += 3;
             break;
         }
-        if (o + (size_t)plen + 2 >= cap) break;
-        memcpy(out + o, piece, (size_t)plen), o += (size_t)plen, cols += pcols;
-        i += u ? (size_t)u : 1;
+        memcpy(out + o, piece, len), o += len, cols += pcols;
+        i += step;
     }
     out[o++] = '"', cols++;
     out[o] = '\0';
     return cols;
 }
 
-// The token column: the escaped text, padded to TOKEN_COLS display columns unless it ends the line.
-static void put_token(FILE *f, const Tokenizer *tok, int id, int pad) {
-    char buf[4 * TOKEN_COLS + 8];
-    int cols = 1;
+// The display columns of the text s (n bytes; titles, labels).
+static int text_cols(const char *s, size_t n) {
+    int cols = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        int u = utf8_decode((const unsigned char *)s + i, n - i, &cp), cls = u ? width_class(cp) : UW_NARROW;
+        cols += cls == UW_WIDE ? 2 : cls == UW_NARROW;
+        i += u ? (size_t)u : 1;
+    }
+    return cols;
+}
+
+void explore_title(FILE *f, const char *text) {
+    int width = explore_columns(f), cols = 0;
+    while (*text == '\n') fputc(*text++, f);
+    for (const char *w = text; *w;) {
+        size_t len = strcspn(w, " ");
+        int wc = text_cols(w, len);
+        if (cols > 0 && cols + 1 + wc > width) fputs("\n ", f), cols = 1; // go on, indented
+        else if (cols > 0) fputc(' ', f), cols++;
+        fwrite(w, 1, len, f), cols += wc;
+        w += len;
+        while (*w == ' ') w++;
+    }
+    fputc('\n', f);
+}
+
+// The token column: the escaped text in at most cols display columns, padded to cols unless it
+// ends the line.
+static void put_token(FILE *f, const Tokenizer *tok, int id, int cols, int pad) {
+    char buf[4 * 64 + 16];
+    int used = 3;
+    if (cols > 64) cols = 64;
     if (tok && id < tok->V) {
         size_t len;
         const unsigned char *b = tokenizer_decode(tok, id, &len);
-        cols = explore_escape(buf, sizeof(buf), b, len, TOKEN_COLS);
+        used = explore_escape(buf, sizeof(buf), b, len, cols);
     } else {
         strcpy(buf, "-");
+        used = 1;
     }
-    fprintf(f, "%s%*s", buf, pad && cols < TOKEN_COLS ? TOKEN_COLS - cols : 0, "");
+    fprintf(f, "%s%*s", buf, pad && used < cols ? cols - used : 0, "");
 }
 
 // ---- bars
 
-// p in [0, 1] as a bar of width characters: '#' in ASCII, eighth blocks when fancy; padded to the
-// full width unless it ends the line.
+// p in [0, 1] as a bar of width characters: '#' in ASCII, eighth blocks with EXPLORE_UNICODE;
+// padded to the full width unless it ends the line.
 static void put_bar(FILE *f, double p, int width, int fancy, int pad) {
     static const char *eighths[] = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
     p = p < 0.0 ? 0.0 : p > 1.0 ? 1.0 : p;
     int used;
-    if (fancy) {
+    if (fancy & EXPLORE_UNICODE) {
         int e = (int)(p * width * 8 + 0.5), full = e / 8;
         for (int i = 0; i < full; i++) fputs("█", f);
         fputs(eighths[e % 8], f);
@@ -84,10 +158,21 @@ static void put_bar(FILE *f, double p, int width, int fancy, int pad) {
     if (pad) fprintf(f, "%*s", width - used, "");
 }
 
-// A probability in 6 columns: 4 decimals, or 1e-05 style below 0.001 so small ones stay visible.
+// A probability in PROB_COLS columns with 3 significant digits, the same in every column:
+// 0.512, 0.0301, 0.000412, 3.05e-07 (0 for none).
 static void put_prob(FILE *f, double p) {
-    if (p == 0.0 || p >= 0.001) fprintf(f, "%6.4f", p);
-    else fprintf(f, "%6.0e", p);
+    if (!(p > 0.0)) fprintf(f, "%*s", PROB_COLS, "0");
+    else if (p < 1e-4) fprintf(f, "%*.2e", PROB_COLS, p);
+    else {
+        int decimals = 2 - (int)floor(log10(p));
+        fprintf(f, "%*.*f", PROB_COLS, decimals < 2 ? 2 : decimals, p);
+    }
+}
+
+static int digits(int n) {
+    int d = 1;
+    while (n >= 10) n /= 10, d++;
+    return d;
 }
 
 // ---- the most likely tokens
@@ -124,6 +209,32 @@ static double log_sum_exp(const float *logits, int V) {
     return max + log(sum);
 }
 
+// The columns of a --show-probs row within width: the mark and rank (2 + rank + 1), the token, the
+// id (7), the logit (9), then twice "  " + a probability + " " + a bar. On a narrow terminal the
+// bars shrink, down to none, then the token column.
+typedef struct {
+    int rank, tok, bar;
+} ProbsLayout;
+
+static ProbsLayout probs_layout(int width, int rows) {
+    ProbsLayout l = {.rank = digits(rows) < 2 ? 2 : digits(rows), .tok = TOKEN_COLS};
+    int fixed = 2 + l.rank + 1 + 7 + 9 + 2 * (2 + PROB_COLS);
+    l.bar = (width - fixed - l.tok - 2) / 2;
+    if (l.bar > MAX_BAR) l.bar = MAX_BAR;
+    if (l.bar < 4) l.bar = 0;
+    if (l.bar == 0 && fixed + l.tok > width) l.tok = width - fixed > 8 ? width - fixed : 8;
+    return l;
+}
+
+// One probability with its bar (none when width is 0), after two spaces.
+static void put_prob_bar(FILE *f, double p, int width, int fancy, int pad) {
+    fputs("  ", f);
+    put_prob(f, p);
+    if (width == 0) return;
+    fputc(' ', f);
+    put_bar(f, p, width, fancy, pad);
+}
+
 int explore_show_probs(FILE *f, const Tokenizer *tok, const float *logits, const float *sampled, int V,
                        int chosen, int rows, int fancy, const char *title, char *err) {
     rows = rows < V ? rows : V;
@@ -132,40 +243,53 @@ int explore_show_probs(FILE *f, const Tokenizer *tok, const float *logits, const
         free(top);
         return fail(err, "explore_show_probs: out of memory for %d candidates", V);
     }
+    ProbsLayout l = probs_layout(explore_columns(f), rows);
+    const char *mark = fancy ? "▶" : ">";
     double lse = log_sum_exp(logits, V);
-    fprintf(f, "%s\n", title);
-    fprintf(f, "     %-*s %6s %9s  %-*s  %s\n", TOKEN_COLS, "token", "id", "logit", BAR + 7, "softmax (T=1)",
-            "as sampled");
+    explore_title(f, title);
+    fprintf(f, "%*s%-*s %6s %8s  %-*s  %s\n", l.rank + 3, "", l.tok, "token", "id", "logit",
+            l.bar ? PROB_COLS + 1 + l.bar : PROB_COLS, l.bar ? "softmax T=1" : "p(T=1)", l.bar ? "as sampled" : "sampled");
     int shown = 0;
     for (int r = 0; r < rows; r++) {
-        int id = top[r], mark = id == chosen;
-        shown |= mark;
-        if (fancy && mark) fputs("\033[1m", f);
-        fprintf(f, "%s %2d ", mark ? (fancy ? "▶" : ">") : " ", r + 1);
-        put_token(f, tok, id, 1);
-        fprintf(f, " %6d %9.4f  ", id, logits[id]);
-        put_prob(f, exp((double)logits[id] - lse));
-        fputc(' ', f);
-        put_bar(f, exp((double)logits[id] - lse), BAR, fancy, 1);
-        fputs("  ", f);
-        put_prob(f, sampled[id]);
-        fputc(' ', f);
-        if (fancy) fputs("\033[36m", f);
-        put_bar(f, sampled[id], BAR, fancy, 0);
-        if (fancy) fputs("\033[0m", f);
+        int id = top[r], marked = id == chosen;
+        shown |= marked;
+        if ((fancy & EXPLORE_COLOR) && marked) fputs("\033[1m", f);
+        fprintf(f, "%s %*d ", marked ? mark : " ", l.rank, r + 1);
+        put_token(f, tok, id, l.tok, 1);
+        fprintf(f, " %6d %8.3f", id, logits[id]);
+        put_prob_bar(f, exp((double)logits[id] - lse), l.bar, fancy, 1);
+        if (fancy & EXPLORE_COLOR) fputs("\033[36m", f);
+        put_prob_bar(f, sampled[id], l.bar, fancy, 0);
+        if (fancy & EXPLORE_COLOR) fputs("\033[0m", f);
         fputc('\n', f);
     }
     if (chosen >= 0 && !shown) { // drawn from outside the rows shown: say which
-        fprintf(f, "%s    ", fancy ? "▶" : ">");
-        put_token(f, tok, chosen, 1);
-        fprintf(f, " %6d %9.4f  ", chosen, logits[chosen]);
-        put_prob(f, exp((double)logits[chosen] - lse));
-        fprintf(f, " %*s  ", BAR, "");
-        put_prob(f, sampled[chosen]);
+        fprintf(f, "%s %*s ", mark, l.rank, "");
+        put_token(f, tok, chosen, l.tok, 1);
+        fprintf(f, " %6d %8.3f", chosen, logits[chosen]);
+        put_prob_bar(f, exp((double)logits[chosen] - lse), l.bar, fancy, 1);
+        put_prob_bar(f, sampled[chosen], 0, fancy, 0);
         fputc('\n', f);
     }
     free(top);
     return 0;
+}
+
+// The columns of --compare-temperatures within width: the rank, the token, the id (7), then per
+// temperature "  " + a probability + " " + a bar; as many temperatures side by side as fit with
+// bars of 3 or more (the rest below, in more blocks of the same rows).
+typedef struct {
+    int rank, tok, per_block, bar;
+} CompareLayout;
+
+static CompareLayout compare_layout(int width, int rows, int n_temps) {
+    CompareLayout l = {.rank = digits(rows) < 2 ? 2 : digits(rows), .tok = TOKEN_COLS};
+    int avail = width - (l.rank + 1 + l.tok + 7);
+    l.per_block = avail / (2 + PROB_COLS + 1 + 3);
+    l.per_block = l.per_block < 1 ? 1 : l.per_block > n_temps ? n_temps : l.per_block;
+    l.bar = avail / l.per_block - (2 + PROB_COLS + 1);
+    l.bar = l.bar > CMP_MAX_BAR ? CMP_MAX_BAR : l.bar < 3 ? 0 : l.bar;
+    return l;
 }
 
 int explore_compare_temperatures(FILE *f, const Tokenizer *tok, const float *logits, int V,
@@ -186,25 +310,25 @@ int explore_compare_temperatures(FILE *f, const Tokenizer *tok, const float *log
         for (int i = 0; i < rows; i++) p[i * n_temps + j] = s.probs[top[i]];
         sampler_free(&s);
     }
-    if (r == 0) {
-        fprintf(f, "   %-*s %6s", TOKEN_COLS, "token", "id");
-        for (int j = 0; j < n_temps; j++) {
+    CompareLayout l = compare_layout(explore_columns(f), rows, n_temps);
+    for (int j0 = 0; r == 0 && j0 < n_temps; j0 += l.per_block) {
+        int j1 = j0 + l.per_block < n_temps ? j0 + l.per_block : n_temps;
+        if (j0 > 0) fputc('\n', f);
+        fprintf(f, "%*s%-*s %6s", l.rank + 1, "", l.tok, "token", "id");
+        for (int j = j0; j < j1; j++) {
             char h[32];
             snprintf(h, sizeof(h), "T=%g", temps[j]);
-            fprintf(f, "  %-*s", j < n_temps - 1 ? 7 + CMP_BAR : 0, h);
+            fprintf(f, "  %-*s", j < j1 - 1 ? PROB_COLS + (l.bar ? 1 + l.bar : 0) : 0, h);
         }
         fputc('\n', f);
         for (int i = 0; i < rows; i++) {
-            fprintf(f, "%2d ", i + 1);
-            put_token(f, tok, top[i], 1);
+            fprintf(f, "%*d ", l.rank, i + 1);
+            put_token(f, tok, top[i], l.tok, 1);
             fprintf(f, " %6d", top[i]);
-            for (int j = 0; j < n_temps; j++) {
-                fputs("  ", f);
-                put_prob(f, p[i * n_temps + j]);
-                fputc(' ', f);
-                if (fancy) fprintf(f, "\033[%dm", 31 + j % 6);
-                put_bar(f, p[i * n_temps + j], CMP_BAR, fancy, j < n_temps - 1);
-                if (fancy) fputs("\033[0m", f);
+            for (int j = j0; j < j1; j++) {
+                if (fancy & EXPLORE_COLOR) fprintf(f, "\033[%dm", 31 + j % 6);
+                put_prob_bar(f, p[i * n_temps + j], l.bar, fancy, j < j1 - 1);
+                if (fancy & EXPLORE_COLOR) fputs("\033[0m", f);
             }
             fputc('\n', f);
         }
@@ -240,7 +364,7 @@ static int invert_cdf(const double *cdf, int V, int last, double u) {
 }
 
 int explore_draws(FILE *f, const Tokenizer *tok, Sampler *s, const float *logits, const int *history,
-                  int n_history, long draws, char *err) {
+                  int n_history, long draws, int rows, char *err) {
     int V = s->V;
     double *cdf = malloc((size_t)V * sizeof(double));
     Count *c = calloc((size_t)V, sizeof(Count));
@@ -260,11 +384,20 @@ int explore_draws(FILE *f, const Tokenizer *tok, Sampler *s, const float *logits
     for (int i = 0; i < V; i++) c[i].id = i;
     for (long d = 0; d < draws; d++) c[greedy ? argmax : invert_cdf(cdf, V, last, sampler_uniform(s))].count++;
     qsort(c, (size_t)V, sizeof(Count), by_count_desc);
-    fprintf(f, "%10s %6s  %s\n", "count", "id", "token");
-    for (int i = 0; i < V && c[i].count > 0; i++) {
-        fprintf(f, "%10ld %6d  ", c[i].count, c[i].id);
-        put_token(f, tok, c[i].id, 0);
+    int drawn = 0;
+    while (drawn < V && c[drawn].count > 0) drawn++;
+    int shown = drawn <= rows ? drawn : rows - 1; // the rest in one row, when more than one
+    int width = explore_columns(f), tok_cols = width - 28 < 8 ? 8 : width - 28;
+    fprintf(f, "%10s %7s %6s  %s\n", "count", "share", "id", "token");
+    for (int i = 0; i < shown; i++) {
+        fprintf(f, "%10ld %6.2f%% %6d  ", c[i].count, 100.0 * c[i].count / draws, c[i].id);
+        put_token(f, tok, c[i].id, tok_cols, 0);
         fputc('\n', f);
+    }
+    if (shown < drawn) {
+        long rest = 0;
+        for (int i = shown; i < drawn; i++) rest += c[i].count;
+        fprintf(f, "%10ld %6.2f%% %6s  (%d other tokens)\n", rest, 100.0 * rest / draws, "-", drawn - shown);
     }
     free(cdf), free(c);
     return 0;

@@ -11,34 +11,49 @@
 
 #include <stdio.h>
 
-// Unicode block bars and color on f, or plain ASCII: fancy only when both stdout and f are
-// terminals and NO_COLOR is unset or empty (https://no-color.org).
+// How charts are drawn on f: EXPLORE_UNICODE (block bars, the ▶ mark) when both stdout and f are
+// terminals, with EXPLORE_COLOR unless NO_COLOR is set and not empty (https://no-color.org); 0
+// (plain ASCII, '#' bars) otherwise.
+enum { EXPLORE_UNICODE = 1, EXPLORE_COLOR = 2 };
 int explore_fancy(FILE *f);
 
+// The width of f in columns, which every line of a chart fits: the terminal's (TIOCGWINSZ), else
+// $COLUMNS, else 80.
+int explore_columns(FILE *f);
+
+// text on f, wrapped at spaces to explore_columns(f) (continued lines indented by one), then a newline.
+void explore_title(FILE *f, const char *text);
+
 // Token bytes b (n) as a quoted C-like string with whitespace and control bytes visible ("\n",
-// "\t", "\x0c"; bytes that are not part of a valid UTF-8 character as \xNN), at most max_cols
-// display columns (cut with "..."). Writes a NUL-terminated string into out (cap >= 4 * max_cols);
-// returns its display width.
+// "\t", "\x0c"; bytes that are not part of a valid UTF-8 character as \xNN; invisible characters
+// (format characters such as U+200B, U+200E and U+00AD, variation selectors, controls, spaces other
+// than ' ') as \u200b or \U000e0001; a combining mark as \u0301 when nothing before it in the
+// token can carry it), at most max_cols display columns (wide characters two, combining marks none:
+// unicode_width.h), cut with "..." when longer. Writes a NUL-terminated string into out
+// (cap >= 4 * max_cols + 16); returns its display width.
 int explore_escape(char *out, size_t cap, const unsigned char *b, size_t n, int max_cols);
 
 // The rows most likely next tokens by logit (V), one line each: token, id, logit, probability under
 // the raw softmax (T = 1, no filter), and under sampled (V, the sampler's distribution: s->probs);
 // the row of `chosen` is marked (-1: none). title heads the chart. tok may be NULL (ids only).
+// Every line fits explore_columns(f) (bars shrink, down to none, on a narrow terminal).
 int explore_show_probs(FILE *f, const Tokenizer *tok, const float *logits, const float *sampled, int V,
                        int chosen, int rows, int fancy, const char *title, char *err);
 
 // The book's temperature figure (softmax at T = 1, 0.1 and 5): the rows most likely tokens, one
 // column of bars per temperature in temps (n_temps), each the distribution the sampler draws from
-// with cfg's other settings.
+// with cfg's other settings. As many columns side by side as explore_columns(f) holds, the others
+// below in more blocks of the same rows.
 int explore_compare_temperatures(FILE *f, const Tokenizer *tok, const float *logits, int V,
                                  const SamplerConfig *cfg, const float *temps, int n_temps, int rows,
                                  const int *history, int n_history, int fancy, char *err);
 
 // The book's print_sampled_tokens (a thousand draws counted per token): `draws` ids drawn from the
-// sampler's distribution for logits (V); one line per id drawn at least once (count, id, token),
-// most frequent first. The draws are exactly the ids that `draws` calls of sampler_draw would give.
+// sampler's distribution for logits (V); one line per id drawn at least once (count, share in
+// percent, id, token), most frequent first, at most rows lines (when more ids were drawn, the last
+// line sums the others). The draws are exactly the ids that `draws` calls of sampler_draw would give.
 int explore_draws(FILE *f, const Tokenizer *tok, Sampler *s, const float *logits, const int *history,
-                  int n_history, long draws, char *err);
+                  int n_history, long draws, int rows, char *err);
 
 // Mean negative log-likelihood of ids (n >= 2): every token after the first, given all tokens
 // before it within windows of `window` tokens that advance by `stride` (Hugging Face's perplexity

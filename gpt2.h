@@ -213,6 +213,9 @@ void tokenizer_free(Tokenizer *t);
 // Encode n bytes (any bytes, not only UTF-8). "<|endoftext|>" in the text becomes eot.
 // On success *ids is malloc'd (free it), *n_ids its length, returns 0; -1 only when out of memory.
 int tokenizer_encode(const Tokenizer *t, const char *text, size_t n, int **ids, size_t *n_ids);
+// The same with "<|endoftext|>" as ordinary text, split by BPE like any other (tiktoken's
+// encode_ordinary): the ids never include eot. For text that must not inject the special token.
+int tokenizer_encode_ordinary(const Tokenizer *t, const char *text, size_t n, int **ids, size_t *n_ids);
 // The raw bytes of one token (not NUL-terminated); id must be in 0..V-1.
 const unsigned char *tokenizer_decode(const Tokenizer *t, int id, size_t *len);
 

@@ -33,11 +33,16 @@ enum { EXIT_DATA = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 }; // 130: 128 + SI
 enum { MODE_GENERATE, MODE_ENCODE, MODE_DECODE, MODE_EVAL };
 #define MAX_TEMPS 16 // --compare-temperatures columns
 #define MAX_STOPS 16 // --stop strings
+#define DRAW_ROWS 20 // --draws: rows of tokens unless --show-probs says
 
 typedef struct {
     int mode;
     const char *prompt;     // NULL: DEFAULT_PROMPT (generate) or stdin (encode/decode)
+    size_t prompt_len;      // its length in bytes (a --file prompt may hold NULs)
+    const char *prompt_file; // -f: the prompt's text from this file ("-": stdin), read by load_prompt_file
+    char *prompt_buf;       // the text read from prompt_file (prompt points to it), to free
     const char *prompt_ids; // ids instead of text
+    int no_special;         // --no-special: "<|endoftext|>" in a text is ordinary text
     const char *model, *tokenizer, *dump_logits;
     int default_model;      // -m not given: DEFAULT_MODEL or its installed copy
     SamplerConfig sampling;
@@ -62,7 +67,10 @@ static const char *usage_text =
     "a Large Language Model (From Scratch)\", section 5.3 (\"the book\" below).\n"
     "\n"
     "  -p, --prompt TEXT          prompt (default \"" DEFAULT_PROMPT "\"; empty: start from <|endoftext|>)\n"
+    "  -f, --file FILE            the prompt's text from FILE (-: stdin), exactly its bytes\n"
     "      --prompt-ids \"IDS\"     prompt as token ids, e.g. \"6109 3626 6100 345\"\n"
+    "      --no-special           \"<|endoftext|>\" in the text (-p, -f, --encode, --eval) is ordinary\n"
+    "                             text, not the end-of-text token (tiktoken's encode_ordinary)\n"
     "  -t, --temperature T        0 (default): greedy argmax; > 0: sample from softmax(logits / T)\n"
     "  -k, --top-k K              keep the K most likely tokens (ties kept); default off\n"
     "      --top-p P              nucleus sampling, P in (0, 1]; default off (1)\n"
@@ -92,17 +100,19 @@ static const char *usage_text =
     "                             with -n also at every new token, on stderr (stdout keeps the text)\n"
     "      --compare-temperatures LIST  the prompt's next-token distribution at each temperature of\n"
     "                             LIST (e.g. 1,0.1,5), one column each; rows: --show-probs (10)\n"
-    "      --draws N              draw the next token N times; count, id and token per token drawn\n"
+    "      --draws N              draw the next token N times; count, share, id and token per token\n"
+    "                             drawn, the 20 most frequent (--show-probs: that many), then the rest\n"
     "      --eval FILE            perplexity of the text in FILE (alias --perplexity): every token\n"
     "                             after the first scored given those before it, windows of\n"
     "                             --context tokens moving by --stride (default half the window)\n"
     "  -v, --verbose              load time, weight format and tokens/s on stderr\n"
+    "      --version              print the version and exit\n"
     "  -h, --help                 this help\n"
     "\n"
     "Sampling order: repeat penalty (on the last --repeat-last-n tokens), top-k, temperature,\n"
     "top-p, min-p, one draw. Each filter is off unless given: -t and -k alone are the book's.\n"
-    "Charts use Unicode bars and color when stdout and their stream are terminals and NO_COLOR is\n"
-    "unset, plain ASCII otherwise.\n"
+    "Charts fit the terminal's width (else $COLUMNS, else 80) and use Unicode bars when stdout and\n"
+    "their stream are terminals, plain ASCII otherwise; color too unless NO_COLOR is set.\n"
     "Exit status: 0 success, 1 runtime or data error, 2 usage error, 130 interrupted (Ctrl-C:\n"
     "the text so far is written out first).\n"
     "\n"
@@ -197,14 +207,62 @@ static int parse_temperatures(const char *s, float *temps, int *n) {
 }
 
 enum { O_PROMPT_IDS = 256, O_TOP_P, O_MIN_P, O_REPEAT, O_REPEAT_N, O_EOS, O_TOKENIZER, O_QUANT, O_PRINT_IDS, O_DUMP,
-       O_ENCODE, O_DECODE, O_STOP, O_SHOW_PROBS, O_COMPARE, O_DRAWS, O_EVAL, O_STRIDE };
+       O_ENCODE, O_DECODE, O_STOP, O_SHOW_PROBS, O_COMPARE, O_DRAWS, O_EVAL, O_STRIDE, O_NO_SPECIAL, O_VERSION };
+enum { CLI_HELP = -1, CLI_VERSION = -2 }; // cli_parse's answers besides 0 and EXIT_USAGE
+
+static const struct option long_options[] = {
+    {"prompt", required_argument, 0, 'p'},       {"prompt-ids", required_argument, 0, O_PROMPT_IDS},
+    {"file", required_argument, 0, 'f'},         {"no-special", no_argument, 0, O_NO_SPECIAL},
+    {"temperature", required_argument, 0, 't'},  {"top-k", required_argument, 0, 'k'},
+    {"top-p", required_argument, 0, O_TOP_P},     {"min-p", required_argument, 0, O_MIN_P},
+    {"repeat-penalty", required_argument, 0, O_REPEAT}, {"repeat-last-n", required_argument, 0, O_REPEAT_N},
+    {"max-new-tokens", required_argument, 0, 'n'}, {"seed", required_argument, 0, 's'},
+    {"context", required_argument, 0, 'c'},      {"eos", required_argument, 0, O_EOS},
+    {"model", required_argument, 0, 'm'},        {"tokenizer", required_argument, 0, O_TOKENIZER},
+    {"quantize", required_argument, 0, O_QUANT}, {"threads", required_argument, 0, 'T'},
+    {"print-ids", no_argument, 0, O_PRINT_IDS},  {"dump-logits", required_argument, 0, O_DUMP},
+    {"encode", no_argument, 0, O_ENCODE},        {"decode", no_argument, 0, O_DECODE},
+    {"stop", required_argument, 0, O_STOP},     {"num-samples", required_argument, 0, 'N'},
+    {"show-probs", required_argument, 0, O_SHOW_PROBS}, {"compare-temperatures", required_argument, 0, O_COMPARE},
+    {"draws", required_argument, 0, O_DRAWS},   {"eval", required_argument, 0, O_EVAL},
+    {"perplexity", required_argument, 0, O_EVAL}, {"stride", required_argument, 0, O_STRIDE},
+    {"verbose", no_argument, 0, 'v'},            {"version", no_argument, 0, O_VERSION},
+    {"help", no_argument, 0, 'h'},               {0, 0, 0, 0},
+};
+
+// The option without a value that "--name=value" (flag) names, as getopt_long matches it (the
+// whole name, else a unique prefix), or NULL.
+static const struct option *valueless_option(const char *flag) {
+    const char *eq = strchr(flag, '=');
+    if (strncmp(flag, "--", 2) != 0 || !eq) return NULL;
+    size_t len = (size_t)(eq - flag - 2);
+    const struct option *found = NULL;
+    int matches = 0;
+    for (const struct option *o = long_options; o->name; o++) {
+        if (strncmp(o->name, flag + 2, len) != 0) continue;
+        found = o, matches++;
+        if (o->name[len] == '\0') return o->has_arg == no_argument ? o : NULL; // the whole name wins
+    }
+    return matches == 1 && found->has_arg == no_argument ? found : NULL;
+}
+
+// One mode of --encode, --decode and --eval (they exclude each other).
+static int set_mode(Args *a, int mode, const char *flag) {
+    if (a->mode != MODE_GENERATE && a->mode != mode)
+        return cli_error(EXIT_USAGE, "%s: --encode, --decode and --eval each run alone", flag);
+    a->mode = mode;
+    return 0;
+}
 
 // One option (getopt_long's opt) with its value optarg into a; flag is the option as written.
-// 0, EXIT_USAGE, or -1 for --help.
+// 0, EXIT_USAGE, CLI_HELP or CLI_VERSION.
 static int parse_option(int opt, const char *flag, Args *a) {
     SamplerConfig *sc = &a->sampling;
+    const struct option *o;
     switch (opt) {
-    case 'p': a->prompt = optarg; return 0;
+    case 'p': a->prompt = optarg, a->prompt_len = strlen(optarg); return 0;
+    case 'f': a->prompt_file = optarg; return 0;
+    case O_NO_SPECIAL: a->no_special = 1; return 0;
     case O_PROMPT_IDS: a->prompt_ids = optarg; return 0;
     case 't': return parse_float("--temperature", optarg, 0.0f, 1e30f, 0, &sc->temperature);
     case 'k': return parse_int("--top-k", optarg, 1, 1 << 24, &sc->top_k);
@@ -228,8 +286,8 @@ static int parse_option(int opt, const char *flag, Args *a) {
     case 'T': return parse_int("--threads", optarg, 1, 1024, &a->threads);
     case O_PRINT_IDS: a->print_ids = 1; return 0;
     case O_DUMP: a->dump_logits = optarg; return 0;
-    case O_ENCODE: a->mode = MODE_ENCODE; return 0;
-    case O_DECODE: a->mode = MODE_DECODE; return 0;
+    case O_ENCODE: return set_mode(a, MODE_ENCODE, "--encode");
+    case O_DECODE: return set_mode(a, MODE_DECODE, "--decode");
     case O_STOP:
         if (a->n_stop == MAX_STOPS) return cli_error(EXIT_USAGE, "--stop: at most %d stop strings", MAX_STOPS);
         if (optarg[0] == '\0') return cli_error(EXIT_USAGE, "--stop: the stop string is empty");
@@ -239,12 +297,14 @@ static int parse_option(int opt, const char *flag, Args *a) {
     case O_SHOW_PROBS: return parse_int("--show-probs", optarg, 1, 1 << 24, &a->show_probs);
     case O_COMPARE: return parse_temperatures(optarg, a->temps, &a->n_temps);
     case O_DRAWS: return parse_long("--draws", optarg, 1, 1000000000L, &a->draws);
-    case O_EVAL: a->eval = optarg, a->mode = MODE_EVAL; return 0;
+    case O_EVAL: a->eval = optarg; return set_mode(a, MODE_EVAL, "--eval");
     case O_STRIDE: return parse_int("--stride", optarg, 1, 1 << 24, &a->stride);
     case 'v': a->verbose = 1; return 0;
-    case 'h': return -1;
+    case 'h': return CLI_HELP;
+    case O_VERSION: return CLI_VERSION;
     case ':': return cli_error(EXIT_USAGE, "%s needs a value", flag);
     default:
+        if ((o = valueless_option(flag))) return cli_error(EXIT_USAGE, "--%s takes no value: '%s'", o->name, flag);
         if (optopt && optopt < 256) return cli_error(EXIT_USAGE, "unknown option '-%c'", optopt);
         return cli_error(EXIT_USAGE, "unknown option '%s'", flag);
     }
@@ -253,8 +313,10 @@ static int parse_option(int opt, const char *flag, Args *a) {
 // The flags that exclude each other, once all are read.
 static int check_combinations(const Args *a) {
     if (a->prompt && a->prompt_ids) return cli_error(EXIT_USAGE, "give either --prompt or --prompt-ids, not both");
-    if (a->eval && a->mode != MODE_EVAL)
-        return cli_error(EXIT_USAGE, "--eval cannot be combined with --encode or --decode");
+    if (a->prompt_file && (a->prompt || a->prompt_ids))
+        return cli_error(EXIT_USAGE, "give one of --file, --prompt and --prompt-ids, not several");
+    if (a->no_special && (a->prompt_ids || a->mode == MODE_DECODE))
+        return cli_error(EXIT_USAGE, "--no-special is about text: it does not go with --prompt-ids or --decode");
     if ((a->draws > 0) + (a->n_temps > 0) + (a->eval != NULL) + (a->dump_logits != NULL) > 1)
         return cli_error(EXIT_USAGE, "--draws, --compare-temperatures, --eval and --dump-logits each run alone");
     if (a->n_stop && a->print_ids)
@@ -262,32 +324,14 @@ static int check_combinations(const Args *a) {
     return 0;
 }
 
-// The command line into a: 0, EXIT_USAGE (the message printed), or -1 for --help.
+// The command line into a: 0, EXIT_USAGE (the message printed), CLI_HELP or CLI_VERSION.
 int cli_parse(int argc, char **argv, Args *a) {
-    static const struct option longs[] = {
-        {"prompt", required_argument, 0, 'p'},       {"prompt-ids", required_argument, 0, O_PROMPT_IDS},
-        {"temperature", required_argument, 0, 't'},  {"top-k", required_argument, 0, 'k'},
-        {"top-p", required_argument, 0, O_TOP_P},     {"min-p", required_argument, 0, O_MIN_P},
-        {"repeat-penalty", required_argument, 0, O_REPEAT}, {"repeat-last-n", required_argument, 0, O_REPEAT_N},
-        {"max-new-tokens", required_argument, 0, 'n'}, {"seed", required_argument, 0, 's'},
-        {"context", required_argument, 0, 'c'},      {"eos", required_argument, 0, O_EOS},
-        {"model", required_argument, 0, 'm'},        {"tokenizer", required_argument, 0, O_TOKENIZER},
-        {"quantize", required_argument, 0, O_QUANT}, {"threads", required_argument, 0, 'T'},
-        {"print-ids", no_argument, 0, O_PRINT_IDS},  {"dump-logits", required_argument, 0, O_DUMP},
-        {"encode", no_argument, 0, O_ENCODE},        {"decode", no_argument, 0, O_DECODE},
-        {"stop", required_argument, 0, O_STOP},     {"num-samples", required_argument, 0, 'N'},
-        {"show-probs", required_argument, 0, O_SHOW_PROBS}, {"compare-temperatures", required_argument, 0, O_COMPARE},
-        {"draws", required_argument, 0, O_DRAWS},   {"eval", required_argument, 0, O_EVAL},
-        {"perplexity", required_argument, 0, O_EVAL}, {"stride", required_argument, 0, O_STRIDE},
-        {"verbose", no_argument, 0, 'v'},            {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
     *a = (Args){.mode = MODE_GENERATE, .model = DEFAULT_MODEL, .tokenizer = DEFAULT_TOKENIZER,
                 .sampling = sampler_defaults(), .max_new = 25, .num_samples = 1};
     optind = 0; // reset getopt, so that cli_parse can be called more than once (tests, fuzzing)
     opterr = 0; // we print our own messages
     int opt, r = 0;
-    while (r == 0 && (opt = getopt_long(argc, argv, ":p:t:k:n:s:c:m:T:N:vh", longs, NULL)) != -1)
+    while (r == 0 && (opt = getopt_long(argc, argv, ":p:f:t:k:n:s:c:m:T:N:vh", long_options, NULL)) != -1)
         r = parse_option(opt, argv[optind - 1], a);
     if (r == 0 && optind < argc) r = cli_error(EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
     if (r == 0) r = check_combinations(a);
@@ -334,14 +378,20 @@ static void catch_sigbus(const GPT2 *model, const char *path) {
 static void catch_sigbus(const GPT2 *model, const char *path) { (void)model, (void)path; }
 #endif
 
-// Writes to stdout; a failed write (disk full) is a runtime error.
-static int out_write(const void *p, size_t n) {
-    if (fwrite(p, 1, n, stdout) == n && fflush(stdout) == 0) return 0;
+// stdout is buffered (C's default: a line at a time to a terminal, blocks to a pipe or file);
+// generation flushes after each token (on_token) so that the text streams, and main flushes at the
+// end. A failed write (disk full) is a runtime error, reported once.
+static int out_failed(void) {
+    static int reported = 0;
     // A reader that went away (| head) is no error worth a message. With SIGPIPE at its default
     // action (as here, like cat) the process ends quietly before this; EPIPE when it is ignored.
-    if (errno == EPIPE) return EXIT_DATA;
+    if (errno == EPIPE || reported) return EXIT_DATA;
+    reported = 1;
     return cli_error(EXIT_DATA, "stdout: %s", strerror(errno));
 }
+
+static int out_write(const void *p, size_t n) { return fwrite(p, 1, n, stdout) == n ? 0 : out_failed(); }
+static int out_flush(void) { return fflush(stdout) == 0 ? 0 : out_failed(); }
 
 // All of in (stdin, an --eval file), NUL-terminated (the text may contain NULs; *n is the real
 // length). NULL when out of memory or on a read error (errno says which).
@@ -396,18 +446,38 @@ static int parse_ids(const char *s, int V, int status, const char *what, int **i
     }
 }
 
-// The input of --encode/--decode: the text of -p, else all of stdin (then *owned is the buffer to
-// free).
+// -f FILE: the prompt becomes the file's bytes, exactly (stdin for "-"), however long.
+static int load_prompt_file(Args *a) {
+    int is_stdin = strcmp(a->prompt_file, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(a->prompt_file, "rb");
+    if (!f) return cli_error(EXIT_DATA, "--file: %s: %s", a->prompt_file, strerror(errno));
+    a->prompt_buf = read_stream(f, &a->prompt_len);
+    int e = errno;
+    if (!is_stdin) fclose(f);
+    if (!a->prompt_buf) return cli_error(EXIT_DATA, "--file: %s: %s", is_stdin ? "stdin" : a->prompt_file, strerror(e));
+    a->prompt = a->prompt_buf;
+    return 0;
+}
+
+// The input of --encode/--decode: the text of -p or -f, else all of stdin (then *owned is the
+// buffer to free).
 static int input_text(const Args *a, const char **text, size_t *n, char **owned) {
     *owned = NULL;
     if (a->prompt) {
         *text = a->prompt;
-        *n = strlen(a->prompt);
+        *n = a->prompt_len;
         return 0;
     }
     if (!(*owned = read_stream(stdin, n))) return cli_error(EXIT_DATA, "cannot read stdin: %s", strerror(errno));
     *text = *owned;
     return 0;
+}
+
+// The ids of a text: "<|endoftext|>" in it is the end-of-text token, or with --no-special text
+// like any other. 0, or -1 when out of memory.
+static int encode(const Args *a, const Tokenizer *tok, const char *text, size_t n, int **ids, size_t *n_ids) {
+    if (a->no_special) return tokenizer_encode_ordinary(tok, text, n, ids, n_ids);
+    return tokenizer_encode(tok, text, n, ids, n_ids);
 }
 
 // One token on stdout: its id (space-separated unless first), or its bytes.
@@ -431,7 +501,7 @@ static int run_encode(const Args *a, const Tokenizer *tok) {
     int *ids = NULL;
     size_t n_ids = 0;
     int r = 0;
-    if (tokenizer_encode(tok, text, n, &ids, &n_ids) != 0)
+    if (encode(a, tok, text, n, &ids, &n_ids) != 0)
         r = cli_error(EXIT_DATA, "out of memory encoding %zu bytes", n);
     for (size_t i = 0; r == 0 && i < n_ids; i++) r = write_token(tok, 1, ids[i], i == 0);
     if (r == 0) r = out_write("\n", 1);
@@ -483,8 +553,8 @@ static int first_outside(const int *ids, int n, int V) {
     return -1;
 }
 
-// gpt2_build with the command line's options; a missing default checkpoint gets the command that
-// makes it.
+// gpt2_build with the command line's options; a missing default checkpoint gets the commands that
+// make it, with the network or without.
 static int load_model(const Args *a, GPT2 *model) {
     char err[GPT2_ERR_LEN];
     GPT2Options opt = {.quantize_int8 = a->quantize_int8, .threads = a->threads};
@@ -495,7 +565,11 @@ static int load_model(const Args *a, GPT2 *model) {
         return 0;
     }
     library_error(err);
-    if (a->default_model) cli_error(EXIT_DATA, "make the default checkpoint with: make weights");
+    if (a->default_model)
+        cli_error(EXIT_DATA, "make it with: make weights (downloads GPT-2 124M); offline, convert a local Hugging "
+                             "Face directory (config.json, model.safetensors): python3 tools/export_weights.py DIR "
+                             DEFAULT_MODEL ", or try the CLI on random weights: make build/random_checkpoint && "
+                             "build/random_checkpoint " DEFAULT_MODEL);
     return EXIT_DATA;
 }
 
@@ -509,6 +583,8 @@ static int check_flags_against_model(const Args *a, const Tokenizer *tok, const 
     if (a->sampling.top_k > c->V)
         return cli_error(EXIT_USAGE, "--top-k: %d is larger than the vocabulary (%d)", a->sampling.top_k, c->V);
     if (context > c->maxT) return context_too_large(context, c->maxT);
+    if (a->eos_set && a->eos >= c->V)
+        return cli_error(EXIT_USAGE, "--eos: %d is outside -1..%d (the model's vocabulary)", a->eos, c->V - 1);
     if (tok && tok->V < c->V && !a->print_ids && !a->dump_logits)
         return cli_error(EXIT_DATA, "%s has %d tokens, fewer than the model's %d", a->tokenizer, tok->V, c->V);
     return 0;
@@ -519,7 +595,7 @@ static int read_prompt(const Args *a, const Tokenizer *tok, int V, int **ids, in
     if (a->prompt_ids) return parse_ids(a->prompt_ids, V, EXIT_USAGE, "token ids", ids, n);
     const char *text = a->prompt ? a->prompt : DEFAULT_PROMPT;
     size_t n_ids = 0;
-    if (tokenizer_encode(tok, text, strlen(text), ids, &n_ids) != 0 || n_ids > INT32_MAX)
+    if (encode(a, tok, text, a->prompt ? a->prompt_len : strlen(text), ids, &n_ids) != 0 || n_ids > INT32_MAX)
         return cli_error(EXIT_DATA, "out of memory encoding the prompt");
     *n = (int)n_ids;
     return 0;
@@ -561,11 +637,37 @@ typedef struct {
     double t_load;        // seconds gpt2_build took
 } Job;
 
+// -v's start: "gpt2: load 0.412 s, float32, avx2 kernels, 8 threads" (no newline), after the text so
+// far (stdout is flushed first, so that a terminal shows the two in order).
+static void print_load(const GPT2 *m, double t_load) {
+    static const char *const formats[] = {[GPT2_F32] = "float32", [GPT2_BF16] = "bfloat16", [GPT2_Q8] = "int8"};
+    fflush(stdout);
+    fprintf(stderr, "gpt2: load %.3f s, %s, %s kernels, %d thread%s", t_load, formats[m->dtype], gpt2_kernels(),
+            m->n_threads, m->n_threads == 1 ? "" : "s");
+}
+
+// " at 85.3 tokens/s" for n tokens in seconds (nothing for none).
+static void print_rate(int n, double seconds) {
+    if (n > 0 && seconds > 0.0) fprintf(stderr, " at %.1f tokens/s", n / seconds);
+}
+
+// -v after a prompt's forward pass alone (--dump-logits, the charts of the prompt).
+static void print_prompt_speed(const Job *j, double seconds) {
+    int n = j->n < j->context ? j->n : j->context; // the forward pass saw its last `context` tokens
+    print_load(j->model, j->t_load);
+    fprintf(stderr, "; prompt %d tokens", n);
+    print_rate(n, seconds);
+    fputc('\n', stderr);
+}
+
 // The next-token logits (V) after the prompt, cropped to its last `context` tokens at positions
-// 0.., as generate()'s idx[:, -context_size:] does.
+// 0.., as generate()'s idx[:, -context_size:] does; with -v: its speed on stderr.
 static const float *prompt_logits(const Job *j) {
     int s0 = j->n > j->context ? j->n - j->context : 0;
-    return gpt2_forward(j->model, j->ids + s0, j->n - s0, 0);
+    double t0 = now_seconds();
+    const float *logits = gpt2_forward(j->model, j->ids + s0, j->n - s0, 0);
+    if (j->a->verbose) print_prompt_speed(j, now_seconds() - t0);
+    return logits;
 }
 
 // --dump-logits FILE: the prompt's next-token logits (V float32), for the tests to compare.
@@ -591,18 +693,21 @@ static int dump_logits(const Job *j) {
 // on stdout (it is the output).
 static int run_explore(const Job *j) {
     const Args *a = j->a;
-    char err[GPT2_ERR_LEN], desc[160], title[256];
+    char err[GPT2_ERR_LEN], desc[160], title[320];
     int V = j->model->config.V, fancy = explore_fancy(stdout), r;
     Sampler sampler;
     if (sampler_build(&sampler, V, &a->sampling, err) != 0) return library_error(err);
     const float *logits = prompt_logits(j);
     if (a->draws) {
         describe_sampling(&a->sampling, 1, desc, sizeof(desc));
-        printf("%ld draws of the next token (%s):\n", a->draws, desc);
-        r = explore_draws(stdout, j->tok, &sampler, logits, j->ids, j->n, a->draws, err);
+        snprintf(title, sizeof(title), "%ld draws of the next token (%s):", a->draws, desc);
+        explore_title(stdout, title);
+        r = explore_draws(stdout, j->tok, &sampler, logits, j->ids, j->n, a->draws,
+                          a->show_probs ? a->show_probs : DRAW_ROWS, err);
     } else if (a->n_temps) {
         describe_sampling(&a->sampling, 0, desc, sizeof(desc));
-        printf("the next token's distribution at each temperature (%s):\n", desc);
+        snprintf(title, sizeof(title), "the next token's distribution at each temperature (%s):", desc);
+        explore_title(stdout, title);
         r = explore_compare_temperatures(stdout, j->tok, logits, V, &a->sampling, a->temps, a->n_temps,
                                          a->show_probs ? a->show_probs : 10, j->ids, j->n, fancy, err);
     } else {
@@ -614,7 +719,7 @@ static int run_explore(const Job *j) {
     }
     sampler_free(&sampler);
     if (r != 0) return library_error(err);
-    return out_write("", 0); // flush, and report a failed write
+    return 0;
 }
 
 // --stop strings as bytes, with their lengths. hold keeps the text not written yet because it could
@@ -669,6 +774,7 @@ typedef struct {
     int fancy;            // charts with Unicode bars and color (explore_fancy(stderr))
     int status;           // 0, or the exit status of what failed
     double t_start, t_first, t_end; // the clock at gpt2_generate's call, its first new token (0: none), its end
+    double t_slide;       // the clock at the last new token before the window slid (0: not reached)
 } Output;
 
 // The length of the longest end of b (n) that is the beginning of a stop string (not all of it).
@@ -718,6 +824,7 @@ static int emit_text(Output *o, const unsigned char *b, size_t len) {
 static int show_step(Output *o, int token, const float *logits) {
     const Args *a = o->job->a;
     char title[256], desc[160], err[GPT2_ERR_LEN];
+    fflush(stdout); // the text so far before the chart, where both are a terminal (a failure shows later)
     describe_sampling(&o->sampler->cfg, 1, desc, sizeof(desc));
     snprintf(title, sizeof(title), "\nnew token %d: the %d most likely (%s); %s marks the token drawn", o->step + 1,
              a->show_probs, desc, o->fancy ? "▶" : ">");
@@ -733,6 +840,8 @@ static int on_token(void *ctx, int token, const float *logits) {
     Output *o = ctx;
     const Args *a = o->job->a;
     if (o->t_first == 0.0) o->t_first = now_seconds();
+    // the forward pass of this token saw n + step tokens: beyond the context, every next one slides
+    if (o->t_slide == 0.0 && o->job->n + o->step >= o->job->context) o->t_slide = now_seconds();
     if (a->show_probs) o->status = show_step(o, token, logits);
     o->step++;
     if (o->status != 0) return 1;
@@ -744,20 +853,36 @@ static int on_token(void *ctx, int token, const float *logits) {
         const unsigned char *b = tokenizer_decode(o->job->tok, token, &len);
         o->status = emit_text(o, b, len);
     }
+    if (o->status == 0) o->status = out_flush(); // the text streams, token by token
     return o->status || o->stopped || interrupted;
 }
 
-// -v: load time, weight format and threads, then the speed of the prompt and of the new tokens.
+// -v after a continuation: the load, the prompt's speed (its forward pass and the first draw), then
+// the new tokens': those before the window slid, and apart those after, when each costs a forward
+// pass over the whole window again (README, "How generation works").
 static void print_speed(const Job *j, const Output *o) {
-    static const char *const formats[] = {[GPT2_F32] = "float32", [GPT2_BF16] = "bfloat16", [GPT2_Q8] = "int8"};
-    int n = j->n, more = o->step - o->eos_hit - 1; // new tokens after the first, end-of-text not counted
-    double first = o->t_first > 0.0 ? o->t_first - o->t_start : o->t_end - o->t_start;
-    int threads = j->model->n_threads;
-    fprintf(stderr, "gpt2: load %.3f s, %s, %s kernels, %d thread%s; prompt %d tokens, first new token after %.1f ms",
-            j->t_load, formats[j->model->dtype], gpt2_kernels(), threads, threads == 1 ? "" : "s", n, first * 1e3);
-    // the prompt's forward pass saw its last `context` tokens (first includes one draw)
-    if (o->t_first > 0.0) fprintf(stderr, " (%.0f prompt tokens/s)", (n < j->context ? n : j->context) / first);
-    if (more > 0) fprintf(stderr, "; %d more tokens at %.1f tokens/s", more, more / (o->t_end - o->t_first));
+    int n = j->n < j->context ? j->n : j->context;
+    print_load(j->model, j->t_load);
+    fprintf(stderr, "; prompt %d tokens", n);
+    if (o->t_first == 0.0) { // -n 0, or stopped before the first token
+        fprintf(stderr, ", no new token\n");
+        return;
+    }
+    print_rate(n, o->t_first - o->t_start);
+    fprintf(stderr, ", first new token after %.1f ms", (o->t_first - o->t_start) * 1e3);
+    // new tokens after the first, the end-of-text one included (it cost a forward pass too); the
+    // first `flat` of them before the window slid
+    int more = o->step - 1, flat = j->context - j->n < 0 ? 0 : j->context - j->n;
+    if (flat > more) flat = more;
+    double t_flat_end = o->t_slide > 0.0 ? o->t_slide : o->t_end;
+    if (more > 0) fprintf(stderr, "; %d more", more);
+    if (more > flat && flat > 0) fprintf(stderr, ": %d", flat);
+    print_rate(flat, t_flat_end - o->t_first);
+    if (more > flat) {
+        if (flat > 0) fprintf(stderr, ", then %d", more - flat);
+        print_rate(more - flat, o->t_end - (o->t_slide > 0.0 ? o->t_slide : o->t_first));
+        fprintf(stderr, " with the window (%d tokens) sliding", j->context);
+    }
     fputc('\n', stderr);
 }
 
@@ -819,8 +944,9 @@ static int run_generate(const Args *a, const Tokenizer *tok) {
 // ----------------------------------------------------------------------------------------------
 // --eval
 
-// The ids of the text in path (n >= 2).
-static int eval_ids(const char *path, const Tokenizer *tok, int **ids, int *n) {
+// The ids of the text in --eval's file (n >= 2).
+static int eval_ids(const Args *a, const Tokenizer *tok, int **ids, int *n) {
+    const char *path = a->eval;
     FILE *f = fopen(path, "rb");
     if (!f) return cli_error(EXIT_DATA, "--eval: %s: %s", path, strerror(errno));
     size_t len, n_ids = 0;
@@ -828,7 +954,7 @@ static int eval_ids(const char *path, const Tokenizer *tok, int **ids, int *n) {
     int e = errno;
     fclose(f);
     if (!text) return cli_error(EXIT_DATA, "--eval: %s: %s", path, strerror(e));
-    int r = tokenizer_encode(tok, text, len, ids, &n_ids);
+    int r = encode(a, tok, text, len, ids, &n_ids);
     free(text);
     if (r != 0) return cli_error(EXIT_DATA, "--eval: %s: out of memory for its tokens", path);
     if (n_ids < 2 || n_ids > INT32_MAX)
@@ -840,8 +966,8 @@ static int eval_ids(const char *path, const Tokenizer *tok, int **ids, int *n) {
 
 // The mean negative log-likelihood per token of ids (n) and its perplexity, on stdout: windows of
 // --context tokens (default maxT) moving by --stride (default half the window); the progress bar
-// only on a terminal.
-static int score_text(const Args *a, GPT2 *model, const int *ids, int n) {
+// only on a terminal; with -v the load time t_load and the speed on stderr.
+static int score_text(const Args *a, GPT2 *model, double t_load, const int *ids, int n) {
     const GPT2Config *c = &model->config;
     int window = a->context ? a->context : c->maxT;
     int stride = a->stride ? a->stride : (window / 2 > 0 ? window / 2 : 1);
@@ -855,19 +981,28 @@ static int score_text(const Args *a, GPT2 *model, const int *ids, int n) {
     double nll = 0.0;
     long scored = 0;
     FILE *progress = isatty(STDERR_FILENO) ? stderr : NULL;
+    double t0 = now_seconds();
     if (explore_eval(model, ids, n, window, stride, progress, &nll, &scored, err) != 0) return library_error(err);
+    double seconds = now_seconds() - t0;
     printf("tokens: %d (%ld scored), window %d, stride %d\n", n, scored, window, stride);
     printf("nll: %.6f\nperplexity: %.6g\n", nll / scored, exp(nll / scored));
-    return out_write("", 0);
+    if (a->verbose) {
+        print_load(model, t_load);
+        fprintf(stderr, "; eval %ld tokens scored in %.2f s", scored, seconds);
+        print_rate((int)scored, seconds);
+        fputc('\n', stderr);
+    }
+    return 0;
 }
 
 // --eval FILE: the text's ids, the model, then the score.
 static int run_eval(const Args *a, const Tokenizer *tok) {
-    int *ids = NULL, n = 0, r = eval_ids(a->eval, tok, &ids, &n);
+    int *ids = NULL, n = 0, r = eval_ids(a, tok, &ids, &n);
     GPT2 model;
+    double t0 = now_seconds();
     if (r == 0 && load_model(a, &model) != 0) r = EXIT_DATA;
     if (r != 0) return free(ids), r;
-    r = score_text(a, &model, ids, n);
+    r = score_text(a, &model, now_seconds() - t0, ids, n);
     free(ids);
     gpt2_free(&model);
     return r;
@@ -892,13 +1027,15 @@ int main(int argc, char **argv) {
 #endif
     Args a;
     int r = cli_parse(argc, argv, &a);
-    if (r < 0) return fputs(usage_text, stdout), 0;
+    if (r == CLI_HELP) return fputs(usage_text, stdout), 0;
+    if (r == CLI_VERSION) return puts("gpt2 " GPT2_VERSION_STRING), 0;
     if (r != 0) return r;
     char model_path[4096], tokenizer_path[4096];
     if ((a.default_model = strcmp(a.model, DEFAULT_MODEL) == 0))
         a.model = default_file(DEFAULT_MODEL, model_path, sizeof(model_path));
     if (strcmp(a.tokenizer, DEFAULT_TOKENIZER) == 0)
         a.tokenizer = default_file(DEFAULT_TOKENIZER, tokenizer_path, sizeof(tokenizer_path));
+    if (a.prompt_file && (r = load_prompt_file(&a)) != 0) return r;
     if (a.mode == MODE_GENERATE) signal(SIGINT, on_sigint); // --encode/--decode may wait on stdin: Ctrl-C ends them
 
     Tokenizer tok;
@@ -906,12 +1043,14 @@ int main(int argc, char **argv) {
     // Generation from ids to ids needs no tokenizer; everything else does.
     int need_tok = a.mode != MODE_GENERATE || !a.prompt_ids || !(a.print_ids || a.dump_logits);
     int have_tok = tokenizer_build(&tok, a.tokenizer, err) == 0;
-    if (!have_tok && need_tok) return library_error(err);
+    if (!have_tok && need_tok) return free(a.prompt_buf), library_error(err);
     if (a.mode == MODE_ENCODE) r = run_encode(&a, &tok);
     else if (a.mode == MODE_DECODE) r = run_decode(&a, &tok);
     else if (a.mode == MODE_EVAL) r = run_eval(&a, &tok);
     else r = run_generate(&a, have_tok ? &tok : NULL);
+    int w = out_flush(); // also after an interruption: the text so far goes out
     if (have_tok) tokenizer_free(&tok);
-    return r;
+    free(a.prompt_buf);
+    return r ? r : w;
 }
 #endif

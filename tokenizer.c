@@ -3,6 +3,8 @@
 // encode(text) runs three stages, each a few functions below:
 //   1. special tokens: "<|endoftext|>" is split out first and becomes the eot id, as tiktoken does
 //      with allowed_special={"<|endoftext|>"}; the text between is encoded segment by segment.
+//      (tokenizer_encode_ordinary skips this stage: the whole text is one segment, as in tiktoken's
+//      encode_ordinary, so that a text cannot inject the special token.)
 //   2. pre-tokenization: each segment is cut into pieces by GPT-2's pattern
 //        's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 //      implemented by hand (next_piece) with the meaning the Rust regex engine gives it: alternatives
@@ -501,13 +503,15 @@ static size_t find_eot(const unsigned char *s, size_t n) {
     return n;
 }
 
-int tokenizer_encode(const Tokenizer *t, const char *text, size_t n, int **ids, size_t *n_ids) {
+// special 1: "<|endoftext|>" in the text is eot (tiktoken's encode with it allowed); 0: it is text
+// like any other, split by the pattern and BPE (tiktoken's encode_ordinary).
+static int encode_text(const Tokenizer *t, const char *text, size_t n, int special, int **ids, size_t *n_ids) {
     const unsigned char *s = (const unsigned char *)text;
     IdList out = {0};
     BpeScratch sc = {0};
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0;) {
-        size_t j = i + find_eot(s + i, n - i);
+        size_t j = special ? i + find_eot(s + i, n - i) : n;
         rc = encode_segment(t, s + i, j - i, &sc, &out);
         if (j < n && rc == 0) rc = ids_push(&out, t->eot);
         i = j < n ? j + EOT_LEN : n;
@@ -528,4 +532,12 @@ int tokenizer_encode(const Tokenizer *t, const char *text, size_t n, int **ids, 
     *ids = out.ids;
     *n_ids = out.n;
     return 0;
+}
+
+int tokenizer_encode(const Tokenizer *t, const char *text, size_t n, int **ids, size_t *n_ids) {
+    return encode_text(t, text, n, 1, ids, n_ids);
+}
+
+int tokenizer_encode_ordinary(const Tokenizer *t, const char *text, size_t n, int **ids, size_t *n_ids) {
+    return encode_text(t, text, n, 0, ids, n_ids);
 }

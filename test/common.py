@@ -8,6 +8,7 @@ Standard library only. Importing it also makes tools/ importable (checkpoint_lay
 """
 import array
 import os
+import struct
 import subprocess
 import sys
 
@@ -58,6 +59,12 @@ def ids_of(p):
     return [int(x) for x in p.stdout.split()]
 
 
+def draw_counts(p):
+    """{id: count} of the token rows of a --draws run (after its title and header; "other" row left out)."""
+    rows = [line.split() for line in p.stdout.decode("utf-8", "replace").splitlines()[2:] if line.strip()]
+    return {int(r[2]): int(r[0]) for r in rows if r[2] != "-"}
+
+
 def f32_values(data):
     """Little-endian float32 bytes (--dump-logits, the logits fixtures) as an array of floats."""
     a = array.array("f")
@@ -79,6 +86,25 @@ def dump_logits(exe, args, path):
         return None, f"exit {p.returncode}: {p.stderr.decode(errors='replace').strip()}"
     with open(path, "rb") as f:
         return f.read(), ""
+
+
+def logit_checkpoint(path, logits, V=50257, C=4, maxT=8):
+    """A float32 checkpoint (L = NH = 1) whose logits do not depend on the input: every block's weights
+    are zero, so the residual stream passes through unchanged, and the final LayerNorm has weight 0
+    and bias e0, so lnf(x) = e0 for any x and the logit of token i is wte[i][0]: logits[i] for the
+    ids in the dict logits, 0 for every other."""
+    import checkpoint_layout as layout
+    dims = dict(maxT=maxT, V=V, L=1, NH=1, C=C, Vp=layout.padded_vocab(V))
+    with open(path, "wb") as f:
+        f.write(layout.pack_header(layout.VERSIONS["fp32"], **dims))
+        for name, shape in layout.shapes(**dims):
+            values = [0.0] * layout.numel(shape)
+            if name == "wte":
+                for i, x in logits.items():
+                    values[i * C] = x
+            elif name == "lnfb":
+                values[0] = 1.0  # e0
+            f.write(struct.pack(f"<{len(values)}f", *values))
 
 
 def bf16_round(bits):

@@ -1,38 +1,26 @@
 #!/usr/bin/env python3
-"""The CLI's generate() semantics and --encode/--decode, end to end. Standard library.
+"""The CLI's generate() semantics, --encode/--decode, -f, --no-special, -v and --version, end to end.
+Standard library.
 
     python3 test/test_cli.py ./gpt2 build/test/tiny.bin TMPDIR
 
 Ties cannot be arranged in a random model, so this test writes its own checkpoint whose logits do
-not depend on the input: every block's weights are zero, so the residual stream passes through
-unchanged, and the final LayerNorm has weight 0 and bias e0, so lnf(x) = e0 for any x and the logit
-of token i is wte[i][0]. Tokens 3, 7 and 9 tie at 1.0, token 11 has 0.5, every other token 0.
+not depend on the input (common.logit_checkpoint): tokens 3, 7 and 9 tie at 1.0, token 11 has 0.5,
+every other token 0.
 """
 import os
 import struct
 import sys
 
-from common import check, dump_logits, finish, ids_of, join_ids, run
-import checkpoint_layout as layout
+from common import check, draw_counts, dump_logits, finish, ids_of, join_ids, logit_checkpoint, run
 
 V, C, MAXT = 50257, 4, 8  # V: GPT-2's, so the real tokenizer fits
 TIED, NEXT = (3, 7, 9), 11
 
 
 def tie_checkpoint(path):
-    """A float32 checkpoint (L = NH = 1): the 16 tensors zero except wte and lnfb."""
-    dims = dict(maxT=MAXT, V=V, L=1, NH=1, C=C, Vp=layout.padded_vocab(V))
-    with open(path, "wb") as f:
-        f.write(layout.pack_header(layout.VERSIONS["fp32"], **dims))
-        for name, shape in layout.shapes(**dims):
-            values = [0.0] * layout.numel(shape)
-            if name == "wte":
-                for i in TIED:
-                    values[i * C] = 1.0
-                values[NEXT * C] = 0.5
-            elif name == "lnfb":
-                values[0] = 1.0  # e0
-            f.write(struct.pack(f"<{len(values)}f", *values))
+    """A float32 checkpoint (L = NH = 1) whose logits are wte[i][0]: TIED at 1.0, NEXT at 0.5."""
+    logit_checkpoint(path, {**{i: 1.0 for i in TIED}, NEXT: 0.5}, V=V, C=C, maxT=MAXT)
 
 
 def check_ties(exe, model, tmp):
@@ -53,7 +41,7 @@ def check_ties(exe, model, tmp):
     # and nothing else; -k 4 adds the next one
     for k, allowed in (("1", set(TIED)), ("3", set(TIED)), ("4", set(TIED) | {NEXT})):
         p = run(base + ["--draws", "3000", "-t", "1", "-k", k, "-s", "5"])
-        drawn = {int(line.split()[1]) for line in p.stdout.decode().splitlines()[2:] if line.strip()}
+        drawn = set(draw_counts(p))
         check(f"-k {k} keeps the ties: draws land on exactly {sorted(allowed)}", drawn == allowed,
               f"exit {p.returncode}, drawn {sorted(drawn)} {p.stderr.decode().strip()}")
 
@@ -111,6 +99,94 @@ def check_encode_decode(exe):
           p.returncode == 1 and b"50257" in p.stderr and p.stdout == b"", f"exit {p.returncode}, {p.stderr!r}")
 
 
+def check_prompt_file(exe, model, tmp):
+    """-f FILE: exactly the bytes -p would give, from a file or stdin, however long."""
+    path = os.path.join(tmp, "prompt.txt")
+    text = "Every effort moves you"
+    with open(path, "w") as f:
+        f.write(text)
+    want = run([exe, "--encode", "-p", text]).stdout
+    for how, args, stdin in (("-f FILE", ["-f", path], b""), ("-f -", ["-f", "-"], text.encode()),
+                             ("--file FILE", ["--file", path], b"")):
+        p = run([exe, "--encode", *args], stdin=stdin)
+        check(f"--encode {how} gives the ids of -p", p.returncode == 0 and p.stdout == want, f"{p.stdout!r} {p.stderr!r}")
+    a = run([exe, "-m", model, "-p", text, "-n", "3", "--print-ids"])
+    b = run([exe, "-m", model, "-f", path, "-n", "3", "--print-ids"])
+    check("generation with -f FILE equals -p TEXT", a.returncode == 0 and a.stdout == b.stdout, f"{b.stdout!r}")
+    # 300 KB: far beyond Linux's 128 KB limit on one argument (MAX_ARG_STRLEN); NULs and CRs kept
+    big = ("Every effort moves you.\r\n\0 " * 10000).encode()
+    with open(path, "wb") as f:
+        f.write(big)
+    enc = run([exe, "--encode"], stdin=big)
+    p = run([exe, "--encode", "-f", path])
+    check(f"--encode -f of {len(big)} bytes equals --encode of them on stdin",
+          p.returncode == 0 and p.stdout == enc.stdout and len(ids_of(p)) > 30000, f"exit {p.returncode}")
+    p = run([exe, "-m", model, "-f", path, "-n", "2", "--print-ids", "--eos", "-1"])
+    check(f"generation from a {len(big)}-byte -f prompt: its ids, then 2 new ones",
+          p.returncode == 0 and ids_of(p)[:-2] == ids_of(enc) and len(ids_of(p)) == len(ids_of(enc)) + 2,
+          f"exit {p.returncode}, {p.stderr!r}")
+
+
+def check_no_special(exe, model, tmp):
+    """--no-special: "<|endoftext|>" in a text is ordinary text, as tiktoken's encode_ordinary splits it."""
+    ordinary = [27, 91, 437, 1659, 5239, 91, 29]  # tiktoken gpt2: encode_ordinary("<|endoftext|>")
+    text = "a<|endoftext|>b"
+    special = ids_of(run([exe, "--encode", "-p", text]))
+    p = run([exe, "--encode", "-p", text, "--no-special"])
+    check("--encode --no-special: <|endoftext|> split as text", ids_of(p)[1:-1] == ordinary and 50256 not in ids_of(p),
+          f"{ids_of(p)} (without: {special})")
+    check("--encode without --no-special: <|endoftext|> is 50256", 50256 in special, f"{special}")
+    path = os.path.join(tmp, "eot.txt")
+    with open(path, "w") as f:
+        f.write(text)
+    p = run([exe, "--encode", "-f", path, "--no-special"])
+    check("--encode -f --no-special", ids_of(p)[1:-1] == ordinary, f"{ids_of(p)}")
+    p = run([exe, "-m", model, "-p", "<|endoftext|>", "--no-special", "-n", "1", "--print-ids", "--eos", "-1"])
+    check("generation -p --no-special: the prompt's ids are the ordinary ones", ids_of(p)[:-1] == ordinary,
+          f"{ids_of(p)} {p.stderr!r}")
+    scored = {}
+    for flag in ([], ["--no-special"]):
+        p = run([exe, "-m", model, "--eval", path, *flag])
+        scored[bool(flag)] = p.stdout.split(b"\n")[0]
+    check("--eval --no-special scores the ordinary ids", scored[False].startswith(b"tokens: 3 ")
+          and scored[True].startswith(b"tokens: 9 "), f"{scored}")
+
+
+def check_verbose(exe, model, tmp):
+    def line(args):
+        p = run([exe, "-m", model, "-v", "-T", "1", *args])
+        return p.returncode, p.stderr.decode().strip()
+    rc, l = line(["-n", "0"])
+    check("-v -n 0: no new token, nothing about a first one", rc == 0 and l.endswith("prompt 4 tokens, no new token")
+          and "first" not in l, l)
+    rc, l = line(["-n", "3", "--eos", "-1"])
+    check("-v: prompt tokens/s, first new token, the new tokens' tokens/s", rc == 0 and " prompt 4 tokens at " in l
+          and ", first new token after " in l and "; 2 more at " in l and "sliding" not in l, l)
+    rc, l = line(["-n", "6", "--eos", "-1", "-c", "6"])  # 4 + 2 new tokens fill the window, then 3 slide
+    check("-v: the tokens after the window slid, apart", rc == 0 and "; 5 more: 2 at " in l
+          and ", then 3 at " in l and " tokens/s with the window (6 tokens) sliding" in l, l)
+    rc, l = line(["-n", "4", "--eos", "-1", "-c", "2"])  # the prompt is longer than the window
+    check("-v: every new token slides when the prompt fills the window", rc == 0
+          and "; 3 more at " in l and "with the window (2 tokens) sliding" in l, l)
+    rc, l = line(["--dump-logits", os.path.join(tmp, "v.f32")])
+    check("-v --dump-logits: load time and the prompt's tokens/s", rc == 0 and l.startswith("gpt2: load ")
+          and l.endswith(" tokens/s") and "; prompt 4 tokens at " in l, l)
+    path = os.path.join(tmp, "eval.txt")
+    with open(path, "w") as f:
+        f.write("Every effort moves you to the end of the line.")
+    rc, l = line(["--eval", path])
+    check("-v --eval: load time, tokens scored, tokens/s", rc == 0 and l.startswith("gpt2: load ")
+          and "; eval 10 tokens scored in " in l and l.endswith(" tokens/s"), l)
+
+
+def check_version(exe):
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "gpt2.h")) as f:
+        version = f.read().split('#define GPT2_VERSION_STRING "')[1].split('"')[0]
+    p = run([exe, "--version"])
+    check(f"--version prints gpt2.h's GPT2_VERSION_STRING ({version})",
+          p.returncode == 0 and p.stdout == f"gpt2 {version}\n".encode() and not p.stderr, f"{p.stdout!r}")
+
+
 def main(argv):
     exe, model, tmp = argv[1], argv[2], argv[3]
     os.makedirs(tmp, exist_ok=True)
@@ -119,6 +195,10 @@ def main(argv):
     check_ties(exe, ties, tmp)
     check_text_and_ids(exe, model)
     check_encode_decode(exe)
+    check_prompt_file(exe, ties, tmp)
+    check_no_special(exe, model, tmp)
+    check_verbose(exe, model, tmp)
+    check_version(exe)
     for extra, fmt in [([], "float32"), (["--quantize", "int8"], "int8")]:
         p = run([exe, "-m", model, "-p", "Hi", "-n", "3", "-T", "2", "-v", *extra])
         line = p.stderr.decode().strip()

@@ -183,6 +183,25 @@ def rows(F, M):
         ("stray argument", gen + ["hello"], 2, "unexpected argument 'hello'"),
         ("--prompt and --prompt-ids together", gen + ["-p", "a", "--prompt-ids", "1"], 2,
          "give either --prompt or --prompt-ids"),
+        ("--file with --prompt", gen + ["-f", F.base, "-p", "a"], 2, "give one of --file, --prompt and --prompt-ids"),
+        ("--file with --prompt-ids", gen + ["-f", F.base, "--prompt-ids", "1"], 2,
+         "give one of --file, --prompt and --prompt-ids"),
+        ("--file missing", gen + ["-f", os.path.join(F.tmp, "missing.txt")], 1,
+         "--file: " + os.path.join(F.tmp, "missing.txt") + ": No such file or directory"),
+        ("--file is a directory", gen + ["--file", F.tmp], 1, "Is a directory"),
+        ("--file without its value", gen + ["--file"], 2, "--file needs a value"),
+        ("--encode and --decode together", ["--encode", "--decode", "-p", "1"], 2,
+         "--decode: --encode, --decode and --eval each run alone"),
+        ("--eval with --encode", ["--eval", F.base, "--encode"], 2, "--encode: --encode, --decode and --eval each run alone"),
+        ("a value given to a flag without one", gen + ["--verbose=1"], 2, "--verbose takes no value: '--verbose=1'"),
+        ("a value given to an abbreviated flag without one", gen + ["--print=1"], 2,
+         "--print-ids takes no value: '--print=1'"),
+        ("--no-special with --prompt-ids", gen + ["--no-special", "--prompt-ids", "1"], 2,
+         "--no-special is about text: it does not go with --prompt-ids or --decode"),
+        ("--no-special with --decode", ["--decode", "--no-special", "-p", "1"], 2,
+         "--no-special is about text: it does not go with --prompt-ids or --decode"),
+        ("--eos past the vocabulary", gen + ["--eos", "99999"], 2,
+         "--eos: 99999 is outside -1..50256 (the model's vocabulary)"),
         ("--prompt-ids with junk", gen + ["--prompt-ids", "12 ab 3"], 2, "token ids: 'ab' is not an integer"),
         ("--prompt-ids with trailing junk", gen + ["--prompt-ids", "12x"], 2, "token ids: '12x' is not an integer"),
         ("--prompt-ids out of range", gen + ["--prompt-ids", "1 50257"], 2, "token ids: 50257 is outside 0..50256"),
@@ -349,6 +368,15 @@ def check_ok(exe, M):
     p = run([exe, "-m", M, "-p", "Hello", "-n", "3"])
     check("a valid run exits 0", p.returncode == 0 and p.stdout.startswith(b"Hello") and not p.stderr,
           f"exit {p.returncode} {p.stderr!r}")
+    with tempfile.TemporaryDirectory() as empty:  # no data/gpt2_124M.bin here
+        p = run([os.path.abspath(exe), "--tokenizer", os.path.abspath(TOKENIZER)], cwd=empty)
+        err = p.stderr.decode()
+        check("default checkpoint missing: how to make it, also offline", p.returncode == 1 and "make weights" in err
+              and "tools/export_weights.py DIR data/gpt2_124M.bin" in err
+              and "build/random_checkpoint data/gpt2_124M.bin" in err and err.count("\n") == 2, f"{err!r}")
+    p = run([exe, "--version"])
+    check("--version: one line, exit 0", p.returncode == 0 and p.stdout.startswith(b"gpt2 ")
+          and p.stdout.count(b"\n") == 1 and not p.stderr, f"exit {p.returncode} {p.stdout!r}")
     p = run([exe, "--help"])
     check("--help documents the exit statuses", p.returncode == 0 and b"1 runtime or data error, 2 usage error"
           in p.stdout, f"exit {p.returncode}")

