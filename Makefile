@@ -198,7 +198,7 @@ test-faults: $(EXE) build/random_checkpoint test-models
 
 # The fuzz targets' seed corpora and every input a fuzzer once failed on (test/fuzz/regress), replayed
 # without libFuzzer by test/fuzz/replay.c, with this build's compiler and flags.
-FUZZ_TARGETS = tokenizer tokenizer_file checkpoint cli
+FUZZ_TARGETS = tokenizer tokenizer_file checkpoint cli api
 $(O)/replay_%: test/fuzz/fuzz_%.c test/fuzz/replay.c test/fuzz/scratch_file.h $(LIB)
 	$(CC) $(ALL_CFLAGS) -I. -o $@ $(filter-out main.c,$(filter %.c,$^)) $(LIB) $(LDLIBS)
 $(O)/replay_cli: main.c explore.c

@@ -173,11 +173,14 @@ typedef struct {
     int *order;      // (V) scratch for sorting candidates
 } Sampler;
 
-// cfg NULL: sampler_defaults(). Fails when V < 1 or out of memory.
+// cfg NULL: sampler_defaults(). Fails when V < 1, a setting is outside its range (temperature
+// [0, 1e30], top_k 0..V, top_p (0, 1], min_p [0, 1), repeat_penalty (0, 1e30]) or out of memory.
 int sampler_build(Sampler *s, int V, const SamplerConfig *cfg, char *err);
 void sampler_free(Sampler *s);
 // The distribution the sampler draws from for these logits (V) into s->probs (V): 0 for filtered
-// tokens. history (n_history) is the sequence so far, for the repeat penalty.
+// tokens. history (n_history) is the sequence so far, for the repeat penalty (ids outside 0..V-1 are
+// ignored). A NaN logit is never drawn, +inf counts as the largest float, and when no logit is above
+// -inf every token is as likely.
 void sampler_probs(Sampler *s, const float *logits, const int *history, int n_history);
 // One token id for these logits (V): sampler_probs, then sampler_draw. With temperature 0 this is
 // the argmax and no randomness is used.

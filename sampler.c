@@ -4,6 +4,7 @@
 #include "gpt2.h"
 #include "util.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +29,23 @@ static uint64_t xoshiro256ss(uint64_t s[4]) {
 
 double sampler_uniform(Sampler *s) { return (double)(xoshiro256ss(s->rng) >> 11) * 0x1.0p-53; }
 
+// A message for the first setting of c outside what the sampler takes (NaN is outside every range).
+static int check_config(const SamplerConfig *c, int V, char *err) {
+    if (!(c->temperature >= 0.0f && c->temperature <= 1e30f))
+        return fail(err, "sampler_build: temperature %g is outside [0, 1e30]", c->temperature);
+    if (c->top_k < 0 || c->top_k > V) return fail(err, "sampler_build: top_k %d is outside 0..%d", c->top_k, V);
+    if (!(c->top_p > 0.0f && c->top_p <= 1.0f)) return fail(err, "sampler_build: top_p %g is outside (0, 1]", c->top_p);
+    if (!(c->min_p >= 0.0f && c->min_p < 1.0f)) return fail(err, "sampler_build: min_p %g is outside [0, 1)", c->min_p);
+    if (!(c->repeat_penalty > 0.0f && c->repeat_penalty <= 1e30f))
+        return fail(err, "sampler_build: repeat_penalty %g is outside (0, 1e30]", c->repeat_penalty);
+    if (c->repeat_last_n < 0) return fail(err, "sampler_build: repeat_last_n %d is negative", c->repeat_last_n);
+    return 0;
+}
+
 int sampler_build(Sampler *s, int V, const SamplerConfig *cfg, char *err) {
     memset(s, 0, sizeof(*s));
     if (V < 1) return fail(err, "sampler_build: vocabulary size %d is not positive", V);
+    if (cfg && check_config(cfg, V, err) != 0) return -1;
     s->cfg = cfg ? *cfg : sampler_defaults();
     s->V = V;
     uint64_t x = s->cfg.seed;
@@ -188,9 +203,22 @@ static void renormalize(float *p, int n) {
     for (int i = 0; i < n; i++) p[i] = (float)(p[i] / sum);
 }
 
+// Logits that are not finite (a caller's, or a penalty's overflow) made usable: NaN can never be
+// drawn (-inf), +inf is the largest float; when no logit is above -inf, every token is as likely.
+static void make_finite(float *x, int n) {
+    int any = 0;
+    for (int i = 0; i < n; i++) {
+        if (isnan(x[i])) x[i] = -INFINITY;
+        else if (x[i] == INFINITY) x[i] = FLT_MAX;
+        any |= x[i] > -INFINITY;
+    }
+    if (!any) memset(x, 0, (size_t)n * sizeof(float));
+}
+
 void sampler_probs(Sampler *s, const float *logits, const int *history, int n_history) {
     memcpy(s->logits, logits, (size_t)s->V * sizeof(float));
     if (s->cfg.repeat_penalty != 1.0f) apply_repeat_penalty(s, history, n_history);
+    make_finite(s->logits, s->V);
     apply_top_k(s);
     if (s->cfg.temperature <= 0.0f) { // greedy: all the mass on the argmax
         memset(s->probs, 0, (size_t)s->V * sizeof(float));

@@ -102,6 +102,24 @@ def main():
     for name, args in argvs.items():
         put("cli", name, b"\0".join(a.encode() for a in args))
 
+    # fuzz_api's programs: a call byte (bit 7: the int8 model; low bits: 0 forward, 1 logits,
+    # 2 generate, 3 sampler), then its int32 arguments; a sampler's settings are a mask byte, the
+    # settings it marks (t, k, p, min-p, repeat penalty, repeat window) and a seed.
+    def i32(*v):
+        return b"".join(struct.pack("<i", x) for x in v)
+
+    def f32(x):
+        return struct.pack("<f", x)
+
+    put("api", "forward_valid", bytes([0]) + i32(4, 0) + i32(1, 2, 3, 4))
+    put("api", "forward_then_logits", bytes([0]) + i32(6, 2) + i32(5, 6, 7, 8, 9, 10) + bytes([1]) + i32(1, 3))
+    put("api", "forward_int8_cache", bytes([0x80]) + i32(3, 0) + i32(1, 2, 3) + bytes([0x80]) + i32(1, 3) + i32(4))
+    put("api", "generate_greedy", bytes([2, 0]) + i32(7) + i32(4, 10, 16, -1) + i32(1, 2, 3, 4))
+    put("api", "generate_topk_sliding", bytes([0x82, 3]) + f32(1.0) + i32(5) + i32(9) + i32(20, 8, 8, 299)
+        + i32(*range(20)))
+    put("api", "sampler_filters", bytes([3, 63]) + f32(0.8) + i32(40) + f32(0.9) + f32(0.05) + f32(1.3) + i32(16)
+        + i32(3) + i32(5) + i32(1, 2, 3, 4, 5))
+
 
 if __name__ == "__main__":
     main()
