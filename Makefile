@@ -58,7 +58,7 @@ wrap = $(if $(RUN),$(addsuffix .run,$(1)),$(1))
 # its kernels, the tokenizer, the sampler. The command line adds its charts (explore.c) and main.c.
 LIB_SRCS = gpt2.c kernels.c quantize.c pool.c platform.c tokenizer.c sampler.c
 CLI_SRCS = explore.c main.c
-HEADERS = gpt2.h kernels.h pool.h platform.h util.h explore.h unicode_tables.h unicode_width.h
+HEADERS = gpt2.h kernels.h layout.h pool.h platform.h util.h explore.h unicode_tables.h unicode_width.h
 # One version, for --version (gpt2.h's GPT2_VERSION_STRING), the shared library and pkg-config.
 VERSION := $(shell sed -n 's/^\#define GPT2_VERSION_STRING "\([^"]*\)".*/\1/p' gpt2.h)
 SOVERSION := $(firstword $(subst ., ,$(VERSION)))
@@ -105,7 +105,7 @@ $(O)/$(SHARED): $(addprefix $(O)/pic/,$(LIB_SRCS:.c=.o))
 # Tools: random_checkpoint writes deterministic random checkpoints for the tests and the benchmarks
 # (a program of the build machine, also in a cross build).
 HOST_CC ?= $(if $(CROSS),cc,$(CC))
-build/random_checkpoint: tools/random_checkpoint.c util.h gpt2.h
+build/random_checkpoint: tools/random_checkpoint.c util.h gpt2.h layout.h
 	@mkdir -p build
 	$(HOST_CC) -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $(CFLAGS) -I. -o $@ $<
 

@@ -3,6 +3,7 @@
 // part (mapping the file, huge pages) in platform.c.
 #include "gpt2.h"
 #include "kernels.h"
+#include "layout.h"
 #include "platform.h"
 #include "pool.h"
 #include "util.h"
@@ -17,40 +18,8 @@
 // The checkpoint's layout.
 
 #define HEADER_INTS 256
-#define N_PARAMS 16
-
-// a * b, or 0 when it overflows size_t (no tensor of a valid checkpoint has 0 elements).
-static size_t mul(size_t a, size_t b) { return b != 0 && a > SIZE_MAX / b ? 0 : a * b; }
 
 static uint32_t swap32(uint32_t x) { return x >> 24 | (x >> 8 & 0xff00) | (x << 8 & 0xff0000) | x << 24; }
-
-// Element counts of the 16 tensors in file order (gpt2.h); -1 when one overflows size_t.
-static int param_sizes(size_t n[N_PARAMS], const GPT2Config *c) {
-    size_t C = (size_t)c->C, L = (size_t)c->L;
-    size_t sizes[N_PARAMS] = {
-        mul(c->Vp, C),           // wte (Vp, C)
-        mul(c->maxT, C),         // wpe (maxT, C)
-        mul(L, C), mul(L, C),    // ln1w, ln1b (L, C)
-        mul(L, mul(3 * C, C)),   // qkvw (L, 3C, C)
-        mul(L, 3 * C),           // qkvb (L, 3C)
-        mul(L, mul(C, C)),       // attprojw (L, C, C)
-        mul(L, C),               // attprojb (L, C)
-        mul(L, C), mul(L, C),    // ln2w, ln2b (L, C)
-        mul(L, mul(4 * C, C)),   // fcw (L, 4C, C)
-        mul(L, 4 * C),           // fcb (L, 4C)
-        mul(L, mul(C, 4 * C)),   // fcprojw (L, C, 4C)
-        mul(L, C),               // fcprojb (L, C)
-        C, C,                    // lnfw, lnfb (C)
-    };
-    for (int i = 0; i < N_PARAMS; i++) {
-        if (sizes[i] == 0) return -1;
-        n[i] = sizes[i];
-    }
-    return 0;
-}
-
-enum { WTE, WPE, LN1W, LN1B, QKVW, QKVB, ATTPROJW, ATTPROJB, LN2W, LN2B, FCW, FCB, FCPROJW, FCPROJB, LNFW, LNFB };
-static const int is_matrix[N_PARAMS] = {[WTE] = 1, [QKVW] = 1, [ATTPROJW] = 1, [FCW] = 1, [FCPROJW] = 1};
 
 // Version 8 pads every piece (a tensor, a matrix's scales) to a multiple of this many bytes, so that
 // each starts aligned however the pieces before it ended.
@@ -62,29 +31,29 @@ static size_t add(size_t a, size_t b) { return a == 0 || b == 0 || a > SIZE_MAX 
 static size_t pad(size_t n) { return n == 0 || n > SIZE_MAX - Q8_ALIGN ? 0 : (n + Q8_ALIGN - 1) / Q8_ALIGN * Q8_ALIGN; }
 
 // Byte offsets from the start of the file: off[i] of tensor i, soff[i] of its float16 scales (version
-// 8 matrices), off[N_PARAMS] the file's size. -1 when a size overflows.
-static int layout(const GPT2Config *c, int version, size_t off[N_PARAMS + 1], size_t soff[N_PARAMS]) {
-    size_t n[N_PARAMS], pos = HEADER_INTS * sizeof(int32_t);
-    if (param_sizes(n, c)) return -1;
-    for (int i = 0; i < N_PARAMS; i++) {
+// 8 matrices), off[N_TENSORS] the file's size. -1 when a size overflows.
+static int layout(const GPT2Config *c, int version, size_t off[N_TENSORS + 1], size_t soff[N_TENSORS]) {
+    size_t n[N_TENSORS], pos = HEADER_INTS * sizeof(int32_t);
+    if (tensor_sizes(n, c)) return -1;
+    for (int i = 0; i < N_TENSORS; i++) {
         off[i] = pos;
-        if (version == GPT2_VERSION_Q8 && is_matrix[i]) { // int8 values, then the scales
+        if (version == GPT2_VERSION_Q8 && tensor_is_matrix[i]) { // int8 values, then the scales
             soff[i] = pos = add(pos, pad(n[i]));
-            pos = add(pos, pad(mul(n[i] / GPT2_Q8_GROUP, sizeof(uint16_t))));
+            pos = add(pos, pad(layout_mul(n[i] / GPT2_Q8_GROUP, sizeof(uint16_t))));
         } else if (version == GPT2_VERSION_Q8) {
-            pos = add(pos, pad(mul(n[i], sizeof(float))));
+            pos = add(pos, pad(layout_mul(n[i], sizeof(float))));
         } else {
-            pos = add(pos, mul(n[i], version == GPT2_VERSION_F32 ? sizeof(float) : sizeof(uint16_t)));
+            pos = add(pos, layout_mul(n[i], version == GPT2_VERSION_F32 ? sizeof(float) : sizeof(uint16_t)));
         }
         if (pos == 0) return -1;
     }
-    off[N_PARAMS] = pos;
+    off[N_TENSORS] = pos;
     return pos > (size_t)INT64_MAX ? -1 : 0;
 }
 
 // Checks the header and the file size; fills config and the layout of the tensors.
 static int check_header(const char *path, const int32_t *h, size_t file_size, GPT2Config *c,
-                        size_t off[N_PARAMS + 1], size_t soff[N_PARAMS], char *err) {
+                        size_t off[N_TENSORS + 1], size_t soff[N_TENSORS], char *err) {
     if ((int32_t)swap32((uint32_t)h[0]) == GPT2_MAGIC)
         return fail(err, "gpt2_build: %s: a little-endian checkpoint, and this machine is big-endian (not supported)",
                     path);
@@ -112,7 +81,7 @@ static int check_header(const char *path, const int32_t *h, size_t file_size, GP
         return fail(err, "gpt2_build: %s: int8 checkpoint with C = %d, not a multiple of %d", path, c->C,
                     GPT2_Q8_GROUP);
     if (layout(c, h[1], off, soff)) return fail(err, "gpt2_build: %s: tensor sizes overflow", path);
-    size_t want = off[N_PARAMS];
+    size_t want = off[N_TENSORS];
     if (file_size < want)
         return fail(err, "gpt2_build: %s: truncated: %zu of %zu bytes", path, file_size, want);
     if (file_size > want)
@@ -157,11 +126,11 @@ typedef struct {
 // What m->converted holds, in this order: float32 copies of the small tensors of a bfloat16 file
 // (*floats of them), and when quantizing at load the int8 matrices (*q8 weights) with their float16
 // scales. Returns its size in bytes.
-static size_t converted_size(const size_t n[N_PARAMS], int bf16, int quantize, size_t *floats, size_t *q8) {
+static size_t converted_size(const size_t n[N_TENSORS], int bf16, int quantize, size_t *floats, size_t *q8) {
     *floats = *q8 = 0;
-    for (int i = 0; i < N_PARAMS; i++) {
-        if (is_matrix[i] && quantize) *q8 += n[i];
-        else if (!is_matrix[i] && bf16) *floats += n[i];
+    for (int i = 0; i < N_TENSORS; i++) {
+        if (tensor_is_matrix[i] && quantize) *q8 += n[i];
+        else if (!tensor_is_matrix[i] && bf16) *floats += n[i];
     }
     return *floats * sizeof(float) + *q8 + *q8 / GPT2_Q8_GROUP * sizeof(uint16_t);
 }
@@ -175,28 +144,28 @@ static int check_scales(const uint16_t *scale, size_t n) {
 
 // Fills t with where each tensor is: in the mapped file (float32, bfloat16 matrices, int8 files),
 // converted to float32 (the small tensors of a bfloat16 file), or quantized (--quantize int8).
-static int load_tensors(GPT2 *m, Tensor t[N_PARAMS], const size_t off[N_PARAMS + 1], const size_t soff[N_PARAMS],
+static int load_tensors(GPT2 *m, Tensor t[N_TENSORS], const size_t off[N_TENSORS + 1], const size_t soff[N_TENSORS],
                         const char *path, char *err) {
     const GPT2Config *c = &m->config;
     const char *base = m->map;
     int bf16 = m->file_version == GPT2_VERSION_BF16, q8_file = m->file_version == GPT2_VERSION_Q8;
     int quantize = m->dtype == GPT2_Q8 && !q8_file;
-    size_t n[N_PARAMS], floats, q8;
-    param_sizes(n, c); // cannot overflow: check_header computed the layout from them
+    size_t n[N_TENSORS], floats, q8;
+    tensor_sizes(n, c); // cannot overflow: check_header computed the layout from them
     size_t bytes = converted_size(n, bf16, quantize, &floats, &q8);
     if (bytes > 0 && !(m->converted = gpt2_alloc_huge(bytes)))
         return fail(err, "gpt2_build: %s: out of memory for %zu bytes of converted weights", path, bytes);
     float *f32 = m->converted; // where the next converted tensor goes
     int8_t *q = quantize ? (int8_t *)(f32 + floats) : NULL;
     uint16_t *qs = quantize ? (uint16_t *)(q + q8) : NULL;
-    for (int i = 0; i < N_PARAMS; i++) {
+    for (int i = 0; i < N_TENSORS; i++) {
         const char *src = base + off[i];
-        t[i] = (Tensor){.type = is_matrix[i] && bf16 ? GPT2_BF16 : GPT2_F32, .data = src};
-        if (is_matrix[i] && q8_file) {
+        t[i] = (Tensor){.type = tensor_is_matrix[i] && bf16 ? GPT2_BF16 : GPT2_F32, .data = src};
+        if (tensor_is_matrix[i] && q8_file) {
             t[i] = (Tensor){.type = GPT2_Q8, .data = src, .scale = (const uint16_t *)(base + soff[i])};
             if (check_scales(t[i].scale, n[i] / GPT2_Q8_GROUP))
                 return fail(err, "gpt2_build: %s: int8 checkpoint with a scale that is not finite", path);
-        } else if (is_matrix[i] && quantize) {
+        } else if (tensor_is_matrix[i] && quantize) {
             int cols = i == FCPROJW ? 4 * c->C : c->C;
             if (gpt2_quantize_matrix(m->pool, q, qs, src, bf16, n[i] / cols, cols))
                 return fail(err, "gpt2_build: %s: cannot quantize: a weight is not finite or above 8.3e6 in "
@@ -205,7 +174,7 @@ static int load_tensors(GPT2 *m, Tensor t[N_PARAMS], const size_t off[N_PARAMS +
             t[i] = (Tensor){.type = GPT2_Q8, .data = q, .scale = qs};
             q += n[i];
             qs += n[i] / GPT2_Q8_GROUP;
-        } else if (!is_matrix[i] && bf16) {
+        } else if (!tensor_is_matrix[i] && bf16) {
             for (size_t k = 0; k < n[i]; k++) f32[k] = bf16_to_f32(((const uint16_t *)src)[k]);
             t[i].data = f32;
             f32 += n[i];
@@ -225,7 +194,7 @@ static GPT2Matrix matrix(const Tensor *t, int l, int rows, int cols) {
 static const float *vec(const Tensor *t, int l, int n) { return (const float *)t->data + (size_t)l * n; }
 
 // Points the model's weights, layer by layer, at the tensors.
-static int point_weights(GPT2 *m, const Tensor t[N_PARAMS], const char *path, char *err) {
+static int point_weights(GPT2 *m, const Tensor t[N_TENSORS], const char *path, char *err) {
     const int C = m->config.C;
     GPT2Weights *w = &m->w;
     if (!(w->layers = calloc((size_t)m->config.L, sizeof(GPT2Layer))))
@@ -280,7 +249,7 @@ static int alloc_state(GPT2 *m, const char *path, char *err) {
 int gpt2_build(GPT2 *m, const char *path, const GPT2Options *opt, char *err) {
     memset(m, 0, sizeof(*m));
     int32_t h[HEADER_INTS];
-    size_t size = 0, off[N_PARAMS + 1], soff[N_PARAMS];
+    size_t size = 0, off[N_TENSORS + 1], soff[N_TENSORS];
     int fd = open_checkpoint(path, h, &size, err);
     if (fd < 0) return -1;
     int r = check_header(path, h, size, &m->config, off, soff, err);
@@ -298,7 +267,7 @@ int gpt2_build(GPT2 *m, const char *path, const GPT2Options *opt, char *err) {
     m->map_size = size;
     // More threads than cores only take turns on them, and each turn stalls every other thread.
     int cores = gpt2_online_cores(), threads = opt && opt->threads > 0 && opt->threads < cores ? opt->threads : cores;
-    Tensor t[N_PARAMS];
+    Tensor t[N_TENSORS];
     if (!(m->pool = gpt2_pool_create(threads))) r = fail(err, "gpt2_build: %s: out of memory for the thread pool", path);
     else m->n_threads = gpt2_pool_threads(m->pool);
     if (r || load_tensors(m, t, off, soff, path, err) || point_weights(m, t, path, err) || alloc_state(m, path, err)) {

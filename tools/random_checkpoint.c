@@ -8,17 +8,13 @@
 // so its weights have the float32 model's range, not its values.
 #define _POSIX_C_SOURCE 200809L // for util.h's clock_gettime: the Makefile builds this with plain -std=c11
 #include "../gpt2.h"
+#include "../layout.h"
 #include "../util.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-// The 16 tensors in file order (gpt2.c's param_shapes): a LayerNorm weight is filled around 1, a
-// matrix is int8 with float16 scales in a version 8 file.
-enum { WTE, WPE, LN1W, LN1B, QKVW, QKVB, ATTPROJW, ATTPROJB, LN2W, LN2B, FCW, FCB, FCPROJW, FCPROJB, LNFW, LNFB,
-       N_TENSORS };
 
 int main(int argc, char **argv) {
     if (argc != 2 && argc < 7) {
@@ -38,14 +34,15 @@ int main(int argc, char **argv) {
     // gpt2.h's header: {GPT2_MAGIC, version, maxT, V, L, NH, C, Vp, 0...}
     int32_t header[256] = {GPT2_MAGIC, version, (int32_t)maxT, (int32_t)V, (int32_t)L, (int32_t)NH, (int32_t)C,
                            (int32_t)Vp};
-    size_t n[N_TENSORS] = { // element counts
-        [WTE] = Vp * C,          [WPE] = maxT * C,     [LN1W] = L * C,         [LN1B] = L * C,
-        [QKVW] = L * 3 * C * C,  [QKVB] = L * 3 * C,   [ATTPROJW] = L * C * C, [ATTPROJB] = L * C,
-        [LN2W] = L * C,          [LN2B] = L * C,       [FCW] = L * 4 * C * C,  [FCB] = L * 4 * C,
-        [FCPROJW] = L * 4 * C * C, [FCPROJB] = L * C,  [LNFW] = C,             [LNFB] = C,
-    };
+    // the tensors of layout.h: a LayerNorm weight is filled around 1, a matrix is int8 with float16
+    // scales in a version 8 file
+    GPT2Config config = {.maxT = (int)maxT, .V = (int)V, .Vp = (int)Vp, .L = (int)L, .NH = (int)NH, .C = (int)C};
+    size_t n[N_TENSORS];
+    if (tensor_sizes(n, &config) != 0) {
+        fprintf(stderr, "random_checkpoint: dimensions too large\n");
+        return 2;
+    }
     int is_lnw[N_TENSORS] = {[LN1W] = 1, [LN2W] = 1, [LNFW] = 1};
-    int is_matrix[N_TENSORS] = {[WTE] = 1, [QKVW] = 1, [ATTPROJW] = 1, [FCW] = 1, [FCPROJW] = 1};
     FILE *f = fopen(argv[1], "wb");
     // Whole 8 MB writes at 8 MB offsets: Linux then caches the file in 2 MB folios, which the engine
     // maps with huge pages (see map_file in gpt2.c).
@@ -61,7 +58,7 @@ int main(int argc, char **argv) {
     int8_t qbuf[4096];
     static const char zeros[64];
     for (int t = 0; t < N_TENSORS; t++) {
-        int q8 = int8 && is_matrix[t];
+        int q8 = int8 && tensor_is_matrix[t];
         for (size_t done = 0; done < n[t];) {
             size_t k = n[t] - done < 4096 ? n[t] - done : 4096;
             for (size_t i = 0; i < k; i++) {

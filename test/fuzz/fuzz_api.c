@@ -6,6 +6,7 @@
 // The input is a program: each step takes one byte saying which call, then the 4-byte values of
 // its arguments, any int32 at all (negative, huge); short input reads as zeros.
 #include "../../gpt2.h"
+#include "../../layout.h"
 #include "../../util.h"
 #include "scratch_file.h"
 
@@ -22,14 +23,15 @@ static GPT2 models[2]; // float32, int8
 
 // Writes the model's checkpoint (gpt2.h's layout) with small random weights and loads it twice.
 static void build_models(void) {
-    const size_t n[16] = {(size_t)VP * C, (size_t)MAXT * C, L * C, L * C, L * 3 * C * C, L * 3 * C, L * C * C, L * C,
-                          L * C, L * C, L * 4 * C * C, L * 4 * C, L * C * 4 * C, L * C, C, C};
+    const GPT2Config config = {.maxT = MAXT, .V = V, .Vp = VP, .L = L, .NH = NH, .C = C};
+    size_t n[N_TENSORS];
+    if (tensor_sizes(n, &config) != 0) abort();
     int fd = scratch_file();
     int32_t header[256] = {GPT2_MAGIC, GPT2_VERSION_F32, MAXT, V, L, NH, C, VP};
     if (write(fd, header, sizeof(header)) != (ssize_t)sizeof(header)) abort();
     uint64_t seed = 1;
-    for (int t = 0; t < 16; t++) {
-        int norm_weight = t == 2 || t == 8 || t == 14; // ln1w, ln2w, lnfw: near 1
+    for (int t = 0; t < N_TENSORS; t++) {
+        int norm_weight = t == LN1W || t == LN2W || t == LNFW; // near 1
         for (size_t i = 0; i < n[t]; i++) {
             float v = (float)((double)(splitmix64(&seed) >> 11) * 0x1p-53 - 0.5) * 0.2f + (norm_weight ? 1.0f : 0.0f);
             if (write(fd, &v, 4) != 4) abort();
