@@ -484,6 +484,92 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
 }
 #endif
 
+#if USE_VNNI512 && GPT2_Q8_GROUP == 32
+// int8 prefill: a register tile of Q8_T tokens by Q8_O outputs that computes each output exactly as
+// dot_q8 does, bit for bit, while loading each weight once per Q8_T tokens and each activation once
+// per Q8_O outputs. dot_q8 keeps two 8-lane accumulators per output, the even groups of each block of
+// eight in acc0 and the odd ones in acc1; here one 16-lane vector holds both (acc0 in lanes 0-7, acc1
+// in 8-15), so that one 512-bit dpbusd sums a pair of groups into exactly the lanes dot_q8's two
+// 256-bit ones would, and one FMA adds them with the pair's two scale products. The groups past the
+// last whole block of eight go into acc0 alone, as in dot_q8, and the same hsum8 ends it.
+#define Q8_T 4
+#define Q8_O 4
+#define Q8_MAX_PAIRS 128 // inputs C <= 8192 (GPT-2 XL's 4C is 6400); wider rows take dot_q8
+
+// Q8_T x Q8_O outputs: tokens t0.., outputs o0... wu (Q8_O, 64 pairs): the weights of the pairs with
+// their sign bits flipped (w + 128 as unsigned bytes, for dpbusd); wsx (Q8_O, pairs, 16): each pair's weight scales
+// as float, the first group's in lanes 0-7, the second's in 8-15.
+static void q8_tile(const MatmulJob *j, int t0, int o0, const uint8_t *wu, const float *wsx, int pairs) {
+    const int C = j->C, G = C / GPT2_Q8_GROUP;
+    const __m512i pick = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    __m512 acc[Q8_T][Q8_O];
+    for (int a = 0; a < Q8_T; a++)
+        for (int b = 0; b < Q8_O; b++) acc[a][b] = _mm512_setzero_ps();
+    const int8_t *x = j->xq + (size_t)t0 * C;
+    const float *xs = j->xqs + (size_t)t0 * G;
+    const int32_t *xc = j->xc + (size_t)t0 * (C / 4);
+    for (int p = 0; p < pairs; p++) {
+        __m512i w[Q8_O];
+        for (int b = 0; b < Q8_O; b++) w[b] = _mm512_loadu_si512(wu + ((size_t)b * pairs + p) * 64);
+        for (int a = 0; a < Q8_T; a++) {
+            // the token's two activation scales, each in 8 lanes
+            __m512 s = _mm512_permutexvar_ps(pick, _mm512_castps128_ps512(_mm_castsi128_ps(
+                                                       _mm_loadl_epi64((const __m128i *)(xs + (size_t)a * G + 2 * p)))));
+            __m512i xv = _mm512_loadu_si512(x + (size_t)a * C + 64 * p);
+            for (int b = 0; b < Q8_O; b++) {
+                // the correction starts the sum (q8_group), exact in int32
+                __m512i i = _mm512_dpbusd_epi32(_mm512_loadu_si512(xc + (size_t)a * (C / 4) + 16 * p), w[b], xv);
+                __m512 sc = _mm512_mul_ps(_mm512_loadu_ps(wsx + ((size_t)b * pairs + p) * 16), s);
+                acc[a][b] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), sc, acc[a][b]);
+            }
+        }
+    }
+    const int8_t *wq = (const int8_t *)j->w->data;
+    for (int a = 0; a < Q8_T; a++)
+        for (int b = 0; b < Q8_O; b++) {
+            int t = t0 + a, o = o0 + b;
+            size_t wo = (size_t)o * C, xo = (size_t)t * C;
+            __m256 lo = _mm512_castps512_ps256(acc[a][b]), hi = _mm512_extractf32x8_ps(acc[a][b], 1);
+            for (int g = 2 * pairs; g < G; g++) // the groups after the last block of eight
+                lo = _mm256_fmadd_ps(q8_group(wq + wo + 32 * g, j->xq + xo + 32 * g, j->xc + xo / 4 + 8 * g),
+                                     _mm256_set1_ps(f16_to_f32(j->w->scale[wo / GPT2_Q8_GROUP + g]) * j->xqs[xo / GPT2_Q8_GROUP + g]), lo);
+            float v = hsum8(_mm256_add_ps(lo, hi));
+            finish(j->out + (size_t)t * j->OC + o, j->bias ? v + j->bias[o] : v, j->epi);
+        }
+}
+
+// Tokens 0..tT-1 (a multiple of Q8_T) by outputs o0..oT-1 (oT - o0 a multiple of Q8_O): Q8_O weight
+// rows at a time made ready for the tile, then every token tile against them.
+static void q8_tiles(const MatmulJob *j, int tT, int o0, int oT) {
+    const int C = j->C, G = C / GPT2_Q8_GROUP, pairs = G / 8 * 4; // pairs in whole blocks of eight groups
+    uint8_t wu[Q8_O * 64 * Q8_MAX_PAIRS];
+    float wsx[Q8_O * Q8_MAX_PAIRS * 16];
+    for (int o = o0; o < oT; o += Q8_O) {
+        for (int b = 0; b < Q8_O; b++) {
+            const uint8_t *src = (const uint8_t *)j->w->data + (size_t)(o + b) * C;
+            const uint16_t *ws = j->w->scale + (size_t)(o + b) * G;
+            for (int i = 0; i < 64 * pairs; i++) wu[(size_t)b * 64 * pairs + i] = src[i] ^ 0x80;
+            for (int p = 0; p < pairs; p++)
+                for (int l = 0; l < 16; l++) wsx[((size_t)b * pairs + p) * 16 + l] = f16_to_f32(ws[2 * p + l / 8]);
+        }
+        for (int t = 0; t < tT; t += Q8_T) q8_tile(j, t, o, wu, wsx, pairs);
+    }
+}
+#endif
+
+#if USE_TILES
+// The tiled part of a block, outputs o0..o1-1: the whole tiles of tt tokens by to outputs through
+// `tiles`, the block's other outputs of those tokens one at a time. Returns the tokens covered.
+static int matmul_tiled(const MatmulJob *j, void (*tiles)(const MatmulJob *, int, int, int), int tt, int to,
+                        int o0, int o1) {
+    int oT = o0 + (o1 - o0) / to * to, tT = j->T / tt * tt;
+    tiles(j, tT, o0, oT);
+    for (int t = 0; t < tT; t++)
+        for (int o = oT; o < o1; o++) finish(j->out + (size_t)t * j->OC + o, matmul_one(j, t, o), j->epi);
+    return tT;
+}
+#endif
+
 // A block of output rows for all T tokens. The block's weights stay in cache while the tokens
 // stream past them, so each weight is read from memory once per matmul, not once per token.
 static void matmul_task(void *ctx, int i) {
@@ -491,14 +577,12 @@ static void matmul_task(void *ctx, int i) {
     int big = i < j->n_big, rows = big ? j->big : j->small, end = big ? j->split : j->OC;
     int o0 = big ? i * j->big : j->split + (i - j->n_big) * j->small, o1 = o0 + rows < end ? o0 + rows : end;
     int t = 0;
+#if USE_VNNI512 && GPT2_Q8_GROUP == 32
+    if (j->T >= Q8_T && j->w->type == GPT2_Q8 && j->C / GPT2_Q8_GROUP / 8 * 4 <= Q8_MAX_PAIRS)
+        t = matmul_tiled(j, q8_tiles, Q8_T, Q8_O, o0, o1);
+#endif
 #if USE_TILES
-    if (j->T >= TILE_T && j->w->type != GPT2_Q8) { // int8 keeps its integer dot products in prefill too
-        int oT = o0 + (o1 - o0) / TILE_O * TILE_O;
-        t = j->T / TILE_T * TILE_T;
-        matmul_tiles(j, t, o0, oT);
-        for (int tt = 0; tt < t; tt++) // outputs of the block the tiles did not cover
-            for (int o = oT; o < o1; o++) finish(j->out + (size_t)tt * j->OC + o, matmul_one(j, tt, o), j->epi);
-    }
+    if (j->T >= TILE_T && j->w->type != GPT2_Q8) t = matmul_tiled(j, matmul_tiles, TILE_T, TILE_O, o0, o1);
 #endif
     for (; t < j->T; t++)
         for (int o = o0; o < o1; o++) finish(j->out + (size_t)t * j->OC + o, matmul_one(j, t, o), j->epi);
