@@ -355,6 +355,13 @@ static float matmul_one(const MatmulJob *j, int t, int o) {
 #define TILE_T 6
 #define TILE_O 16
 #define TILE_K 384
+#if USE_AVX512
+#define TILE_WIDE 2 // tile_6x32: two tiles' outputs at once
+#define tile_wide tile_6x32
+#else
+#define TILE_WIDE 1
+#define tile_wide tile_6x16
+#endif
 
 #if USE_AVX2
 
@@ -392,6 +399,37 @@ static void tile_6x16(float *out, int ldo, const float *x, int ldx, const float 
         _mm256_storeu_ps(o + 8, acc[a][1]);
     }
 }
+#if USE_AVX512
+// out (TILE_T, 32) = (load ? out : 0) + x (TILE_T, k) . wt (k, 32): tile_6x16 on 512-bit vectors,
+// two strips of 16 outputs at once. Each output is the same chain of FMAs, so the same bits.
+static void tile_6x32(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k, int load) {
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const float *x0 = x, *x1 = x + ldx, *x2 = x1 + ldx, *x3 = x2 + ldx, *x4 = x3 + ldx, *x5 = x4 + ldx;
+#define ROW(xa, ca0, ca1)                             \
+    do {                                               \
+        __m512 b = _mm512_set1_ps(xa[p]);              \
+        ca0 = _mm512_fmadd_ps(b, w0, ca0);             \
+        ca1 = _mm512_fmadd_ps(b, w1, ca1);             \
+    } while (0)
+    for (int p = 0; p < k; p++) {
+        __m512 w0 = _mm512_loadu_ps(wt + (size_t)p * ldw), w1 = _mm512_loadu_ps(wt + (size_t)p * ldw + 16);
+        ROW(x0, c00, c01);
+        ROW(x1, c10, c11);
+        ROW(x2, c20, c21);
+        ROW(x3, c30, c31);
+        ROW(x4, c40, c41);
+        ROW(x5, c50, c51);
+    }
+#undef ROW
+    __m512 acc[TILE_T][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    for (int a = 0; a < TILE_T; a++)
+        for (int b = 0; b < 2; b++) {
+            float *o = out + (size_t)a * ldo + 16 * b;
+            _mm512_storeu_ps(o, load ? _mm512_add_ps(acc[a][b], _mm512_loadu_ps(o)) : acc[a][b]);
+        }
+}
+#endif
 #elif USE_NEON
 // Half the tile, out (TILE_T, 8) = (load ? out : 0) + x (TILE_T, k) . wt (k, 8), in 12 accumulators
 // of four. Each token's inputs are loaded four at a time and applied from their lanes (fmla by
@@ -451,15 +489,15 @@ static void tile_6x16(float *out, int ldo, const float *x, int ldx, const float 
 #endif
 
 #if USE_TILES
-// wt (k, TILE_O) = rows o..o+TILE_O-1, inputs c0..c0+k-1 of w, transposed and as float32 (bf16
-// widens exactly, so bf16 prefill runs the float32 tile and computes the same sums).
-static void pack_panel(float *wt, const MatmulJob *j, int o, int c0, int k) {
-    for (int b = 0; b < TILE_O; b++) {
+// wt (k, n) = rows o..o+n-1, inputs c0..c0+k-1 of w, transposed and as float32 (bf16 widens
+// exactly, so bf16 prefill runs the float32 tile and computes the same sums).
+static void pack_panel(float *wt, const MatmulJob *j, int o, int n, int c0, int k) {
+    for (int b = 0; b < n; b++) {
         size_t off = (size_t)(o + b) * j->C + c0;
         if (j->w->type == GPT2_F32)
-            for (int p = 0; p < k; p++) wt[p * TILE_O + b] = ((const float *)j->w->data)[off + p];
+            for (int p = 0; p < k; p++) wt[p * n + b] = ((const float *)j->w->data)[off + p];
         else
-            for (int p = 0; p < k; p++) wt[p * TILE_O + b] = bf16_to_f32(((const uint16_t *)j->w->data)[off + p]);
+            for (int p = 0; p < k; p++) wt[p * n + b] = bf16_to_f32(((const uint16_t *)j->w->data)[off + p]);
     }
 }
 
@@ -468,14 +506,15 @@ static void pack_panel(float *wt, const MatmulJob *j, int o, int c0, int k) {
 // is added at the end.
 static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
     const int C = j->C, OC = j->OC;
-    float wt[TILE_K * TILE_O];
+    float wt[TILE_K * TILE_O * TILE_WIDE];
     for (int c0 = 0; c0 < C; c0 += TILE_K) {
         int k = C - c0 < TILE_K ? C - c0 : TILE_K;
-        for (int o = o0; o < oT; o += TILE_O) {
-            pack_panel(wt, j, o, c0, k);
+        for (int o = o0, n; o < oT; o += n) {
+            n = oT - o >= TILE_WIDE * TILE_O ? TILE_WIDE * TILE_O : TILE_O; // 32 outputs at once with AVX-512
+            pack_panel(wt, j, o, n, c0, k);
             for (int t = 0; t < tT; t += TILE_T)
-                tile_6x16(j->out + (size_t)t * OC + o, OC, j->inp + (size_t)t * C + c0, C, wt, TILE_O, k,
-                          c0 > 0 || j->epi == OUT_ADD);
+                (n == TILE_O ? tile_6x16 : tile_wide)(j->out + (size_t)t * OC + o, OC, j->inp + (size_t)t * C + c0,
+                                                      C, wt, n, k, c0 > 0 || j->epi == OUT_ADD);
         }
     }
     if (j->bias)
@@ -596,6 +635,10 @@ static void q8_corrections(int32_t *xc, const int8_t *x, int C) {
     for (int l = 0; l < C / 4; l++) xc[l] = -128 * (x[4 * l] + x[4 * l + 1] + x[4 * l + 2] + x[4 * l + 3]);
 }
 
+// Rows per prefill task: a multiple of the register tiles' outputs that fits in L2 (64 rows of 4C
+// float32 inputs are 768 KB).
+#define PREFILL_ROWS (USE_AVX512 ? 64 : 48)
+
 // n rounded up to a multiple of 16, at least 16.
 static int round16(int n) { return n < 16 ? 16 : (n + 15) / 16 * 16; }
 
@@ -609,14 +652,14 @@ void gpt2_matmul(GPT2Pool *pool, float *out, const float *inp, const GPT2Matrix 
             gpt2_quantize_row(xq + (size_t)t * C, xqs + (size_t)t * (C / GPT2_Q8_GROUP), inp + (size_t)t * C, C);
             if (USE_VNNI) q8_corrections(xc + (size_t)t * (C / 4), xq + (size_t)t * C, C);
         }
-    // Prefill: blocks of 48 rows, which fit in L2, a multiple of the register tile's TILE_O = 16.
+    // Prefill: blocks of PREFILL_ROWS rows.
     // Decode (T = 1) streams the rows from memory, and each task starts a new stream that the
     // prefetcher needs a while to pick up, so tasks should be few and long; but a thread that
     // finishes early waits for the others, so the last ones should be short. So: three quarters of
     // the rows in two tasks per thread, the last quarter in two more (multiples of 16 rows). The
     // blocks depend only on OC and the thread count, never on which thread runs what.
     MatmulJob j = {.out = out, .inp = inp, .xq = xq, .xqs = xqs, .xc = xc, .w = w, .bias = bias, .T = T, .C = C,
-                   .OC = OC, .epi = epi, .big = 48, .split = OC, .small = 48};
+                   .OC = OC, .epi = epi, .big = PREFILL_ROWS, .split = OC, .small = PREFILL_ROWS};
     if (T == 1) {
         int t = gpt2_pool_threads(pool);
         j.big = round16((3 * OC + 8 * t - 1) / (8 * t));
