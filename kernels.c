@@ -534,6 +534,7 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
 #define Q8_T 4
 #define Q8_O 4
 #define Q8_MAX_PAIRS 128 // inputs C <= 8192 (GPT-2 XL's 4C is 6400); wider rows take dot_q8
+#define Q8_MIN_T 32      // fewer tokens do not pay for readying the weights (a 4-token prompt took 3x as long)
 
 // Q8_T x Q8_O outputs: tokens t0.., outputs o0... wu (Q8_O, 64 pairs): the weights of the pairs with
 // their sign bits flipped (w + 128 as unsigned bytes, for dpbusd); wsx (Q8_O, pairs, 16): each pair's weight scales
@@ -617,7 +618,7 @@ static void matmul_task(void *ctx, int i) {
     int o0 = big ? i * j->big : j->split + (i - j->n_big) * j->small, o1 = o0 + rows < end ? o0 + rows : end;
     int t = 0;
 #if USE_VNNI512 && GPT2_Q8_GROUP == 32
-    if (j->T >= Q8_T && j->w->type == GPT2_Q8 && j->C / GPT2_Q8_GROUP / 8 * 4 <= Q8_MAX_PAIRS)
+    if (j->T >= Q8_MIN_T && j->w->type == GPT2_Q8 && j->C / GPT2_Q8_GROUP / 8 * 4 <= Q8_MAX_PAIRS)
         t = matmul_tiled(j, q8_tiles, Q8_T, Q8_O, o0, o1);
 #endif
 #if USE_TILES

@@ -299,8 +299,8 @@ int main(void) {
                              {8, 32, 144}, {13, 128, 49}, {17, 40, 200}, {64, 256, 96}, {2, 7, 5},
                              {7, 800, 33},  {12, 1000, 64}, {6, 384, 16},
                              // partial prefill tiles: tokens, outputs and int8's groups past whole
-                             // blocks of eight, int8 rows wider than its tile takes (8448)
-                             {4, 32, 4}, {9, 288, 21}, {11, 544, 70}, {16, 512, 100}, {13, 96, 45}, {4, 8448, 8}};
+                             // blocks of eight (int8's tile from 32 tokens), rows wider than it takes
+                             {4, 32, 4}, {9, 288, 21}, {11, 544, 70}, {16, 512, 100}, {13, 96, 45}, {4, 8448, 8}, {37, 288, 21}, {34, 8448, 4}};
     for (int d = 0; d < 3; d++)
         for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
             for (int e = 0; e < 3; e++) {
