@@ -355,6 +355,13 @@ static float matmul_one(const MatmulJob *j, int t, int o) {
 #define TILE_T 6
 #define TILE_O 16
 #define TILE_K 384
+#if USE_AVX512
+#define TILE_WIDE 2 // tile_6x32: two tiles' outputs at once
+#define tile_wide tile_6x32
+#else
+#define TILE_WIDE 1
+#define tile_wide tile_6x16
+#endif
 
 #if USE_AVX2
 
@@ -392,6 +399,37 @@ static void tile_6x16(float *out, int ldo, const float *x, int ldx, const float 
         _mm256_storeu_ps(o + 8, acc[a][1]);
     }
 }
+#if USE_AVX512
+// out (TILE_T, 32) = (load ? out : 0) + x (TILE_T, k) . wt (k, 32): tile_6x16 on 512-bit vectors,
+// two strips of 16 outputs at once. Each output is the same chain of FMAs, so the same bits.
+static void tile_6x32(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k, int load) {
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const float *x0 = x, *x1 = x + ldx, *x2 = x1 + ldx, *x3 = x2 + ldx, *x4 = x3 + ldx, *x5 = x4 + ldx;
+#define ROW(xa, ca0, ca1)                             \
+    do {                                               \
+        __m512 b = _mm512_set1_ps(xa[p]);              \
+        ca0 = _mm512_fmadd_ps(b, w0, ca0);             \
+        ca1 = _mm512_fmadd_ps(b, w1, ca1);             \
+    } while (0)
+    for (int p = 0; p < k; p++) {
+        __m512 w0 = _mm512_loadu_ps(wt + (size_t)p * ldw), w1 = _mm512_loadu_ps(wt + (size_t)p * ldw + 16);
+        ROW(x0, c00, c01);
+        ROW(x1, c10, c11);
+        ROW(x2, c20, c21);
+        ROW(x3, c30, c31);
+        ROW(x4, c40, c41);
+        ROW(x5, c50, c51);
+    }
+#undef ROW
+    __m512 acc[TILE_T][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    for (int a = 0; a < TILE_T; a++)
+        for (int b = 0; b < 2; b++) {
+            float *o = out + (size_t)a * ldo + 16 * b;
+            _mm512_storeu_ps(o, load ? _mm512_add_ps(acc[a][b], _mm512_loadu_ps(o)) : acc[a][b]);
+        }
+}
+#endif
 #elif USE_NEON
 // Half the tile, out (TILE_T, 8) = (load ? out : 0) + x (TILE_T, k) . wt (k, 8), in 12 accumulators
 // of four. Each token's inputs are loaded four at a time and applied from their lanes (fmla by
@@ -451,15 +489,15 @@ static void tile_6x16(float *out, int ldo, const float *x, int ldx, const float 
 #endif
 
 #if USE_TILES
-// wt (k, TILE_O) = rows o..o+TILE_O-1, inputs c0..c0+k-1 of w, transposed and as float32 (bf16
-// widens exactly, so bf16 prefill runs the float32 tile and computes the same sums).
-static void pack_panel(float *wt, const MatmulJob *j, int o, int c0, int k) {
-    for (int b = 0; b < TILE_O; b++) {
+// wt (k, n) = rows o..o+n-1, inputs c0..c0+k-1 of w, transposed and as float32 (bf16 widens
+// exactly, so bf16 prefill runs the float32 tile and computes the same sums).
+static void pack_panel(float *wt, const MatmulJob *j, int o, int n, int c0, int k) {
+    for (int b = 0; b < n; b++) {
         size_t off = (size_t)(o + b) * j->C + c0;
         if (j->w->type == GPT2_F32)
-            for (int p = 0; p < k; p++) wt[p * TILE_O + b] = ((const float *)j->w->data)[off + p];
+            for (int p = 0; p < k; p++) wt[p * n + b] = ((const float *)j->w->data)[off + p];
         else
-            for (int p = 0; p < k; p++) wt[p * TILE_O + b] = bf16_to_f32(((const uint16_t *)j->w->data)[off + p]);
+            for (int p = 0; p < k; p++) wt[p * n + b] = bf16_to_f32(((const uint16_t *)j->w->data)[off + p]);
     }
 }
 
@@ -468,19 +506,107 @@ static void pack_panel(float *wt, const MatmulJob *j, int o, int c0, int k) {
 // is added at the end.
 static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
     const int C = j->C, OC = j->OC;
-    float wt[TILE_K * TILE_O];
+    float wt[TILE_K * TILE_O * TILE_WIDE];
     for (int c0 = 0; c0 < C; c0 += TILE_K) {
         int k = C - c0 < TILE_K ? C - c0 : TILE_K;
-        for (int o = o0; o < oT; o += TILE_O) {
-            pack_panel(wt, j, o, c0, k);
+        for (int o = o0, n; o < oT; o += n) {
+            n = oT - o >= TILE_WIDE * TILE_O ? TILE_WIDE * TILE_O : TILE_O; // 32 outputs at once with AVX-512
+            pack_panel(wt, j, o, n, c0, k);
             for (int t = 0; t < tT; t += TILE_T)
-                tile_6x16(j->out + (size_t)t * OC + o, OC, j->inp + (size_t)t * C + c0, C, wt, TILE_O, k,
-                          c0 > 0 || j->epi == OUT_ADD);
+                (n == TILE_O ? tile_6x16 : tile_wide)(j->out + (size_t)t * OC + o, OC, j->inp + (size_t)t * C + c0,
+                                                      C, wt, n, k, c0 > 0 || j->epi == OUT_ADD);
         }
     }
     if (j->bias)
         for (int t = 0; t < tT; t++)
             for (int o = o0; o < oT; o++) j->out[(size_t)t * OC + o] += j->bias[o];
+}
+#endif
+
+#if USE_VNNI512 && GPT2_Q8_GROUP == 32
+// int8 prefill: a register tile of Q8_T tokens by Q8_O outputs that computes each output exactly as
+// dot_q8 does, bit for bit, while loading each weight once per Q8_T tokens and each activation once
+// per Q8_O outputs. dot_q8 keeps two 8-lane accumulators per output, the even groups of each block of
+// eight in acc0 and the odd ones in acc1; here one 16-lane vector holds both (acc0 in lanes 0-7, acc1
+// in 8-15), so that one 512-bit dpbusd sums a pair of groups into exactly the lanes dot_q8's two
+// 256-bit ones would, and one FMA adds them with the pair's two scale products. The groups past the
+// last whole block of eight go into acc0 alone, as in dot_q8, and the same hsum8 ends it.
+#define Q8_T 4
+#define Q8_O 4
+#define Q8_MAX_PAIRS 128 // inputs C <= 8192 (GPT-2 XL's 4C is 6400); wider rows take dot_q8
+#define Q8_MIN_T 32      // fewer tokens do not pay for readying the weights (a 4-token prompt took 3x as long)
+
+// Q8_T x Q8_O outputs: tokens t0.., outputs o0... wu (Q8_O, 64 pairs): the weights of the pairs with
+// their sign bits flipped (w + 128 as unsigned bytes, for dpbusd); wsx (Q8_O, pairs, 16): each pair's weight scales
+// as float, the first group's in lanes 0-7, the second's in 8-15.
+static void q8_tile(const MatmulJob *j, int t0, int o0, const uint8_t *wu, const float *wsx, int pairs) {
+    const int C = j->C, G = C / GPT2_Q8_GROUP;
+    const __m512i pick = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    __m512 acc[Q8_T][Q8_O];
+    for (int a = 0; a < Q8_T; a++)
+        for (int b = 0; b < Q8_O; b++) acc[a][b] = _mm512_setzero_ps();
+    const int8_t *x = j->xq + (size_t)t0 * C;
+    const float *xs = j->xqs + (size_t)t0 * G;
+    const int32_t *xc = j->xc + (size_t)t0 * (C / 4);
+    for (int p = 0; p < pairs; p++) {
+        __m512i w[Q8_O];
+        for (int b = 0; b < Q8_O; b++) w[b] = _mm512_loadu_si512(wu + ((size_t)b * pairs + p) * 64);
+        for (int a = 0; a < Q8_T; a++) {
+            // the token's two activation scales, each in 8 lanes
+            __m512 s = _mm512_permutexvar_ps(pick, _mm512_castps128_ps512(_mm_castsi128_ps(
+                                                       _mm_loadl_epi64((const __m128i *)(xs + (size_t)a * G + 2 * p)))));
+            __m512i xv = _mm512_loadu_si512(x + (size_t)a * C + 64 * p);
+            for (int b = 0; b < Q8_O; b++) {
+                // the correction starts the sum (q8_group), exact in int32
+                __m512i i = _mm512_dpbusd_epi32(_mm512_loadu_si512(xc + (size_t)a * (C / 4) + 16 * p), w[b], xv);
+                __m512 sc = _mm512_mul_ps(_mm512_loadu_ps(wsx + ((size_t)b * pairs + p) * 16), s);
+                acc[a][b] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), sc, acc[a][b]);
+            }
+        }
+    }
+    const int8_t *wq = (const int8_t *)j->w->data;
+    for (int a = 0; a < Q8_T; a++)
+        for (int b = 0; b < Q8_O; b++) {
+            int t = t0 + a, o = o0 + b;
+            size_t wo = (size_t)o * C, xo = (size_t)t * C;
+            __m256 lo = _mm512_castps512_ps256(acc[a][b]), hi = _mm512_extractf32x8_ps(acc[a][b], 1);
+            for (int g = 2 * pairs; g < G; g++) // the groups after the last block of eight
+                lo = _mm256_fmadd_ps(q8_group(wq + wo + 32 * g, j->xq + xo + 32 * g, j->xc + xo / 4 + 8 * g),
+                                     _mm256_set1_ps(f16_to_f32(j->w->scale[wo / GPT2_Q8_GROUP + g]) * j->xqs[xo / GPT2_Q8_GROUP + g]), lo);
+            float v = hsum8(_mm256_add_ps(lo, hi));
+            finish(j->out + (size_t)t * j->OC + o, j->bias ? v + j->bias[o] : v, j->epi);
+        }
+}
+
+// Tokens 0..tT-1 (a multiple of Q8_T) by outputs o0..oT-1 (oT - o0 a multiple of Q8_O): Q8_O weight
+// rows at a time made ready for the tile, then every token tile against them.
+static void q8_tiles(const MatmulJob *j, int tT, int o0, int oT) {
+    const int C = j->C, G = C / GPT2_Q8_GROUP, pairs = G / 8 * 4; // pairs in whole blocks of eight groups
+    uint8_t wu[Q8_O * 64 * Q8_MAX_PAIRS];
+    float wsx[Q8_O * Q8_MAX_PAIRS * 16];
+    for (int o = o0; o < oT; o += Q8_O) {
+        for (int b = 0; b < Q8_O; b++) {
+            const uint8_t *src = (const uint8_t *)j->w->data + (size_t)(o + b) * C;
+            const uint16_t *ws = j->w->scale + (size_t)(o + b) * G;
+            for (int i = 0; i < 64 * pairs; i++) wu[(size_t)b * 64 * pairs + i] = src[i] ^ 0x80;
+            for (int p = 0; p < pairs; p++)
+                for (int l = 0; l < 16; l++) wsx[((size_t)b * pairs + p) * 16 + l] = f16_to_f32(ws[2 * p + l / 8]);
+        }
+        for (int t = 0; t < tT; t += Q8_T) q8_tile(j, t, o, wu, wsx, pairs);
+    }
+}
+#endif
+
+#if USE_TILES
+// The tiled part of a block, outputs o0..o1-1: the whole tiles of tt tokens by to outputs through
+// `tiles`, the block's other outputs of those tokens one at a time. Returns the tokens covered.
+static int matmul_tiled(const MatmulJob *j, void (*tiles)(const MatmulJob *, int, int, int), int tt, int to,
+                        int o0, int o1) {
+    int oT = o0 + (o1 - o0) / to * to, tT = j->T / tt * tt;
+    tiles(j, tT, o0, oT);
+    for (int t = 0; t < tT; t++)
+        for (int o = oT; o < o1; o++) finish(j->out + (size_t)t * j->OC + o, matmul_one(j, t, o), j->epi);
+    return tT;
 }
 #endif
 
@@ -491,14 +617,12 @@ static void matmul_task(void *ctx, int i) {
     int big = i < j->n_big, rows = big ? j->big : j->small, end = big ? j->split : j->OC;
     int o0 = big ? i * j->big : j->split + (i - j->n_big) * j->small, o1 = o0 + rows < end ? o0 + rows : end;
     int t = 0;
+#if USE_VNNI512 && GPT2_Q8_GROUP == 32
+    if (j->T >= Q8_MIN_T && j->w->type == GPT2_Q8 && j->C / GPT2_Q8_GROUP / 8 * 4 <= Q8_MAX_PAIRS)
+        t = matmul_tiled(j, q8_tiles, Q8_T, Q8_O, o0, o1);
+#endif
 #if USE_TILES
-    if (j->T >= TILE_T && j->w->type != GPT2_Q8) { // int8 keeps its integer dot products in prefill too
-        int oT = o0 + (o1 - o0) / TILE_O * TILE_O;
-        t = j->T / TILE_T * TILE_T;
-        matmul_tiles(j, t, o0, oT);
-        for (int tt = 0; tt < t; tt++) // outputs of the block the tiles did not cover
-            for (int o = oT; o < o1; o++) finish(j->out + (size_t)tt * j->OC + o, matmul_one(j, tt, o), j->epi);
-    }
+    if (j->T >= TILE_T && j->w->type != GPT2_Q8) t = matmul_tiled(j, matmul_tiles, TILE_T, TILE_O, o0, o1);
 #endif
     for (; t < j->T; t++)
         for (int o = o0; o < o1; o++) finish(j->out + (size_t)t * j->OC + o, matmul_one(j, t, o), j->epi);
@@ -511,6 +635,10 @@ static void matmul_task(void *ctx, int i) {
 static void q8_corrections(int32_t *xc, const int8_t *x, int C) {
     for (int l = 0; l < C / 4; l++) xc[l] = -128 * (x[4 * l] + x[4 * l + 1] + x[4 * l + 2] + x[4 * l + 3]);
 }
+
+// Rows per prefill task: a multiple of the register tiles' outputs that fits in L2 (64 rows of 4C
+// float32 inputs are 768 KB).
+#define PREFILL_ROWS (USE_AVX512 ? 64 : 48)
 
 // n rounded up to a multiple of 16, at least 16.
 static int round16(int n) { return n < 16 ? 16 : (n + 15) / 16 * 16; }
@@ -525,14 +653,14 @@ void gpt2_matmul(GPT2Pool *pool, float *out, const float *inp, const GPT2Matrix 
             gpt2_quantize_row(xq + (size_t)t * C, xqs + (size_t)t * (C / GPT2_Q8_GROUP), inp + (size_t)t * C, C);
             if (USE_VNNI) q8_corrections(xc + (size_t)t * (C / 4), xq + (size_t)t * C, C);
         }
-    // Prefill: blocks of 48 rows, which fit in L2, a multiple of the register tile's TILE_O = 16.
+    // Prefill: blocks of PREFILL_ROWS rows.
     // Decode (T = 1) streams the rows from memory, and each task starts a new stream that the
     // prefetcher needs a while to pick up, so tasks should be few and long; but a thread that
     // finishes early waits for the others, so the last ones should be short. So: three quarters of
     // the rows in two tasks per thread, the last quarter in two more (multiples of 16 rows). The
     // blocks depend only on OC and the thread count, never on which thread runs what.
     MatmulJob j = {.out = out, .inp = inp, .xq = xq, .xqs = xqs, .xc = xc, .w = w, .bias = bias, .T = T, .C = C,
-                   .OC = OC, .epi = epi, .big = 48, .split = OC, .small = 48};
+                   .OC = OC, .epi = epi, .big = PREFILL_ROWS, .split = OC, .small = PREFILL_ROWS};
     if (T == 1) {
         int t = gpt2_pool_threads(pool);
         j.big = round16((3 * OC + 8 * t - 1) / (8 * t));

@@ -10,9 +10,9 @@
 #include <math.h>
 
 // The SIMD paths: AVX2 with FMA, and AVX-512 VNNI (on 256-bit vectors) for the int8 dot products;
-// on arm64 NEON, and its int8 dot product instruction (sdot, Armv8.2's optional DotProd) where the
-// target has it. -DGPT2_SCALAR (make SCALAR=1) compiles them out, so that the tests also run the
-// portable loops.
+// AVX-512 (512-bit vectors) for the prefill tiles where the target has it; on arm64 NEON, and its
+// int8 dot product instruction (sdot, Armv8.2's optional DotProd) where the target has it.
+// -DGPT2_SCALAR (make SCALAR=1) compiles them out, so that the tests also run the portable loops.
 #if defined(__AVX2__) && defined(__FMA__) && !defined(GPT2_SCALAR)
 #define USE_AVX2 1
 #include <immintrin.h>
@@ -23,6 +23,17 @@
 #define USE_VNNI 1
 #else
 #define USE_VNNI 0
+#endif
+// 512-bit vectors for the prefill tiles: AVX-512 F, BW, DQ and VL (Skylake-X and later, Zen 4).
+#if USE_AVX2 && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
+#define USE_AVX512 1
+#else
+#define USE_AVX512 0
+#endif
+#if USE_AVX512 && USE_VNNI
+#define USE_VNNI512 1
+#else
+#define USE_VNNI512 0
 #endif
 // NEON on 64-bit Arm only: the kernels use A64's lane FMAs and across-vector sums.
 #if defined(__ARM_NEON) && defined(__aarch64__) && !defined(GPT2_SCALAR)

@@ -1,11 +1,13 @@
 // accuracy: how far a reduced weight format (bf16 checkpoint, or --quantize int8) is from float32.
 //
-//   accuracy REF.bin OTHER.bin [int8] [steps]
+//   accuracy REF.bin OTHER.bin [int8] [steps] [prefill]
 //
 // Greedy-decodes `steps` tokens (default 256) with the float32 model REF from GPT-2's 4-token example
 // prompt, then runs OTHER over the same sequence (teacher forcing) and reports the worst logit
 // difference at any step, the steps whose argmax agrees with REF's, and how long OTHER's own greedy
-// run follows REF's before the first different token. Exit 0; the numbers are for the README and the
+// run follows REF's before the first different token. With `prefill`, OTHER computes each step's
+// logits from the whole sequence at once (so through the prefill kernels), not one new position on
+// its KV cache. Exit 0; the numbers are for the README and the
 // bounds in test/test_engine.py.
 #include "../gpt2.h"
 
@@ -35,11 +37,12 @@ static const float *last_logits(GPT2 *m, int *cached, const int *ids, int n) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: accuracy REF.bin OTHER.bin [int8] [steps]\n");
+        fprintf(stderr, "usage: accuracy REF.bin OTHER.bin [int8] [steps] [prefill]\n");
         return 2;
     }
     int int8 = argc > 3 && strcmp(argv[3], "int8") == 0;
     int steps = argc > 3 + int8 ? atoi(argv[3 + int8]) : 256;
+    int prefill = argc > 4 + int8 && strcmp(argv[4 + int8], "prefill") == 0;
     char err[GPT2_ERR_LEN];
     GPT2 ref, other, mine; // mine: OTHER again, for its own greedy run (a KV cache of its own)
     GPT2Options o_ref = {0, 0}, o_other = {int8, 0};
@@ -59,6 +62,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < steps; i++) {
         int n = n0 + i;
         memcpy(want, last_logits(&ref, &c_ref, ids, n), (size_t)V * sizeof(float));
+        if (prefill) c_other = 0; // no position cached: the whole window at once
         const float *got = last_logits(&other, &c_other, ids, n);
         for (int v = 0; v < V; v++) {
             double d = fabs((double)got[v] - want[v]);
@@ -73,9 +77,9 @@ int main(int argc, char **argv) {
         }
     }
     if (follow < 0) follow = steps;
-    printf("{\"other\": \"%s%s\", \"steps\": %d, \"worst_logit_diff\": %.4g, \"max_abs_logit\": %.4g, "
+    printf("{\"other\": \"%s%s%s\", \"steps\": %d, \"worst_logit_diff\": %.4g, \"max_abs_logit\": %.4g, "
            "\"argmax_agree\": %d, \"greedy_identical_steps\": %d}\n",
-           argv[2], int8 ? " int8" : "", steps, worst, max_abs, agree, follow);
+           argv[2], int8 ? " int8" : "", prefill ? " prefill" : "", steps, worst, max_abs, agree, follow);
     free(ids), free(own), free(want);
     gpt2_free(&ref);
     gpt2_free(&other);

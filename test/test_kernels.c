@@ -148,6 +148,19 @@ static void test_matmul(GPT2Pool *pools[3], GPT2DType dt, int T, int C, int OC, 
             failures++;
         }
     }
+    // int8 prefill (the register tile) computes each output exactly as decode does, one token at a time
+    if (dt == GPT2_Q8) {
+        float *rows = malloc((size_t)T * OC * sizeof(float));
+        memcpy(rows, init, (size_t)T * OC * sizeof(float));
+        for (int t = 0; t < T; t++)
+            gpt2_matmul(pools[0], rows + (size_t)t * OC, inp + (size_t)t * C, &w, bias, 1, epi, xq, xqs);
+        if (memcmp(rows, out[0], (size_t)T * OC * sizeof(float)) != 0) {
+            printf("FAIL int8 matmul T=%d C=%d OC=%d epilogue %d: not bit-identical to one token at a time\n", T, C,
+                   OC, epi);
+            failures++;
+        }
+        free(rows);
+    }
     // and the naive float matmul on the dequantized weights is close to the int8 one
     if (dt == GPT2_Q8) {
         float *deq = malloc((size_t)T * OC * sizeof(float));
@@ -284,7 +297,10 @@ int main(void) {
     const GPT2DType dts[3] = {GPT2_F32, GPT2_BF16, GPT2_Q8};
     const int shapes[][3] = {{1, 64, 1},  {1, 96, 50},  {1, 13, 7},    {3, 64, 100}, {4, 64, 48}, {5, 96, 97},
                              {8, 32, 144}, {13, 128, 49}, {17, 40, 200}, {64, 256, 96}, {2, 7, 5},
-                             {7, 800, 33},  {12, 1000, 64}, {6, 384, 16}};
+                             {7, 800, 33},  {12, 1000, 64}, {6, 384, 16},
+                             // partial prefill tiles: tokens, outputs and int8's groups past whole
+                             // blocks of eight (int8's tile from 32 tokens), rows wider than it takes
+                             {4, 32, 4}, {9, 288, 21}, {11, 544, 70}, {16, 512, 100}, {13, 96, 45}, {4, 8448, 8}, {37, 288, 21}, {34, 8448, 4}};
     for (int d = 0; d < 3; d++)
         for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
             for (int e = 0; e < 3; e++) {
