@@ -29,6 +29,8 @@ int explore_columns(FILE *f) {
 #ifdef TIOCGWINSZ
     struct winsize ws;
     if (ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+#else
+    (void)f; // Windows: COLUMNS or 80
 #endif
     const char *c = getenv("COLUMNS");
     char *end;
