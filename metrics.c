@@ -124,7 +124,7 @@ double metrics_zipf(const MetricsSamples *s) {
             double x = log((double)(r + 1)), y = log((double)counts[r]);
             sx += x, sy += y, sxx += x * x, sxy += x * y;
         }
-        zipf = -(m * sxy - sx * sy) / (m * sxx - sx * sx);
+        zipf = -(m * sxy - sx * sy) / (m * sxx - sx * sx) + 0.0; // + 0.0: no "-0" for equal counts
     }
     free(all), free(counts);
     return zipf;
