@@ -161,6 +161,12 @@ test-cli: $(call wrap,$(EXE)) test-models
 test-explore: $(call wrap,$(EXE) $(O)/example$(X)) test-models
 	$(PYTHON) test/test_explore.py ./$(call wrap,$(EXE)) build/test $(call wrap,$(O)/example$(X))
 
+# --score --html in a real browser (test/test_html.py): a self-contained page, a tooltip per token,
+# and headless Chromium's screenshot (build/html/score.png) showing GLTR's four colours. CI runs it
+# (.ci/run installs chromium); make test does not, so that it needs no browser.
+check-html: $(EXE)
+	$(PYTHON) test/test_html.py ./$(EXE) build/html
+
 # The CLI against the PyTorch reference on the exported random test models; bf16 and int8 within
 # their bounds of float32 (test/accuracy.c).
 test-engine: $(call wrap,$(EXE) $(O)/accuracy$(X)) test-models

@@ -1310,7 +1310,7 @@ static void html_begin(FILE *f, const char *path) {
           ".t:hover::after { content: attr(data-tip); position: absolute; left: 0; top: 1.7em; z-index: 1;\n"
           "  background: #222; color: #fff; padding: .4em .6em; border-radius: 4px; white-space: pre;\n"
           "  font: 13px/1.4 monospace; }\n"
-          ".legend span { padding: 0 .4em; margin-right: .4em; }\n"
+          ".legend span { padding: 0 .4em; margin-right: .4em; white-space: nowrap; }\n"
           "table { border-collapse: collapse; margin-top: 1em; }\n"
           "td, th { padding: .2em .8em; text-align: left; border-bottom: 1px solid #ddd; }\n"
           "</style>\n</head>\n<body>\n<h1>",
