@@ -1,6 +1,7 @@
 // explore.c: the command line's views of the model: the next-token distribution as a bar chart, one
-// chart across temperatures, many draws counted per token, and perplexity with a sliding window. See
-// explore.h; main.c decides where the output goes and what the flags mean.
+// chart across temperatures, many draws counted per token, perplexity and per-token scores with a
+// sliding window, token text as JSON and HTML. See explore.h; main.c decides where the output goes
+// and what the flags mean.
 #include "explore.h"
 #include "unicode_width.h"
 #include "util.h"
