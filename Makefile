@@ -55,15 +55,16 @@ export WINEDEBUG := -all
 wrap = $(if $(RUN),$(addsuffix .run,$(1)),$(1))
 
 # The library (gpt2.h: every symbol it exports starts with gpt2_, tokenizer_ or sampler_): the model,
-# its kernels, the tokenizer, the sampler. The command line adds its charts (explore.c) and main.c.
+# its kernels, the tokenizer, the sampler. The command line adds its charts and scoring (explore.c),
+# the --sweep metrics (metrics.c) and main.c.
 LIB_SRCS = gpt2.c kernels.c quantize.c pool.c platform.c tokenizer.c sampler.c
-CLI_SRCS = explore.c main.c
-HEADERS = gpt2.h kernels.h layout.h pool.h platform.h util.h explore.h unicode_tables.h unicode_width.h
+CLI_SRCS = explore.c metrics.c main.c
+HEADERS = gpt2.h kernels.h layout.h pool.h platform.h util.h explore.h metrics.h unicode_tables.h unicode_width.h
 # One version, for --version (gpt2.h's GPT2_VERSION_STRING), the shared library and pkg-config.
 VERSION := $(shell sed -n 's/^\#define GPT2_VERSION_STRING "\([^"]*\)".*/\1/p' gpt2.h)
 SOVERSION := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: all lib shared test test-tokenizer test-kernels test-sampler test-cli test-explore test-engine \
+.PHONY: all lib shared test test-tokenizer test-kernels test-sampler test-metrics check-html test-cli test-explore test-engine \
 	test-export test-errors test-faults test-fuzz-corpus test-scalar test-models test-install check-sanitize \
 	check-valgrind check-posix fuzz bench bench-tokenizer weights install uninstall clean
 all: $(EXE)
@@ -88,6 +89,8 @@ FORCE:
 # The C tests and benchmarks: one program per file of test/, linked against the same library.
 $(O)/%$(X): test/%.c $(LIB)
 	$(CC) $(ALL_CFLAGS) -I. -o $@ $^ $(LDLIBS)
+# (test_metrics tests a file of the command line's, not of the library)
+$(O)/test_metrics$(X): $(O)/metrics.o
 # A shared library beside the static one: the same sources compiled position-independent, with a
 # soname (libgpt2.so.$(SOVERSION); macOS: libgpt2.$(SOVERSION).dylib).
 DARWIN := $(findstring darwin,$(TARGET))
@@ -110,7 +113,7 @@ build/random_checkpoint: tools/random_checkpoint.c util.h gpt2.h layout.h
 	$(HOST_CC) -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $(CFLAGS) -I. -o $@ $<
 
 # ---- Test --------------------------------------------------------------------------------------
-test: $(EXE) test-tokenizer test-kernels test-sampler test-cli test-explore test-engine test-scalar test-errors \
+test: $(EXE) test-tokenizer test-kernels test-sampler test-metrics test-cli test-explore test-engine test-scalar test-errors \
 	test-fuzz-corpus test-export test-install test-faults
 	@echo "all tests passed"
 
@@ -142,6 +145,11 @@ test-kernels: $(O)/test_kernels$(X)
 test-sampler: $(O)/test_sampler$(X)
 	$(RUN) $(O)/test_sampler$(X) test/fixtures/sampler_cases.txt test/fixtures/ref_sampler.json
 
+# The --sweep metrics (metrics.c) on inputs whose answer is known by hand: Self-BLEU, distinct-n,
+# the Zipf coefficient, ending in a repetition.
+test-metrics: $(O)/test_metrics$(X)
+	$(RUN) $(O)/test_metrics$(X)
+
 # generate()'s semantics through the CLI on a checkpoint built with tied logits (argmax ties, top-k
 # ties, --eos, --print-ids, --dump-logits), and --encode/--decode end to end.
 test-cli: $(call wrap,$(EXE)) test-models
@@ -152,6 +160,12 @@ test-cli: $(call wrap,$(EXE)) test-models
 # library example of docs/library.md (test/example.c).
 test-explore: $(call wrap,$(EXE) $(O)/example$(X)) test-models
 	$(PYTHON) test/test_explore.py ./$(call wrap,$(EXE)) build/test $(call wrap,$(O)/example$(X))
+
+# --score --html in a real browser (test/test_html.py): a self-contained page, a tooltip per token,
+# and headless Chromium's screenshot (build/html/score.png) showing GLTR's four colours. CI runs it
+# (.ci/run installs chromium); make test does not, so that it needs no browser.
+check-html: $(EXE)
+	$(PYTHON) test/test_html.py ./$(EXE) build/html
 
 # The CLI against the PyTorch reference on the exported random test models; bf16 and int8 within
 # their bounds of float32 (test/accuracy.c).
@@ -201,7 +215,7 @@ test-faults: $(EXE) build/random_checkpoint test-models
 FUZZ_TARGETS = tokenizer tokenizer_file checkpoint cli api
 $(O)/replay_%: test/fuzz/fuzz_%.c test/fuzz/replay.c test/fuzz/scratch_file.h $(LIB)
 	$(CC) $(ALL_CFLAGS) -I. -o $@ $(filter-out main.c,$(filter %.c,$^)) $(LIB) $(LDLIBS)
-$(O)/replay_cli: main.c explore.c
+$(O)/replay_cli: main.c explore.c metrics.c
 test-fuzz-corpus: $(addprefix $(O)/replay_,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \
 		$(O)/replay_$$t test/fuzz/corpus/$$t $$(ls -d test/fuzz/regress/$$t 2>/dev/null) || exit 1; done
@@ -243,9 +257,9 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS = -O2 -g $(GPT2_CFLAGS) $(NATIVE) -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 FUZZ_SECONDS ?= 30
-build/fuzz/fuzz_%: test/fuzz/fuzz_%.c $(LIB_SRCS) explore.c $(HEADERS)
+build/fuzz/fuzz_%: test/fuzz/fuzz_%.c $(LIB_SRCS) explore.c metrics.c $(HEADERS)
 	@mkdir -p build/fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -o $@ $< $(LIB_SRCS) explore.c -lm
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -o $@ $< $(LIB_SRCS) explore.c metrics.c -lm
 build/fuzz/fuzz_cli: main.c
 fuzz: $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \

@@ -1,6 +1,7 @@
 // explore.c: the command line's views of the model: the next-token distribution as a bar chart, one
-// chart across temperatures, many draws counted per token, and perplexity with a sliding window. See
-// explore.h; main.c decides where the output goes and what the flags mean.
+// chart across temperatures, many draws counted per token, perplexity and per-token scores with a
+// sliding window, token text as JSON and HTML. See explore.h; main.c decides where the output goes
+// and what the flags mean.
 #include "explore.h"
 #include "unicode_width.h"
 #include "util.h"
@@ -405,17 +406,27 @@ int explore_draws(FILE *f, const Tokenizer *tok, Sampler *s, const float *logits
     return 0;
 }
 
-// ---- perplexity
+// ---- perplexity and scoring
 
-// -log softmax(row)[target] for each of the n rows (n, V) of logits, summed in double.
-static double nll_rows(const float *logits, int n, int V, const int *targets) {
-    double sum = 0.0;
-    for (int j = 0; j < n; j++) {
-        const float *row = logits + (size_t)j * V;
-        sum += log_sum_exp(row, V) - row[targets[j]];
+void explore_top(const float *logits, int V, int n, int *top) {
+    int kept = 0; // top[0..kept) in order: larger logit first, the lower id on ties
+    for (int i = 0; i < V && n > 0; i++) {
+        float x = logits[i];
+        if (isnan(x) || (kept == n && !(x > logits[top[n - 1]]))) continue;
+        int at = kept < n ? kept++ : n - 1;
+        while (at > 0 && x > logits[top[at - 1]]) top[at] = top[at - 1], at--;
+        top[at] = i;
     }
-    return sum;
+    for (int i = kept; i < n; i++) top[i] = -1;
 }
+
+int explore_rank(const float *logits, int V, int id) {
+    int rank = 1;
+    for (int i = 0; i < V; i++) rank += logits[i] > logits[id];
+    return rank;
+}
+
+double explore_logsumexp(const float *logits, int V) { return log_sum_exp(logits, V); }
 
 static void progress_bar(FILE *f, int done, int n) {
     char bar[31];
@@ -428,33 +439,95 @@ static void progress_bar(FILE *f, int done, int n) {
     fflush(f);
 }
 
-int explore_eval(GPT2 *m, const int *ids, int n, int window, int stride, FILE *progress, double *nll_sum,
-                 long *n_scored, char *err) {
+// Target ids[t] from its row of logits (V): the sum's term, and the callback's view of it.
+static int score_row(const float *row, int V, const int *ids, int t, int n_top, int *top, double *top_lp,
+                     explore_on_scored on_scored, void *ctx, double *nll) {
+    double lse = log_sum_exp(row, V);
+    *nll = lse - row[ids[t]];
+    if (!on_scored) return 0;
+    explore_top(row, V, n_top, top);
+    for (int i = 0; i < n_top; i++) top_lp[i] = top[i] >= 0 ? row[top[i]] - lse : -INFINITY;
+    ExploreScored sc = {.pos = t, .id = ids[t], .rank = explore_rank(row, V, ids[t]), .logprob = -*nll,
+                        .n_top = n_top, .top = top, .top_logprob = top_lp};
+    return on_scored(ctx, &sc);
+}
+
+int explore_score(GPT2 *m, const int *ids, int n, int window, int stride, int n_top, FILE *progress,
+                  explore_on_scored on_scored, void *ctx, double *nll_sum, long *n_scored, char *err) {
     int V = m->config.V;
-    if (n < 2 || window < 1 || window > m->config.maxT || stride < 1 || stride > window)
-        return fail(err, "explore_eval: bad arguments (%d tokens, window %d, stride %d)", n, window, stride);
+    *nll_sum = 0.0, *n_scored = 0;
+    if (n < 2 || window < 1 || window > m->config.maxT || stride < 1 || stride > window || n_top < 0 || n_top > V)
+        return fail(err, "explore_score: bad arguments (%d tokens, window %d, stride %d, top %d)", n, window, stride,
+                    n_top);
     float *out = malloc((size_t)EVAL_CHUNK * V * sizeof(float)); // (EVAL_CHUNK, V)
-    if (!out) return fail(err, "explore_eval: out of memory for %d x %d logits", EVAL_CHUNK, V);
+    int *top = malloc((size_t)(n_top + 1) * sizeof(int));
+    double *top_lp = malloc((size_t)(n_top + 1) * sizeof(double));
+    if (!out || !top || !top_lp) {
+        free(out), free(top), free(top_lp);
+        return fail(err, "explore_score: out of memory for %d x %d logits", EVAL_CHUNK, V);
+    }
     double sum = 0.0;
     long scored = 0;
-    for (int begin = 0, prev_end = 0;; begin += stride) {
+    int stop = 0;
+    for (int begin = 0, prev_end = 0; !stop; begin += stride) {
         int end = begin + window < n ? begin + window : n;
         // targets first..end-1, each predicted from position t-1 of this window; the window's first
         // token is never a target (nothing before it in the window)
         int first = prev_end > begin + 1 ? prev_end : begin + 1;
         gpt2_forward(m, ids + begin, end - begin, 0);
-        for (int t = first; t < end; t += EVAL_CHUNK) {
+        for (int t = first; t < end && !stop; t += EVAL_CHUNK) {
             int cnt = end - t < EVAL_CHUNK ? end - t : EVAL_CHUNK;
             gpt2_logits(m, t - 1 - begin, cnt, out);
-            sum += nll_rows(out, cnt, V, ids + t);
-            scored += cnt;
+            for (int j = 0; j < cnt && !stop; j++) {
+                double nll;
+                stop = score_row(out + (size_t)j * V, V, ids, t + j, n_top, top, top_lp, on_scored, ctx, &nll);
+                sum += nll, scored++;
+            }
         }
         prev_end = end;
         if (progress) progress_bar(progress, end, n);
         if (end == n) break;
     }
-    free(out);
+    if (progress && stop) fputc('\n', progress);
+    free(out), free(top), free(top_lp);
     *nll_sum = sum;
     *n_scored = scored;
     return 0;
 }
+
+// ---- JSON and HTML text
+
+void explore_json_string(FILE *f, const unsigned char *b, size_t n) {
+    fputc('"', f);
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        int u = utf8_decode(b + i, n - i, &cp);
+        if (u) fwrite(b + i, 1, (size_t)u, f), i += (size_t)u;
+        else if (b[i] == '"' || b[i] == '\\') fprintf(f, "\\%c", b[i++]);
+        else if (b[i] == '\n') fputs("\\n", f), i++;
+        else if (b[i] == '\t') fputs("\\t", f), i++;
+        else if (b[i] == '\r') fputs("\\r", f), i++;
+        else if (b[i] < 0x20) fprintf(f, "\\u%04x", b[i++]);
+        else if (b[i] >= 0x80) fprintf(f, "\\udc%02x", b[i++]); // not UTF-8: surrogateescape
+        else fputc(b[i++], f);
+    }
+    fputc('"', f);
+}
+
+void explore_html_text(FILE *f, const unsigned char *b, size_t n) {
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        int u = utf8_decode(b + i, n - i, &cp);
+        if (u) fwrite(b + i, 1, (size_t)u, f), i += (size_t)u;
+        else if (b[i] == '&') fputs("&amp;", f), i++;
+        else if (b[i] == '<') fputs("&lt;", f), i++;
+        else if (b[i] == '>') fputs("&gt;", f), i++;
+        else if (b[i] == '"') fputs("&quot;", f), i++;
+        else if (b[i] >= 0x80 || (b[i] < 0x20 && b[i] != '\n' && b[i] != '\t')) fputs("\xef\xbf\xbd", f), i++;
+        else fputc(b[i++], f);
+    }
+}
+
+const char *const explore_bucket_names[EXPLORE_BUCKETS] = {"top 10", "top 100", "top 1000", "beyond"};
+
+int explore_bucket(int rank) { return rank <= 10 ? 0 : rank <= 100 ? 1 : rank <= 1000 ? 2 : 3; }

@@ -55,12 +55,51 @@ int explore_compare_temperatures(FILE *f, const Tokenizer *tok, const float *log
 int explore_draws(FILE *f, const Tokenizer *tok, Sampler *s, const float *logits, const int *history,
                   int n_history, long draws, int rows, char *err);
 
-// Mean negative log-likelihood of ids (n >= 2): every token after the first, given all tokens
-// before it within windows of `window` tokens that advance by `stride` (Hugging Face's perplexity
-// recipe: each window scores only the tokens no earlier window scored, the first all but its
-// first token). *nll_sum gets the sum of -log p (natural log), *n_scored the number scored (n - 1).
+// ---- scoring a text (--eval, --score)
+
+// The n ids with the largest logits (V) into top, most likely first (the lower id on ties, NaN
+// never), -1 where V < n.
+void explore_top(const float *logits, int V, int n, int *top);
+// 1 + the number of tokens whose logit is larger than id's (1: the model's top choice; equal
+// logits share a rank).
+int explore_rank(const float *logits, int V, int id);
+// log of the softmax's denominator of logits (V) at T = 1, in double.
+double explore_logsumexp(const float *logits, int V);
+
+// One token of a text through the model's eyes: at position pos, its id, log-probability under the
+// plain softmax (T = 1, no filter), rank, and the n_top most likely tokens with theirs.
+typedef struct {
+    int pos, id, rank;
+    double logprob;
+    int n_top;
+    const int *top;            // (n_top) ids, most likely first
+    const double *top_logprob; // (n_top)
+} ExploreScored;
+// Called for each token scored, in order; non-zero stops the scoring there (Ctrl-C).
+typedef int (*explore_on_scored)(void *ctx, const ExploreScored *t);
+
+// Every token of ids (n >= 2) after the first, given all tokens before it within windows of
+// `window` tokens that advance by `stride` (Hugging Face's perplexity recipe: each window scores
+// only the tokens no earlier window scored, the first all but its first token). *nll_sum gets the
+// sum of -log p (natural log), *n_scored the number scored (n - 1, fewer when on_scored stopped
+// it). on_scored (may be NULL: the sums only) sees each token with its n_top alternatives.
 // progress: a terminal to draw a progress bar on, or NULL.
-int explore_eval(GPT2 *model, const int *ids, int n, int window, int stride, FILE *progress, double *nll_sum,
-                 long *n_scored, char *err);
+int explore_score(GPT2 *model, const int *ids, int n, int window, int stride, int n_top, FILE *progress,
+                  explore_on_scored on_scored, void *ctx, double *nll_sum, long *n_scored, char *err);
+
+// ---- writing tokens for scripts and browsers
+
+// Token bytes b (n) as a JSON string with its quotes: valid UTF-8 as it is (", \ and control
+// characters escaped), every byte that is not part of a valid UTF-8 character as the lone surrogate
+// \udc80..\udcff (Python's surrogateescape: s.encode("utf-8", "surrogateescape") gives the bytes back).
+void explore_json_string(FILE *f, const unsigned char *b, size_t n);
+// Bytes b (n) as HTML text: &, <, >, " escaped, valid UTF-8 as it is, other bytes as U+FFFD.
+void explore_html_text(FILE *f, const unsigned char *b, size_t n);
+
+// GLTR's four rank buckets (Gehrmann, Strobelt and Rush, ACL 2019): 0 top 10, 1 top 100, 2 top 1000,
+// 3 beyond.
+#define EXPLORE_BUCKETS 4
+int explore_bucket(int rank);
+extern const char *const explore_bucket_names[EXPLORE_BUCKETS]; // "top 10", ..., "beyond"
 
 #endif // EXPLORE_H

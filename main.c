@@ -1,10 +1,12 @@
 // main.c: the command line. Parse the flags, load the tokenizer and the checkpoint, then either
-// encode/decode, score a text (--eval), chart the next-token distribution (explore.c), or run
-// gpt2_generate (the book's generate()) and stream the text to stdout. Every function that can fail
+// encode/decode, score a text (--eval, --score), chart the next-token distribution (explore.c),
+// compare decoding settings (--sweep, metrics.c), or run gpt2_generate (the book's generate()) and
+// stream the text (or --json) to stdout. Every function that can fail
 // returns 0 or the exit status, its message printed (cli_error); only main returns it.
 // Exit status: 0 success, 1 runtime or data error, 2 usage error, 130 interrupted (SIGINT).
 #include "explore.h"
 #include "gpt2.h"
+#include "metrics.h"
 #include "util.h"
 
 #include <errno.h>
@@ -30,10 +32,21 @@
 #define GPT2_EOT 50256 // GPT-2's <|endoftext|>, the default stop when no tokenizer is loaded
 
 enum { EXIT_DATA = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 }; // 130: 128 + SIGINT, as shells report it
-enum { MODE_GENERATE, MODE_ENCODE, MODE_DECODE, MODE_EVAL };
+enum { MODE_GENERATE, MODE_ENCODE, MODE_DECODE, MODE_EVAL, MODE_SCORE };
 #define MAX_TEMPS 16 // --compare-temperatures columns
 #define MAX_STOPS 16 // --stop strings
 #define DRAW_ROWS 20 // --draws: rows of tokens unless --show-probs says
+#define MAX_SWEEP 16 // --sweep settings
+#define SWEEP_SAMPLES 4 // --sweep: samples per setting unless -N says
+
+// One decoding setting of --sweep: the keys given (SWEEP_T, ...) override the command line's.
+enum { SWEEP_T = 1, SWEEP_K = 2, SWEEP_P = 4, SWEEP_MINP = 8, SWEEP_RP = 16 };
+typedef struct {
+    char spec[64]; // as written: "t=1,k=40"
+    unsigned set;
+    float t, p, minp, rp;
+    int k;
+} SweepSetting;
 
 typedef struct {
     int mode;
@@ -57,8 +70,14 @@ typedef struct {
     float temps[MAX_TEMPS];      // --compare-temperatures
     int n_temps;
     long draws;                  // --draws: 0 none
-    const char *eval;            // --eval / --perplexity: the text file (MODE_EVAL)
+    const char *eval;            // --eval / --perplexity / --score: the text file (MODE_EVAL, MODE_SCORE)
     int stride;                  // --eval's window step; 0: half the window
+    int json;                    // --json: JSON Lines on stdout (--score, --sweep, generation)
+    int top_logprobs;            // --top-logprobs: alternatives per token in --json and --html
+    const char *html;            // --html: --score's page
+    SweepSetting sweep[MAX_SWEEP]; // --sweep
+    int n_sweep;
+    int num_samples_set;         // -N given
 } Args;
 
 static const char *usage_text =
@@ -105,6 +124,17 @@ static const char *usage_text =
     "      --eval FILE            perplexity of the text in FILE (alias --perplexity): every token\n"
     "                             after the first scored given those before it, windows of\n"
     "                             --context tokens moving by --stride (default half the window)\n"
+    "      --score FILE           each token of FILE through the model's eyes: log-probability, rank\n"
+    "                             (colored by GLTR's buckets: top 10, 100, 1000, beyond) and the\n"
+    "                             --top-logprobs N alternatives (default 5); --eval's windows\n"
+    "      --html FILE            with --score: also a self-contained HTML page of it\n"
+    "      --json                 JSON Lines on stdout, one object per token (--score, generation) or\n"
+    "                             per setting (--sweep), then a summary; token bytes that are not\n"
+    "                             UTF-8 as \\udc80-\\udcff (Python's surrogateescape)\n"
+    "      --sweep \"SPEC;...\"     per decoding setting SPEC (t=T,k=K,p=P,minp=P,rp=R, e.g.\n"
+    "                             \"t=1;t=1,k=40;t=1,p=0.9\"; unset keys from -t, -k, ...): -N samples\n"
+    "                             (default 4) of -n tokens, then perplexity, Self-BLEU-4, distinct-1/2,\n"
+    "                             Zipf coefficient, share ending in a repetition, tokens/s\n"
     "  -v, --verbose              load time, weight format and tokens/s on stderr\n"
     "      --version              print the version and exit\n"
     "  -h, --help                 this help\n"
@@ -125,6 +155,8 @@ static const char *usage_text =
     "  gpt2 -p \"Every effort moves you\" -t 0.8 --top-p 0.9 --min-p 0.05 --repeat-penalty 1.2\n"
     "  gpt2 -p \"The meaning of life is\" -t 1 -N 3 -n 40 --stop \".\" --stop \"\\n\"\n"
     "  gpt2 --eval book.txt --stride 512\n"
+    "  gpt2 --score book.txt --html book.html\n"
+    "  gpt2 -p \"Once upon a time\" -n 40 -N 8 --sweep \"t=0.7;t=1,k=40;t=1,p=0.95\"\n"
     "  gpt2 --encode -p \"Hello, world\"\n"
     "  echo 15496 11 995 | gpt2 --decode\n";
 
@@ -206,8 +238,59 @@ static int parse_temperatures(const char *s, float *temps, int *n) {
     }
 }
 
+// One key=value of a --sweep setting into st.
+static int parse_sweep_key(const char *key, size_t key_len, const char *value, SweepSetting *st) {
+    static const struct {
+        const char *key, *flag;
+        unsigned bit;
+    } keys[] = {{"t", "--sweep t", SWEEP_T},       {"k", "--sweep k", SWEEP_K}, {"p", "--sweep p", SWEEP_P},
+                {"minp", "--sweep minp", SWEEP_MINP}, {"rp", "--sweep rp", SWEEP_RP}};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (strlen(keys[i].key) != key_len || strncmp(keys[i].key, key, key_len) != 0) continue;
+        const char *f = keys[i].flag;
+        st->set |= keys[i].bit;
+        switch (keys[i].bit) { // the ranges of -t, -k, --top-p, --min-p and --repeat-penalty
+        case SWEEP_T: return parse_float(f, value, 0.0f, 1e30f, 0, &st->t);
+        case SWEEP_K: return parse_int(f, value, 1, 1 << 24, &st->k);
+        case SWEEP_P: return parse_float(f, value, 0.0f, 1.0f, 1, &st->p);
+        case SWEEP_MINP:
+            if (parse_float(f, value, 0.0f, 1.0f, 0, &st->minp) != 0) return EXIT_USAGE;
+            return st->minp < 1.0f ? 0 : cli_error(EXIT_USAGE, "%s: %s is outside [0, 1)", f, value);
+        default: return parse_float(f, value, 0.0f, 1e30f, 1, &st->rp);
+        }
+    }
+    return cli_error(EXIT_USAGE, "--sweep: unknown key '%.*s' (t, k, p, minp, rp)", (int)key_len, key);
+}
+
+// --sweep: 1 to MAX_SWEEP settings separated by ';', each comma-separated key=value pairs.
+static int parse_sweep(const char *s, SweepSetting *out, int *n) {
+    *n = 0;
+    for (const char *p = s;; p++) {
+        size_t len = strcspn(p, ";");
+        if (len == 0) return cli_error(EXIT_USAGE, "--sweep: '%s' has an empty setting (give e.g. \"t=1;t=1,k=40\")", s);
+        if (*n == MAX_SWEEP) return cli_error(EXIT_USAGE, "--sweep: at most %d settings", MAX_SWEEP);
+        SweepSetting *st = &out[(*n)++];
+        *st = (SweepSetting){0};
+        if (len >= sizeof(st->spec)) return cli_error(EXIT_USAGE, "--sweep: a setting of %zu characters is too long", len);
+        memcpy(st->spec, p, len);
+        for (char *kv = st->spec;;) {
+            char item[64], *eq;
+            size_t il = strcspn(kv, ",");
+            memcpy(item, kv, il), item[il] = '\0';
+            if (!(eq = strchr(item, '=')) || eq == item)
+                return cli_error(EXIT_USAGE, "--sweep: '%s' is not key=value (t, k, p, minp, rp)", item);
+            if (parse_sweep_key(item, (size_t)(eq - item), eq + 1, st) != 0) return EXIT_USAGE;
+            if (kv[il] == '\0') break;
+            kv += il + 1;
+        }
+        p += len;
+        if (*p == '\0') return 0;
+    }
+}
+
 enum { O_PROMPT_IDS = 256, O_TOP_P, O_MIN_P, O_REPEAT, O_REPEAT_N, O_EOS, O_TOKENIZER, O_QUANT, O_PRINT_IDS, O_DUMP,
-       O_ENCODE, O_DECODE, O_STOP, O_SHOW_PROBS, O_COMPARE, O_DRAWS, O_EVAL, O_STRIDE, O_NO_SPECIAL, O_VERSION };
+       O_ENCODE, O_DECODE, O_STOP, O_SHOW_PROBS, O_COMPARE, O_DRAWS, O_EVAL, O_STRIDE, O_NO_SPECIAL, O_VERSION,
+       O_SCORE, O_JSON, O_TOP_LOGPROBS, O_HTML, O_SWEEP };
 enum { CLI_HELP = -1, CLI_VERSION = -2 }; // cli_parse's answers besides 0 and EXIT_USAGE
 
 static const struct option long_options[] = {
@@ -226,6 +309,9 @@ static const struct option long_options[] = {
     {"show-probs", required_argument, 0, O_SHOW_PROBS}, {"compare-temperatures", required_argument, 0, O_COMPARE},
     {"draws", required_argument, 0, O_DRAWS},   {"eval", required_argument, 0, O_EVAL},
     {"perplexity", required_argument, 0, O_EVAL}, {"stride", required_argument, 0, O_STRIDE},
+    {"score", required_argument, 0, O_SCORE},    {"json", no_argument, 0, O_JSON},
+    {"top-logprobs", required_argument, 0, O_TOP_LOGPROBS}, {"html", required_argument, 0, O_HTML},
+    {"sweep", required_argument, 0, O_SWEEP},
     {"verbose", no_argument, 0, 'v'},            {"version", no_argument, 0, O_VERSION},
     {"help", no_argument, 0, 'h'},               {0, 0, 0, 0},
 };
@@ -246,10 +332,10 @@ static const struct option *valueless_option(const char *flag) {
     return matches == 1 && found->has_arg == no_argument ? found : NULL;
 }
 
-// One mode of --encode, --decode and --eval (they exclude each other).
+// One mode of --encode, --decode, --eval and --score (they exclude each other).
 static int set_mode(Args *a, int mode, const char *flag) {
     if (a->mode != MODE_GENERATE && a->mode != mode)
-        return cli_error(EXIT_USAGE, "%s: --encode, --decode and --eval each run alone", flag);
+        return cli_error(EXIT_USAGE, "%s: --encode, --decode, --eval and --score each run alone", flag);
     a->mode = mode;
     return 0;
 }
@@ -293,12 +379,17 @@ static int parse_option(int opt, const char *flag, Args *a) {
         if (optarg[0] == '\0') return cli_error(EXIT_USAGE, "--stop: the stop string is empty");
         a->stop[a->n_stop++] = optarg;
         return 0;
-    case 'N': return parse_int("--num-samples", optarg, 1, 1 << 20, &a->num_samples);
+    case 'N': a->num_samples_set = 1; return parse_int("--num-samples", optarg, 1, 1 << 20, &a->num_samples);
     case O_SHOW_PROBS: return parse_int("--show-probs", optarg, 1, 1 << 24, &a->show_probs);
     case O_COMPARE: return parse_temperatures(optarg, a->temps, &a->n_temps);
     case O_DRAWS: return parse_long("--draws", optarg, 1, 1000000000L, &a->draws);
     case O_EVAL: a->eval = optarg; return set_mode(a, MODE_EVAL, "--eval");
     case O_STRIDE: return parse_int("--stride", optarg, 1, 1 << 24, &a->stride);
+    case O_SCORE: a->eval = optarg; return set_mode(a, MODE_SCORE, "--score");
+    case O_JSON: a->json = 1; return 0;
+    case O_TOP_LOGPROBS: return parse_int("--top-logprobs", optarg, 0, 1000, &a->top_logprobs);
+    case O_HTML: a->html = optarg; return 0;
+    case O_SWEEP: return parse_sweep(optarg, a->sweep, &a->n_sweep);
     case 'v': a->verbose = 1; return 0;
     case 'h': return CLI_HELP;
     case O_VERSION: return CLI_VERSION;
@@ -321,13 +412,21 @@ static int check_combinations(const Args *a) {
         return cli_error(EXIT_USAGE, "--draws, --compare-temperatures, --eval and --dump-logits each run alone");
     if (a->n_stop && a->print_ids)
         return cli_error(EXIT_USAGE, "--stop looks for text: it does not go with --print-ids");
+    if (a->html && a->mode != MODE_SCORE) return cli_error(EXIT_USAGE, "--html is a page of --score: give --score FILE");
+    int chart = a->draws || a->n_temps || a->dump_logits || (a->show_probs && !a->max_new_set);
+    if (a->json && (a->mode == MODE_ENCODE || a->mode == MODE_DECODE || a->mode == MODE_EVAL || chart))
+        return cli_error(EXIT_USAGE, "--json goes with --score, --sweep or generation");
+    if (a->json && a->n_stop) return cli_error(EXIT_USAGE, "--stop looks for text: it does not go with --json");
+    if (a->n_sweep && (a->mode != MODE_GENERATE || chart || a->show_probs || a->n_stop))
+        return cli_error(EXIT_USAGE, "--sweep runs alone: not with --eval, --score, --draws, --compare-temperatures, "
+                                     "--dump-logits, --show-probs or --stop");
     return 0;
 }
 
 // The command line into a: 0, EXIT_USAGE (the message printed), CLI_HELP or CLI_VERSION.
 int cli_parse(int argc, char **argv, Args *a) {
     *a = (Args){.mode = MODE_GENERATE, .model = DEFAULT_MODEL, .tokenizer = DEFAULT_TOKENIZER,
-                .sampling = sampler_defaults(), .max_new = 25, .num_samples = 1};
+                .sampling = sampler_defaults(), .max_new = 25, .num_samples = 1, .top_logprobs = 5};
     optind = 0; // reset getopt, so that cli_parse can be called more than once (tests, fuzzing)
     opterr = 0; // we print our own messages
     int opt, r = 0;
@@ -537,6 +636,43 @@ static void describe_sampling(const SamplerConfig *s, int with_t, char *buf, siz
     if (s->min_p > 0.0f) ADD("min-p %g, ", s->min_p);
     ADD("seed %llu", (unsigned long long)s->seed);
 #undef ADD
+}
+
+// ----------------------------------------------------------------------------------------------
+// JSON Lines (--json)
+
+// A number for JSON: NaN and infinities (which JSON lacks) as null.
+static void json_number(const char *key, double x, const char *after) {
+    if (isfinite(x)) printf("\"%s\": %.9g%s", key, x, after);
+    else printf("\"%s\": null%s", key, after);
+}
+
+// A token's bytes as a JSON string (null without a tokenizer).
+static void json_token_text(const Tokenizer *tok, int id) {
+    size_t len;
+    const unsigned char *b = tok && id < tok->V ? tokenizer_decode(tok, id, &len) : NULL;
+    if (b) explore_json_string(stdout, b, len);
+    else fputs("null", stdout);
+}
+
+// One token as a JSON line: "sample" (generation, sample >= 1), its position, id, text, plain
+// log-probability, rank, the probability under the distribution drawn from (generation,
+// sampled >= 0), then "top": the alternatives. Flushed, so that a pipe sees it at once.
+static int json_token(const Tokenizer *tok, const ExploreScored *t, int sample, double sampled) {
+    if (sample > 0) printf("{\"sample\": %d, ", sample);
+    else fputc('{', stdout);
+    printf("\"pos\": %d, \"id\": %d, \"token\": ", t->pos, t->id);
+    json_token_text(tok, t->id);
+    printf(", \"logprob\": %.9g, \"rank\": %d, ", t->logprob, t->rank);
+    if (sampled >= 0.0) printf("\"sampled_prob\": %.9g, ", sampled);
+    fputs("\"top\": [", stdout);
+    for (int i = 0; i < t->n_top && t->top[i] >= 0; i++) {
+        printf("%s{\"id\": %d, \"token\": ", i ? ", " : "", t->top[i]);
+        json_token_text(tok, t->top[i]);
+        printf(", \"logprob\": %.9g}", t->top_logprob[i]);
+    }
+    fputs("]}\n", stdout);
+    return out_flush();
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -775,6 +911,8 @@ typedef struct {
     int status;           // 0, or the exit status of what failed
     double t_start, t_first, t_end; // the clock at gpt2_generate's call, its first new token (0: none), its end
     double t_slide;       // the clock at the last new token before the window slid (0: not reached)
+    int sample;           // which of -N (from 0)
+    double nll;           // --json: the sum of -log p (plain softmax) of the new tokens
 } Output;
 
 // The length of the longest end of b (n) that is the beginning of a stop string (not all of it).
@@ -834,6 +972,30 @@ static int show_step(Output *o, int token, const float *logits) {
     return 0;
 }
 
+// --json: a new token as a JSON line (json_token), its log-probability added to o->nll.
+static int json_new_token(Output *o, int token, const float *logits) {
+    const Args *a = o->job->a;
+    int V = o->sampler->V, top[1000];
+    double top_lp[1000], lse = explore_logsumexp(logits, V);
+    explore_top(logits, V, a->top_logprobs, top);
+    for (int i = 0; i < a->top_logprobs; i++) top_lp[i] = top[i] >= 0 ? logits[top[i]] - lse : -INFINITY;
+    ExploreScored t = {.pos = o->job->n + o->step - 1, .id = token, .rank = explore_rank(logits, V, token),
+                       .logprob = logits[token] - lse, .n_top = a->top_logprobs, .top = top, .top_logprob = top_lp};
+    o->nll -= t.logprob;
+    return json_token(o->job->tok, &t, o->sample + 1, o->sampler->probs[token]);
+}
+
+// --json: a continuation's summary line: how it ended, its new tokens, their nll and perplexity.
+static int json_sample_end(const Output *o) {
+    int n = o->step - o->eos_hit; // the end-of-text token is not part of the text
+    printf("{\"summary\": true, \"sample\": %d, \"seed\": %llu, \"prompt_tokens\": %d, \"new_tokens\": %d, ",
+           o->sample + 1, (unsigned long long)o->sampler->cfg.seed, o->job->n, n);
+    printf("\"end\": \"%s\", ", o->eos_hit ? "eos" : interrupted ? "interrupted" : "length");
+    json_number("nll", n ? o->nll / n : NAN, ", ");
+    json_number("perplexity", n ? exp(o->nll / n) : NAN, "}\n");
+    return out_flush();
+}
+
 // gpt2_generate's callback, for each new token. The end-of-text stop is made here rather than by
 // gpt2_generate, so that the end-of-text draw gets its chart. Non-zero stops the generation.
 static int on_token(void *ctx, int token, const float *logits) {
@@ -846,7 +1008,9 @@ static int on_token(void *ctx, int token, const float *logits) {
     o->step++;
     if (o->status != 0) return 1;
     if (token == o->eos) return o->eos_hit = 1;
-    if (a->print_ids) {
+    if (a->json) {
+        o->status = json_new_token(o, token, logits);
+    } else if (a->print_ids) {
         o->status = write_token(o->job->tok, 1, token, 0);
     } else {
         size_t len;
@@ -896,19 +1060,19 @@ static int run_sample(const Job *j, Stops *stops, int k) {
     cfg.seed += (uint64_t)k;
     if (sampler_build(&sampler, j->model->config.V, &cfg, err) != 0) return library_error(err);
     int r = 0;
-    if (a->num_samples > 1) {
+    if (a->num_samples > 1 && !a->json) {
         char h[96];
         int len = snprintf(h, sizeof(h), "--- sample %d (seed %llu) ---\n", k + 1, (unsigned long long)cfg.seed);
         r = out_write(h, (size_t)len);
     }
-    for (int i = 0; r == 0 && i < j->n; i++) r = write_token(j->tok, a->print_ids, j->ids[i], i == 0);
+    for (int i = 0; r == 0 && !a->json && i < j->n; i++) r = write_token(j->tok, a->print_ids, j->ids[i], i == 0);
     Output out = {.job = j, .sampler = &sampler, .stops = stops, .eos = a->eos_set ? a->eos : eot_id(j->tok),
-                  .fancy = explore_fancy(stderr), .t_start = now_seconds()};
+                  .fancy = explore_fancy(stderr), .t_start = now_seconds(), .sample = k};
     if (r == 0) gpt2_generate(j->model, &sampler, j->ids, j->n, a->max_new, j->context, -1, on_token, &out);
     out.t_end = now_seconds();
     if (r == 0) r = out.status;
     if (r == 0 && out.n_hold) r = out_write(stops->hold, out.n_hold); // the text ended inside no stop string
-    if (r == 0) r = out_write("\n", 1);
+    if (r == 0) r = a->json ? json_sample_end(&out) : out_write("\n", 1);
     if (a->verbose) print_speed(j, &out);
     sampler_free(&sampler);
     return r;
@@ -924,6 +1088,136 @@ static int run_samples(const Job *j) {
     return r;
 }
 
+// ----------------------------------------------------------------------------------------------
+// --sweep: samples per decoding setting, and what they measure (metrics.c)
+
+// The samples of one setting: their new tokens and the sum of -log p of those (plain softmax of
+// the model's logits given the prompt and the tokens before, T = 1).
+typedef struct {
+    int **ids;    // (n_max) the new tokens of each sample, at most max_new each
+    int *len;     // (n_max)
+    int n_max, n; // samples wanted, begun (the last may be cut short by Ctrl-C)
+    long tokens;  // their new tokens in all
+    double nll;
+    int eos, V;
+} SweepRun;
+
+static int sweep_on_token(void *ctx, int token, const float *logits) {
+    SweepRun *run = ctx;
+    if (token == run->eos) return 1; // the end of the sample: neither kept nor scored
+    int k = run->n - 1;
+    run->ids[k][run->len[k]++] = token;
+    run->tokens++;
+    run->nll += explore_logsumexp(logits, run->V) - logits[token];
+    return interrupted;
+}
+
+// The run->n_max samples of one setting cfg, sample k seeded with cfg->seed + k (as -N), until
+// Ctrl-C. One after the other through gpt2_generate: the one place to batch them.
+static int sweep_generate(const Job *j, const SamplerConfig *cfg, SweepRun *run) {
+    char err[GPT2_ERR_LEN];
+    for (int k = 0; k < run->n_max && !interrupted; k++) {
+        Sampler sampler;
+        SamplerConfig c = *cfg;
+        c.seed += (uint64_t)k;
+        if (sampler_build(&sampler, j->model->config.V, &c, err) != 0) return library_error(err);
+        run->n++;
+        gpt2_generate(j->model, &sampler, j->ids, j->n, j->a->max_new, j->context, -1, sweep_on_token, run);
+        sampler_free(&sampler);
+    }
+    return 0;
+}
+
+// The command line's sampling with a setting's keys over it.
+static SamplerConfig sweep_config(const Args *a, const SweepSetting *st) {
+    SamplerConfig c = a->sampling;
+    if (st->set & SWEEP_T) c.temperature = st->t;
+    if (st->set & SWEEP_K) c.top_k = st->k;
+    if (st->set & SWEEP_P) c.top_p = st->p;
+    if (st->set & SWEEP_MINP) c.min_p = st->minp;
+    if (st->set & SWEEP_RP) c.repeat_penalty = st->rp;
+    return c;
+}
+
+// A metric in a column of width w: "-" where it is undefined.
+static void sweep_cell(double x, int w, int decimals) {
+    if (isfinite(x)) printf(" %*.*f", w, decimals, x);
+    else printf(" %*s", w, "-");
+}
+
+// One setting's row: a line of the table, or a JSON object with the samples' ids.
+static int sweep_row(const Args *a, const SweepSetting *st, const SweepRun *run, double seconds, int width) {
+    MetricsSamples ms = {.ids = (const int *const *)run->ids, .len = run->len, .n = run->n};
+    double ppl = run->tokens ? exp(run->nll / run->tokens) : NAN, rate = seconds > 0 ? run->tokens / seconds : NAN;
+    double bleu = metrics_self_bleu4(&ms), d1 = metrics_distinct(&ms, 1), d2 = metrics_distinct(&ms, 2);
+    double zipf = metrics_zipf(&ms), rep = metrics_repetition(&ms, -1);
+    if (d1 < 0 || d2 < 0 || zipf < 0) return cli_error(EXIT_DATA, "--sweep: out of memory for the metrics");
+    if (!a->json) {
+        printf("%-*s %7d %7ld", width, st->spec, run->n, run->tokens);
+        sweep_cell(ppl, 11, 1), sweep_cell(bleu, 10, 4), sweep_cell(d1, 10, 4), sweep_cell(d2, 10, 4);
+        sweep_cell(zipf, 7, 3), sweep_cell(rep, 10, 2), sweep_cell(rate, 9, 1);
+        putchar('\n');
+        return out_flush();
+    }
+    fputs("{\"setting\": ", stdout);
+    explore_json_string(stdout, (const unsigned char *)st->spec, strlen(st->spec));
+    fputs(", \"samples\": [", stdout);
+    for (int k = 0; k < run->n; k++) {
+        putchar('[');
+        for (int i = 0; i < run->len[k]; i++) printf(i ? ", %d" : "%d", run->ids[k][i]);
+        fputs(k < run->n - 1 ? "], " : "]", stdout);
+    }
+    printf("], \"tokens\": %ld, ", run->tokens);
+    json_number("perplexity", ppl, ", ");
+    json_number("self_bleu4", bleu, ", ");
+    json_number("distinct1", d1, ", ");
+    json_number("distinct2", d2, ", ");
+    json_number("zipf", zipf, ", ");
+    json_number("repetition", rep, ", ");
+    json_number("tokens_per_s", rate, ", ");
+    printf("\"partial\": %s}\n", interrupted ? "true" : "false");
+    return out_flush();
+}
+
+// --sweep: for each setting, -N samples (default SWEEP_SAMPLES) of -n tokens after the prompt,
+// then its row. After Ctrl-C the row of what was done, marked partial, and EXIT_INTERRUPTED.
+static int run_sweep(const Job *j) {
+    const Args *a = j->a;
+    int n_samples = a->num_samples_set ? a->num_samples : SWEEP_SAMPLES, width = 7, r = 0;
+    for (int i = 0; i < a->n_sweep; i++) {
+        int w = (int)strlen(a->sweep[i].spec);
+        width = w > width ? w : width;
+        if ((a->sweep[i].set & SWEEP_K) && a->sweep[i].k > j->model->config.V)
+            return cli_error(EXIT_USAGE, "--sweep k: %d is larger than the vocabulary (%d)", a->sweep[i].k,
+                             j->model->config.V);
+    }
+    SweepRun run = {.n_max = n_samples, .eos = a->eos_set ? a->eos : eot_id(j->tok), .V = j->model->config.V};
+    run.ids = calloc((size_t)n_samples, sizeof(int *));
+    run.len = calloc((size_t)n_samples, sizeof(int));
+    for (int k = 0; run.ids && k < n_samples; k++)
+        if (!(run.ids[k] = malloc(((size_t)a->max_new + 1) * sizeof(int)))) break;
+    if (!run.ids || !run.len || !run.ids[n_samples - 1]) r = cli_error(EXIT_DATA, "out of memory for %d samples", n_samples);
+    if (r == 0 && !a->json) {
+        printf("%d sample%s of up to %d tokens per setting after a prompt of %d tokens, seeds %llu..%llu\n", n_samples,
+               n_samples == 1 ? "" : "s", a->max_new, j->n, (unsigned long long)a->sampling.seed,
+               (unsigned long long)(a->sampling.seed + (uint64_t)n_samples - 1));
+        printf("%-*s %7s %7s %11s %10s %10s %10s %7s %10s %9s\n", width, "setting", "samples", "tokens", "perplexity",
+               "self-bleu4", "distinct-1", "distinct-2", "zipf", "repetition", "tokens/s");
+    }
+    for (int i = 0; r == 0 && i < a->n_sweep && !interrupted; i++) {
+        SamplerConfig cfg = sweep_config(a, &a->sweep[i]);
+        run.n = 0, run.tokens = 0, run.nll = 0.0;
+        memset(run.len, 0, (size_t)n_samples * sizeof(int));
+        double t0 = now_seconds();
+        r = sweep_generate(j, &cfg, &run);
+        if (r == 0) r = sweep_row(a, &a->sweep[i], &run, now_seconds() - t0, width);
+    }
+    if (r == 0 && interrupted && !a->json) printf("partial: interrupted in the last setting shown\n");
+    for (int k = 0; run.ids && k < n_samples; k++) free(run.ids[k]);
+    free(run.ids), free(run.len);
+    return r == 0 && interrupted ? EXIT_INTERRUPTED : r;
+}
+
 // Generate mode: the model, the flags checked against it, the prompt's ids, then what the flags ask.
 static int run_generate(const Args *a, const Tokenizer *tok) {
     GPT2 model;
@@ -935,6 +1229,7 @@ static int run_generate(const Args *a, const Tokenizer *tok) {
     if (r == 0) r = prompt_ids(a, tok, model.config.V, &j.ids, &j.n);
     if (r == 0 && a->dump_logits) r = dump_logits(&j);
     else if (r == 0 && (a->draws || a->n_temps || (a->show_probs && a->max_new == 0))) r = run_explore(&j);
+    else if (r == 0 && a->n_sweep) r = run_sweep(&j);
     else if (r == 0) r = run_samples(&j);
     free(j.ids);
     gpt2_free(&model);
@@ -942,32 +1237,195 @@ static int run_generate(const Args *a, const Tokenizer *tok) {
 }
 
 // ----------------------------------------------------------------------------------------------
-// --eval
+// --eval and --score
 
-// The ids of the text in --eval's file (n >= 2).
+// The ids of the text in --eval's (--score's) file (n >= 2).
 static int eval_ids(const Args *a, const Tokenizer *tok, int **ids, int *n) {
-    const char *path = a->eval;
+    const char *path = a->eval, *flag = a->mode == MODE_SCORE ? "--score" : "--eval";
     FILE *f = fopen(path, "rb");
-    if (!f) return cli_error(EXIT_DATA, "--eval: %s: %s", path, strerror(errno));
+    if (!f) return cli_error(EXIT_DATA, "%s: %s: %s", flag, path, strerror(errno));
     size_t len, n_ids = 0;
     char *text = read_stream(f, &len);
     int e = errno;
     fclose(f);
-    if (!text) return cli_error(EXIT_DATA, "--eval: %s: %s", path, strerror(e));
+    if (!text) return cli_error(EXIT_DATA, "%s: %s: %s", flag, path, strerror(e));
     int r = encode(a, tok, text, len, ids, &n_ids);
     free(text);
-    if (r != 0) return cli_error(EXIT_DATA, "--eval: %s: out of memory for its tokens", path);
+    if (r != 0) return cli_error(EXIT_DATA, "%s: %s: out of memory for its tokens", flag, path);
     if (n_ids < 2 || n_ids > INT32_MAX)
-        return cli_error(EXIT_DATA, "--eval: %s: %zu token(s); it needs at least two (the first is never predicted)",
+        return cli_error(EXIT_DATA, "%s: %s: %zu token(s); it needs at least two (the first is never predicted)", flag,
                          path, n_ids);
     *n = (int)n_ids;
     return 0;
 }
 
-// The mean negative log-likelihood per token of ids (n) and its perplexity, on stdout: windows of
-// --context tokens (default maxT) moving by --stride (default half the window); the progress bar
-// only on a terminal; with -v the load time t_load and the speed on stderr.
-static int score_text(const Args *a, GPT2 *model, double t_load, const int *ids, int n) {
+// --score's view of the text as it is scored: the text on stdout, each token marked by its GLTR
+// bucket (colour on a terminal, brackets otherwise), or JSON lines; the HTML page beside it.
+typedef struct {
+    const Args *a;
+    const Tokenizer *tok;
+    const int *ids;
+    int n, window, stride;
+    int color;                     // ANSI colours (a terminal, NO_COLOR unset), else bracket marks
+    FILE *html;                    // --html's page, or NULL
+    TokenizerStream text, page;    // characters split across tokens, held back until whole
+    long buckets[EXPLORE_BUCKETS]; // tokens scored per bucket
+    int status;
+} ScoreView;
+
+// GLTR's colours (background; black text): green, yellow, red, violet. Brackets without colour:
+// top 10 unmarked, (top 100), [top 1000], {beyond}.
+static const char *const bucket_ansi[EXPLORE_BUCKETS] = {"\033[30;102m", "\033[30;103m", "\033[30;101m", "\033[30;105m"};
+static const char bucket_open[EXPLORE_BUCKETS] = {0, '(', '[', '{'}, bucket_close[EXPLORE_BUCKETS] = {0, ')', ']', '}'};
+
+// Bytes b (len) of a token of bucket k on stdout (k < 0: unmarked): each line of it coloured, or
+// in the bucket's brackets (a token of line ends alone gets empty ones before them).
+static void put_marked(const ScoreView *v, const unsigned char *b, size_t len, int k) {
+    int mark = k >= 0 && (v->color || bucket_open[k]);
+    for (size_t i = 0; i < len || (i == 0 && mark);) {
+        size_t run = 0;
+        while (i + run < len && b[i + run] != '\n') run++;
+        if (mark && (run || i == 0)) fputs(v->color ? bucket_ansi[k] : (char[2]){bucket_open[k], 0}, stdout);
+        fwrite(b + i, 1, run, stdout);
+        if (mark && (run || i == 0)) fputs(v->color ? "\033[0m" : (char[2]){bucket_close[k], 0}, stdout);
+        i += run;
+        if (i < len) putchar('\n');
+        i++;
+    }
+}
+
+static const char *const bucket_css[EXPLORE_BUCKETS] = {"#adff80", "#ffea80", "#ff9280", "#e5b0ff"};
+
+// The page's head: a style sheet (a tooltip per token from its data-tip, no script), the legend.
+static void html_begin(FILE *f, const char *path) {
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>gpt2 --score ", f);
+    explore_html_text(f, (const unsigned char *)path, strlen(path));
+    fputs("</title>\n<style>\n"
+          "body { font: 16px/1.5 sans-serif; margin: 2em auto; max-width: 56em; color: #222; }\n"
+          ".text { white-space: pre-wrap; font: 15px/1.9 monospace; border: 1px solid #ccc; padding: 1em; }\n"
+          ".t { position: relative; border-radius: 2px; }\n",
+          f);
+    for (int k = 0; k < EXPLORE_BUCKETS; k++) fprintf(f, ".b%d { background: %s; }\n", k, bucket_css[k]);
+    fputs(".t:hover { outline: 2px solid #333; }\n"
+          ".t:hover::after { content: attr(data-tip); position: absolute; left: 0; top: 1.7em; z-index: 1;\n"
+          "  background: #222; color: #fff; padding: .4em .6em; border-radius: 4px; white-space: pre;\n"
+          "  font: 13px/1.4 monospace; }\n"
+          ".legend span { padding: 0 .4em; margin-right: .4em; white-space: nowrap; }\n"
+          "table { border-collapse: collapse; margin-top: 1em; }\n"
+          "td, th { padding: .2em .8em; text-align: left; border-bottom: 1px solid #ddd; }\n"
+          "</style>\n</head>\n<body>\n<h1>",
+          f);
+    explore_html_text(f, (const unsigned char *)path, strlen(path));
+    fputs(" through the model's eyes</h1>\n<p class=\"legend\">rank of each token under the model (GLTR's buckets; "
+          "hover a token for its rank and the alternatives):",
+          f);
+    for (int k = 0; k < EXPLORE_BUCKETS; k++) fprintf(f, " <span class=\"t b%d\">%s</span>", k, explore_bucket_names[k]);
+    fputs("</p>\n<div class=\"text\">", f);
+}
+
+// One scored token's span: its text, a tooltip with rank, log-probability and the alternatives.
+static void html_token(ScoreView *v, const ExploreScored *t, const unsigned char *b, size_t len) {
+    FILE *f = v->html;
+    char esc[4 * 24 + 16];
+    size_t tl;
+    const unsigned char *tb = tokenizer_decode(v->tok, t->id, &tl);
+    explore_escape(esc, sizeof(esc), tb, tl, 24);
+    fprintf(f, "<span class=\"t b%d\" data-tip=\"", explore_bucket(t->rank));
+    explore_html_text(f, (const unsigned char *)esc, strlen(esc));
+    fprintf(f, " (id %d)&#10;rank %d, logprob %.4f&#10;the most likely:", t->id, t->rank, t->logprob);
+    for (int i = 0; i < t->n_top && t->top[i] >= 0; i++) {
+        tb = tokenizer_decode(v->tok, t->top[i], &tl);
+        explore_escape(esc, sizeof(esc), tb, tl, 24);
+        fprintf(f, "&#10;%2d. ", i + 1);
+        explore_html_text(f, (const unsigned char *)esc, strlen(esc));
+        fprintf(f, " %.4f", t->top_logprob[i]);
+    }
+    fputs("\">", f);
+    explore_html_text(f, b, len);
+    fputs("</span>", f);
+}
+
+// explore_score's callback: one token into the views; Ctrl-C stops the scoring.
+static int score_on_token(void *ctx, const ExploreScored *t) {
+    ScoreView *v = ctx;
+    if (v->a->mode == MODE_EVAL) return interrupted;
+    v->buckets[explore_bucket(t->rank)]++;
+    unsigned char b[TOKENIZER_STREAM_MAX];
+    if (v->a->json) {
+        v->status = json_token(v->tok, t, 0, -1.0);
+    } else {
+        put_marked(v, b, tokenizer_stream(v->tok, &v->text, t->id, b), explore_bucket(t->rank));
+        v->status = out_flush();
+    }
+    if (v->html) html_token(v, t, b, tokenizer_stream(v->tok, &v->page, t->id, b));
+    return v->status || interrupted;
+}
+
+// The first token (never scored), unmarked; before it, in the text view, the legend.
+static void score_begin(ScoreView *v) {
+    unsigned char b[TOKENIZER_STREAM_MAX];
+    if (!v->a->json && v->a->mode == MODE_SCORE) {
+        fputs("rank under the model:", stdout);
+        for (int k = 0; k < EXPLORE_BUCKETS; k++) {
+            const char *name = explore_bucket_names[k];
+            fputs(k ? ", " : " ", stdout);
+            put_marked(v, (const unsigned char *)name, strlen(name), k);
+        }
+        fputs(v->color ? "\n\n" : " (top 10 plain)\n\n", stdout);
+        put_marked(v, b, tokenizer_stream(v->tok, &v->text, v->ids[0], b), -1);
+    }
+    if (v->html) explore_html_text(v->html, b, tokenizer_stream(v->tok, &v->page, v->ids[0], b));
+}
+
+// The summary, in --eval's form (tokens, nll, perplexity), with --score's bucket shares and mean
+// log-probability, marked partial after Ctrl-C: on stdout (a JSON object with --json), and the page's.
+static void score_end(ScoreView *v, double nll, long scored, int partial) {
+    const Args *a = v->a;
+    unsigned char b[4];
+    double mean = scored ? nll / scored : NAN, share[EXPLORE_BUCKETS];
+    for (int k = 0; k < EXPLORE_BUCKETS; k++) share[k] = scored ? (double)v->buckets[k] / scored : NAN;
+    if (a->json) {
+        printf("{\"summary\": true, \"tokens\": %d, \"scored\": %ld, \"window\": %d, \"stride\": %d, ", v->n, scored,
+               v->window, v->stride);
+        json_number("top10", share[0], ", ");
+        json_number("top100", share[1], ", ");
+        json_number("top1000", share[2], ", ");
+        json_number("beyond", share[3], ", ");
+        json_number("mean_logprob", -mean, ", ");
+        json_number("nll", mean, ", ");
+        json_number("perplexity", exp(mean), ", ");
+        printf("\"partial\": %s}\n", partial ? "true" : "false");
+    } else {
+        if (a->mode == MODE_SCORE) {
+            fwrite(b, 1, tokenizer_stream_end(&v->text, b), stdout);
+            fputs("\n\n", stdout);
+        }
+        printf("tokens: %d (%ld scored), window %d, stride %d\n", v->n, scored, v->window, v->stride);
+        if (a->mode == MODE_SCORE) {
+            for (int k = 0; k < EXPLORE_BUCKETS; k++)
+                printf("%s%s: %ld (%.1f%%)", k ? ", " : "", explore_bucket_names[k], v->buckets[k], 100.0 * share[k]);
+            printf("\nmean logprob: %.6f\n", -mean);
+        }
+        printf("nll: %.6f\nperplexity: %.6g\n", mean, exp(mean));
+        if (partial) printf("partial: interrupted after %ld of %d tokens\n", scored, v->n - 1);
+    }
+    if (!v->html) return;
+    FILE *f = v->html;
+    explore_html_text(f, b, tokenizer_stream_end(&v->page, b));
+    fprintf(f, "</div>\n<table>\n<tr><th>tokens</th><td>%d (%ld scored%s), window %d, stride %d</td></tr>\n", v->n,
+            scored, partial ? ", interrupted" : "", v->window, v->stride);
+    for (int k = 0; k < EXPLORE_BUCKETS; k++)
+        fprintf(f, "<tr><th><span class=\"t b%d\">%s</span></th><td>%ld (%.1f%%)</td></tr>\n", k,
+                explore_bucket_names[k], v->buckets[k], 100.0 * share[k]);
+    fprintf(f, "<tr><th>mean logprob</th><td>%.6f</td></tr>\n<tr><th>perplexity</th><td>%.6g</td></tr>\n</table>\n",
+            -mean, exp(mean));
+    fputs("</body>\n</html>\n", f);
+}
+
+// --eval and --score of ids (n): windows of --context tokens (default maxT) moving by --stride
+// (default half the window); the progress bar only on a terminal; with -v the load time t_load and
+// the speed on stderr. After Ctrl-C the result so far, marked partial, and EXIT_INTERRUPTED.
+static int score_text(const Args *a, const Tokenizer *tok, GPT2 *model, double t_load, const int *ids, int n) {
     const GPT2Config *c = &model->config;
     int window = a->context ? a->context : c->maxT;
     int stride = a->stride ? a->stride : (window / 2 > 0 ? window / 2 : 1);
@@ -976,33 +1434,44 @@ static int score_text(const Args *a, GPT2 *model, double t_load, const int *ids,
     if (stride > window)
         return cli_error(EXIT_USAGE, "--stride: %d is larger than the window (%d tokens)", stride, window);
     if (bad >= 0)
-        return cli_error(EXIT_DATA, "--eval: token %d is outside the model's vocabulary 0..%d", ids[bad], c->V - 1);
+        return cli_error(EXIT_DATA, "%s: token %d is outside the model's vocabulary 0..%d",
+                         a->mode == MODE_SCORE ? "--score" : "--eval", ids[bad], c->V - 1);
+    ScoreView v = {.a = a, .tok = tok, .ids = ids, .n = n, .window = window, .stride = stride,
+                   .color = (explore_fancy(stdout) & EXPLORE_COLOR) != 0};
+    if (a->html && !(v.html = fopen(a->html, "wb"))) return cli_error(EXIT_DATA, "--html: %s: %s", a->html, strerror(errno));
+    if (v.html) html_begin(v.html, a->eval);
     char err[GPT2_ERR_LEN];
     double nll = 0.0;
     long scored = 0;
-    FILE *progress = isatty(STDERR_FILENO) ? stderr : NULL;
+    FILE *progress = isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO) ? stderr : NULL;
+    if (a->mode == MODE_EVAL && isatty(STDERR_FILENO)) progress = stderr;
     double t0 = now_seconds();
-    if (explore_eval(model, ids, n, window, stride, progress, &nll, &scored, err) != 0) return library_error(err);
+    score_begin(&v);
+    int r = explore_score(model, ids, n, window, stride, a->mode == MODE_SCORE ? a->top_logprobs : 0, progress,
+                          score_on_token, &v, &nll, &scored, err);
     double seconds = now_seconds() - t0;
-    printf("tokens: %d (%ld scored), window %d, stride %d\n", n, scored, window, stride);
-    printf("nll: %.6f\nperplexity: %.6g\n", nll / scored, exp(nll / scored));
-    if (a->verbose) {
+    if (r != 0) r = library_error(err);
+    else if (v.status) r = v.status;
+    if (r == 0) score_end(&v, nll, scored, interrupted && scored < n - 1);
+    if (v.html && (ferror(v.html) | fclose(v.html)) && r == 0)
+        r = cli_error(EXIT_DATA, "--html: %s: %s", a->html, strerror(errno));
+    if (r == 0 && a->verbose) {
         print_load(model, t_load);
-        fprintf(stderr, "; eval %ld tokens scored in %.2f s", scored, seconds);
+        fprintf(stderr, "; %s %ld tokens scored in %.2f s", a->mode == MODE_SCORE ? "score" : "eval", scored, seconds);
         print_rate((int)scored, seconds);
         fputc('\n', stderr);
     }
-    return 0;
+    return r == 0 && interrupted && scored < n - 1 ? EXIT_INTERRUPTED : r;
 }
 
-// --eval FILE: the text's ids, the model, then the score.
+// --eval FILE, --score FILE: the text's ids, the model, then the score.
 static int run_eval(const Args *a, const Tokenizer *tok) {
     int *ids = NULL, n = 0, r = eval_ids(a, tok, &ids, &n);
     GPT2 model;
     double t0 = now_seconds();
     if (r == 0 && load_model(a, &model) != 0) r = EXIT_DATA;
     if (r != 0) return free(ids), r;
-    r = score_text(a, &model, now_seconds() - t0, ids, n);
+    r = score_text(a, tok, &model, now_seconds() - t0, ids, n);
     free(ids);
     gpt2_free(&model);
     return r;
@@ -1036,7 +1505,8 @@ int main(int argc, char **argv) {
     if (strcmp(a.tokenizer, DEFAULT_TOKENIZER) == 0)
         a.tokenizer = default_file(DEFAULT_TOKENIZER, tokenizer_path, sizeof(tokenizer_path));
     if (a.prompt_file && (r = load_prompt_file(&a)) != 0) return r;
-    if (a.mode == MODE_GENERATE) signal(SIGINT, on_sigint); // --encode/--decode may wait on stdin: Ctrl-C ends them
+    // --encode/--decode may wait on stdin: Ctrl-C ends them; the others stop with what is done so far
+    if (a.mode == MODE_GENERATE || a.mode == MODE_EVAL || a.mode == MODE_SCORE) signal(SIGINT, on_sigint);
 
     Tokenizer tok;
     char err[GPT2_ERR_LEN];
@@ -1046,7 +1516,7 @@ int main(int argc, char **argv) {
     if (!have_tok && need_tok) return free(a.prompt_buf), library_error(err);
     if (a.mode == MODE_ENCODE) r = run_encode(&a, &tok);
     else if (a.mode == MODE_DECODE) r = run_decode(&a, &tok);
-    else if (a.mode == MODE_EVAL) r = run_eval(&a, &tok);
+    else if (a.mode == MODE_EVAL || a.mode == MODE_SCORE) r = run_eval(&a, &tok);
     else r = run_generate(&a, have_tok ? &tok : NULL);
     int w = out_flush(); // also after an interruption: the text so far goes out
     if (have_tok) tokenizer_free(&tok);

@@ -110,3 +110,13 @@ def logit_checkpoint(path, logits, V=50257, C=4, maxT=8):
 def bf16_round(bits):
     """float32 bit pattern -> bfloat16 bit pattern, round to nearest even (one value: slow, plain)."""
     return (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+
+
+def rank_checkpoint(path, ranks, slots=1100):
+    """A logit_checkpoint where token id has rank ranks[id] (1..slots) at every position, whatever the
+    input: slots descending logits, the ids of ranks at their places, other ids (from 1000 up) at the
+    rest. Every token not placed has logit 0, below all of them: rank slots + 1."""
+    fillers = (i for i in range(1000, 50257) if i not in ranks)
+    by_rank = {r: i for i, r in ranks.items()}
+    logit_checkpoint(path, {by_rank[r] if r in by_rank else next(fillers): 10.0 - 0.005 * (r - 1)
+                            for r in range(1, slots + 1)})

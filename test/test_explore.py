@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """The CLI's ways to explore a model (--eval, -N, --stop, --draws, --show-probs,
---compare-temperatures), on the random test models. Standard library only.
+--compare-temperatures, --score, --json, --sweep), on the random test models. Standard library only.
 
     python3 test/test_explore.py ./gpt2 build/test build/native/example
 
---eval against test/fixtures/eval_ref.json (PyTorch, test/eval_reference.py); -N samples each equal
+--eval, --score and --sweep's perplexity against test/fixtures/eval_ref.json (PyTorch,
+test/eval_reference.py); --score's marks on a model of known ranks; --json's bytes back; -N samples each equal
 to a run with seed + i - 1 alone; --stop cuts the text before the stop string and prints nothing of
 it; --draws counts add up, stay inside top-k, agree with the softmax of the dumped logits
 (chi-square) and start with the token generation would draw; --show-probs and
@@ -12,6 +13,7 @@ it; --draws counts add up, stay inside top-k, agree with the softmax of the dump
 invisible tokens), also on a pseudo-terminal, with and without NO_COLOR; every bad input of these options exits 1 or 2 with one line on stderr;
 docs/library.md's library example is test/example.c, which builds (make) and runs here.
 """
+import collections
 import fcntl
 import json
 import math
@@ -25,7 +27,8 @@ import tempfile
 import termios
 import unicodedata
 
-from common import FIXTURES, HERE, ROOT, check, draw_counts, finish, logit_checkpoint, ids_of, join_ids, read_f32, run
+from common import (FIXTURES, HERE, ROOT, check, draw_counts, finish, logit_checkpoint, ids_of, join_ids, rank_checkpoint,
+                    read_f32, run)
 
 
 def test_eval(exe, models):
@@ -248,6 +251,162 @@ def test_bad_input(exe, model):
         check(f"--stride larger than the window: exit {p.returncode}", p.returncode == 2)
 
 
+def json_lines(p):
+    return [json.loads(line) for line in p.stdout.decode().splitlines()]
+
+
+def test_score(exe, models):
+    """--score against the PyTorch fixture: log-probabilities within 1e-4, ranks and top 5 identical
+    (a rank may differ only by the logits within 1e-5 of the token's, "near"), the summary's nll that
+    of --eval; the text view is the text with its bucket marks."""
+    with open(os.path.join(FIXTURES, "eval_ref.json")) as f:
+        ref = json.load(f)
+    text = os.path.join(FIXTURES, ref["text"])
+    for case in ref["score"]:
+        model = os.path.join(models, case["model"] + ".bin")
+        p = run([exe, "-m", model, "--score", text, "--json"])
+        lines = json_lines(p)
+        toks, summary = lines[:-1], lines[-1]
+        label = f"--score {case['model']}"
+        if not check(f"{label}: exit {p.returncode}, {len(toks)} tokens", p.returncode == 0
+                     and len(toks) == len(case["tokens"]) and summary.get("summary") is True):
+            continue
+        worst = max(max([abs(a["logprob"] - b["logprob"])] + [abs(x["logprob"] - y)
+                                                              for x, y in zip(a["top"], b["top_logprob"])])
+                    for a, b in zip(toks, case["tokens"]))
+        check(f"{label}: log-probabilities (token and top 5) within 1e-4 of PyTorch, worst {worst:.1e}", worst <= 1e-4)
+        bad = [(a["pos"], a["rank"], b["rank"], b["near"]) for a, b in zip(toks, case["tokens"])
+               if abs(a["rank"] - b["rank"]) > b["near"]]
+        ties = sum(a["rank"] != b["rank"] for a, b in zip(toks, case["tokens"]))
+        check(f"{label}: ranks equal PyTorch's (pos, ours, its, logits within 1e-5)", not bad, f"{bad[:5]}")
+        top = [a["pos"] for a, b in zip(toks, case["tokens"]) if [t["id"] for t in a["top"]] != b["top"]]
+        check(f"{label}: the top 5 ids equal PyTorch's", not top, f"at positions {top[:5]}")
+        check(f"{label}: ids and positions", [(a["pos"], a["id"]) for a in toks] ==
+              [(b["pos"], b["id"]) for b in case["tokens"]])
+        ev = dict(line.split(": ", 1) for line in run([exe, "-m", model, "--eval", text]).stdout.decode().splitlines())
+        check(f"{label}: summary nll {summary['nll']} is --eval's {ev['nll']}", abs(summary["nll"] - float(ev["nll"])) < 2e-6)
+        mean = -sum(a["logprob"] for a in toks) / len(toks)
+        check(f"{label}: the summary's nll is the mean of the tokens' ({mean})", abs(mean - summary["nll"]) < 1e-6)
+        print(f"  {label}: {len(toks)} tokens, log-probabilities within {worst:.1e} of PyTorch, "
+              f"{ties} rank(s) off by a near-tie")
+        plain = run([exe, "-m", model, "--score", text])
+        out = plain.stdout.decode("utf-8")
+        body, _, tail = out.partition("\n\n")[2].rpartition("\n\n")
+        summary_lines = dict(line.split(": ", 1) for line in tail.splitlines())
+        check(f"{label}: the text view without its marks is the text", re.sub(r"[][(){}]", "", body) ==
+              open(text, encoding="utf-8").read().rstrip("\n") or re.sub(r"[][(){}]", "", body) ==
+              open(text, encoding="utf-8").read(), body[:200])
+        check(f"{label}: the text view's summary has --eval's nll and perplexity",
+              summary_lines.get("nll") == ev["nll"] and summary_lines.get("perplexity") == ev["perplexity"], tail)
+
+
+def test_score_marks(exe, tmp):
+    """GLTR's buckets on a model whose ranks are known by hand (common.rank_checkpoint): the text view's
+    brackets, the JSON ranks, the summary's shares; invalid UTF-8 in --json recovered by surrogateescape."""
+    text = "Every effort moves you closer"
+    ids = ids_of(run([exe, "--encode", "-p", text]))
+    want = {ids[1]: 1, ids[2]: 50, ids[3]: 500}  # ids[4] is not placed: beyond (rank 1101)
+    model = os.path.join(tmp, "ranks.bin")
+    rank_checkpoint(model, want)
+    path = os.path.join(tmp, "marks.txt")
+    open(path, "w").write(text)
+    p = run([exe, "-m", model, "--score", path])
+    out = p.stdout.decode()
+    check(f"--score marks: exit {p.returncode}; {out!r}", p.returncode == 0 and
+          "\nEvery effort( moves)[ you]{ closer}\n" in out and "top 10: 1 (25.0%), top 100: 1 (25.0%), "
+          "top 1000: 1 (25.0%), beyond: 1 (25.0%)" in out)
+    ranks = [t["rank"] for t in json_lines(run([exe, "-m", model, "--score", path, "--json"]))[:-1]]
+    check(f"--score marks: ranks {ranks}", ranks == [1, 50, 500, 1101])
+    data = b"caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xff\xfe ok \xf0\x9f\x99\x82!"
+    path = os.path.join(tmp, "bytes.txt")
+    open(path, "wb").write(data)
+    ids = ids_of(run([exe, "--encode"], stdin=data))
+    first = run([exe, "--decode", "-p", str(ids[0])]).stdout
+    toks = json_lines(run([exe, "-m", model, "--score", path, "--json"]))[:-1]
+    back = first + b"".join(t["token"].encode("utf-8", "surrogateescape") for t in toks)
+    check(f"--json: the token bytes back through surrogateescape ({len(ids)} tokens)", back == data, repr(back))
+    check("--json: invalid UTF-8 written as \\udcXX", any("\udcff" in t["token"] for t in toks))
+
+
+def test_generate_json(exe, model):
+    """--json for generation: one object per new token (plain log-probability, rank, the sampled
+    probability, top alternatives), one summary per sample, streamed as it comes."""
+    p = run([exe, "-m", model, "-t", "1", "-k", "40", "-n", "6", "-N", "2", "--json", "--top-logprobs", "3"])
+    lines = json_lines(p)
+    toks = [l for l in lines if "summary" not in l]
+    sums = [l for l in lines if "summary" in l]
+    check(f"generation --json: exit {p.returncode}, 12 tokens and 2 summaries", p.returncode == 0
+          and len(toks) == 12 and [s["sample"] for s in sums] == [1, 2] and [s["seed"] for s in sums] == [42, 43])
+    ids = ids_of(run([exe, "-m", model, "-t", "1", "-k", "40", "-n", "6", "-s", "43", "--print-ids"]))
+    check("generation --json: sample 2's ids are -s 43's", [t["id"] for t in toks if t["sample"] == 2] == ids[-6:])
+    check("generation --json: each token has 3 alternatives, sampled_prob within (0, 1], rank >= 1",
+          all(len(t["top"]) == 3 and 0 < t["sampled_prob"] <= 1 and t["rank"] >= 1 and t["logprob"] < 0 for t in toks))
+    check("generation --json: the top alternative has the best log-probability",
+          all(t["top"][0]["logprob"] >= t["logprob"] and (t["rank"] > 1 or t["top"][0]["id"] == t["id"]) for t in toks))
+    nll = -sum(t["logprob"] for t in toks if t["sample"] == 1) / 6
+    check(f"generation --json: summary nll {sums[0]['nll']} = mean of its tokens' ({nll})", abs(sums[0]["nll"] - nll) < 1e-6)
+    greedy = json_lines(run([exe, "-m", model, "-n", "3", "--json"]))
+    check("generation --json greedy: sampled_prob 1, rank 1", all(t["sampled_prob"] == 1 and t["rank"] == 1
+                                                                  for t in greedy[:-1]))
+    s = subprocess.Popen([exe, "-m", model, "-t", "1", "-n", "100000", "--eos", "-1", "--json"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    first = s.stdout.readline()  # arrives while the run goes on: each line is flushed
+    alive = s.poll() is None
+    s.kill()
+    s.communicate()
+    check("generation --json streams: the first line arrives while generation goes on",
+          alive and json.loads(first)["pos"] == 4)
+
+
+def zipf_of(samples):
+    counts = sorted(collections.Counter(t for s in samples for t in s).values(), reverse=True)[:5000]
+    xs = [math.log(r + 1) for r in range(len(counts))]
+    ys = [math.log(c) for c in counts]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    return -sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+
+
+def distinct(samples, n):
+    grams = [tuple(s[i:i + n]) for s in samples for i in range(len(s) - n + 1)]
+    return len(set(grams)) / len(grams)
+
+
+def test_sweep(exe, model):
+    """--sweep: its samples and perplexity against the PyTorch fixture (the perplexity of its own
+    samples scored there), each setting's samples those of generation with the same flags and seeds
+    (whose per-token log-probabilities give the same perplexity), distinct-n and Zipf recomputed
+    here, greedy samples (all identical) with Self-BLEU-4 1, the table's rows."""
+    with open(os.path.join(FIXTURES, "eval_ref.json")) as f:
+        ref = json.load(f)["sweep"]
+    p = run([exe, "-m", model, *ref["args"], "--json"])
+    rows = json_lines(p)
+    check(f"--sweep --json: exit {p.returncode}, {len(rows)} rows", p.returncode == 0 and len(rows) == len(ref["rows"]))
+    for row, want in zip(rows, ref["rows"]):
+        label = f"--sweep {row['setting']}"
+        check(f"{label}: the samples of the fixture", row["samples"] == want["samples"])
+        err = abs(row["perplexity"] - want["perplexity"]) / want["perplexity"]
+        check(f"{label}: perplexity {row['perplexity']} vs PyTorch {want['perplexity']:.6g}", err < 1e-4)
+        flags = ["-" + kv.replace("=", " ").replace("p ", "-top-p ") for kv in row["setting"].split(",")]
+        gen = [exe, "-m", model, "-n", "20", "-N", "3", "--json"] + " ".join(flags).split()
+        toks = [t for t in json_lines(run(gen)) if "summary" not in t]
+        same = [[t["id"] for t in toks if t["sample"] == k + 1] for k in range(3)]
+        check(f"{label}: the samples of {' '.join(gen[3:])}", same == row["samples"], f"{same} vs {row['samples']}")
+        ppl = math.exp(-sum(t["logprob"] for t in toks) / len(toks))
+        check(f"{label}: perplexity {row['perplexity']} = that of generation's log-probabilities ({ppl})",
+              abs(ppl - row["perplexity"]) <= 1e-6 * ppl)
+        for key, value in [("distinct1", distinct(row["samples"], 1)), ("distinct2", distinct(row["samples"], 2)),
+                           ("zipf", zipf_of(row["samples"]))]:
+            check(f"{label}: {key} {row[key]} (here {value})", abs(row[key] - value) < 1e-6)
+        print(f"  {label}: perplexity {row['perplexity']:.6g} vs PyTorch {want['perplexity']:.6g} (rel {err:.1e}), "
+              f"self-BLEU-4 {row['self_bleu4']:.4f}, distinct-2 {row['distinct2']:.4f}, zipf {row['zipf']:.3f}")
+    greedy = json_lines(run([exe, "-m", model, "-n", "10", "-N", "3", "--sweep", "t=0;rp=1.5", "--json"]))
+    check(f"--sweep t=0: identical samples, Self-BLEU-4 {greedy[0]['self_bleu4']}",
+          len(set(map(tuple, greedy[0]["samples"]))) == 1 and greedy[0]["self_bleu4"] == 1)
+    table = run([exe, "-m", model, "-n", "8", "--sweep", "t=1;t=1,k=40"]).stdout.decode().splitlines()
+    check(f"--sweep table: a title, a header, two rows: {table}", len(table) == 4 and table[1].split()[:3] ==
+          ["setting", "samples", "tokens"] and table[2].split()[:3] == ["t=1", "4", "32"])
+
+
 def test_library_example(example, model):
     doc = open(os.path.join(ROOT, "docs", "library.md")).read()
     src = open(os.path.join(HERE, "example.c")).read()
@@ -275,6 +434,11 @@ def main():
     test_charts(exe, small)
     test_widths(exe)
     test_bad_input(exe, small)
+    test_score(exe, models)
+    with tempfile.TemporaryDirectory() as tmp:
+        test_score_marks(exe, tmp)
+    test_generate_json(exe, small)
+    test_sweep(exe, small)
     test_library_example(example, small)
     sys.exit(finish("test_explore"))
 

@@ -2,10 +2,13 @@
 """Faults from outside while gpt2 runs: the checkpoint truncated under it (SIGBUS from the mapping:
 one line, exit 1) or replaced by rename (harmless), four processes on one checkpoint, too little
 address space (ulimit -v: a message and exit 1 at every limit, never a signal), more threads than
-cores (a warning, the same output).
+cores (a warning, the same output), Ctrl-C during --eval, --score and --sweep (the result so far,
+marked partial, exit 130).
 
     python3 test/test_faults.py ./gpt2 build/random_checkpoint build/test/small.bin
 """
+import json
+import math
 import os
 import resource
 import shutil
@@ -97,6 +100,62 @@ def test_threads(exe, model):
           and "more threads than cores" in err)
 
 
+def interrupt(args, ready, delay=0.0):
+    """gpt2 ARGS, Ctrl-C (SIGINT) delay seconds after ready(stdout so far) holds or, for None, after
+    3 s: (exit status, all of stdout, stderr)."""
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    got = b""
+    if ready is None:
+        time.sleep(3)
+    else:
+        while not ready(got):
+            data = os.read(p.stdout.fileno(), 65536)
+            if not data:
+                break
+            got += data
+    time.sleep(delay)
+    p.send_signal(signal.SIGINT)
+    try:
+        rest, err = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rest, err = p.communicate()
+    return p.returncode, got + rest, err
+
+
+def test_interrupt(exe, tmp, model):
+    """Ctrl-C during --eval, --score and --sweep, on a model slow enough to be caught in the middle
+    (windows of 256 tokens moving by 1): the result so far in a finished run's form, marked partial,
+    exit 130, nothing on stderr."""
+    text = os.path.join(tmp, "long.txt")
+    with open(text, "w") as f:
+        f.write("The quick brown fox jumps over the lazy dog, and then it runs away into the woods. " * 200)
+    slow = [exe, "-m", model, "-c", "256", "--stride", "1"]
+    code, out, err = interrupt(slow + ["--eval", text], None)
+    res = dict(line.split(": ", 1) for line in out.decode().splitlines())
+    scored, total = (int(x) for x in res.get("partial", "after 0 of 0 tokens").split()[2:5:2])
+    check(f"Ctrl-C during --eval: exit {code}, the result so far marked partial: {out[-300:]!r} {err[-300:]!r}",
+          code == 130 and not err and 0 < scored < total and res["tokens"].startswith(f"{total + 1} ({scored} scored)")
+          and float(res["nll"]) > 0 and abs(math.exp(float(res["nll"])) / float(res["perplexity"]) - 1) < 1e-5)
+    code, out, err = interrupt(slow + ["--score", text, "--json"], lambda got: got.count(b"\n") >= 300)
+    lines = [json.loads(line) for line in out.decode().splitlines()]
+    toks, summary = lines[:-1], lines[-1]
+    mean = -sum(t["logprob"] for t in toks) / max(len(toks), 1)
+    check(f"Ctrl-C during --score --json: exit {code}, {len(toks)} tokens, then a summary marked partial",
+          code == 130 and not err and summary.get("partial") is True and summary["scored"] == len(toks) >= 300
+          and abs(summary["nll"] - mean) < 1e-6, f"{summary} {err[-300:]!r}")
+    code, out, err = interrupt(slow + ["--score", text], lambda got: len(got) > 2000)
+    tail = out.decode().splitlines()[-6:]
+    check(f"Ctrl-C during --score: exit {code}, the text so far, then the summary marked partial: {str(tail)[-400:]}",
+          code == 130 and not err and tail[0].startswith("tokens: ") and tail[-1].startswith("partial: interrupted after"))
+    code, out, err = interrupt([exe, "-m", model, "-n", "400", "-t", "1", "--sweep", "t=1;t=1,k=40;t=1,p=0.9;t=0.5"],
+                               lambda got: got.count(b"\n") >= 3, delay=1.0)
+    lines = out.decode().splitlines()
+    check(f"Ctrl-C during --sweep: exit {code}, the rows so far (the last one partial), then 'partial': {lines[-4:]}",
+          code == 130 and not err and len(lines) == 5 and lines[3].startswith("t=1,k=40 ")
+          and lines[-1].startswith("partial: "))
+
+
 def main():
     if len(sys.argv) != 4:
         sys.exit("usage: test_faults.py ./gpt2 build/random_checkpoint build/test/small.bin")
@@ -118,6 +177,7 @@ def main():
         else:
             test_address_space(exe, models + [("fp32 -c 1024", models[0][1], ["-c", "1024"])])
         test_threads(exe, small)
+        test_interrupt(exe, tmp, models[0][1])
     sys.exit(finish("test_faults"))
 
 
