@@ -59,7 +59,7 @@ wrap = $(if $(RUN),$(addsuffix .run,$(1)),$(1))
 LIB_SRCS = gpt2.c kernels.c quantize.c pool.c platform.c tokenizer.c sampler.c explore.c
 HEADERS = gpt2.h kernels.h pool.h platform.h util.h explore.h unicode_tables.h
 
-.PHONY: all lib test test-tokenizer test-kernels test-sampler test-cli test-explore test-engine test-export \
+.PHONY: all lib test test-tokenizer test-kernels test-sampler test-cli test-explore test-engine test-export test-batch \
 	test-errors test-fuzz-corpus test-scalar test-models check-sanitize check-valgrind check-posix fuzz bench \
 	bench-tokenizer weights clean
 all: $(EXE)
@@ -86,7 +86,7 @@ build/random_checkpoint: tools/random_checkpoint.c util.h gpt2.h
 
 # ---- Test --------------------------------------------------------------------------------------
 test: $(EXE) test-tokenizer test-kernels test-sampler test-cli test-explore test-engine test-scalar test-errors \
-	test-fuzz-corpus test-export
+	test-fuzz-corpus test-export test-batch
 	@echo "all tests passed"
 
 # Exact ids against tiktoken's fixtures (no node needed); the committed tokenizer file against its
@@ -130,6 +130,10 @@ test-explore: $(call wrap,$(EXE) $(O)/example$(X)) test-models
 # their bounds of float32 (test/accuracy.c).
 test-engine: $(call wrap,$(EXE) $(O)/accuracy$(X)) test-models
 	$(PYTHON) test/test_engine.py ./$(call wrap,$(EXE)) build/test $(call wrap,$(O)/accuracy$(X))
+
+# gpt2_generate_batch against gpt2_generate, bit for bit: every format, 1-3 threads, batches of 1 to 64.
+test-batch: $(O)/test_batch$(X) test-models
+	$(RUN) $(O)/test_batch$(X) build/test
 
 # The exporter (standard library only, < 30 s).
 test-export: $(EXE)
