@@ -210,6 +210,17 @@ def rows(F, M):
         ("--eval file is a directory", ["-m", M, "--eval", F.tmp], 1, "Is a directory"),
         ("--eval file empty", lambda: ["-m", M, "--eval", F.write("empty.txt", b"")], 1,
          "0 token(s); it needs at least two"),
+        ("--prompts file missing", ["-m", M, "--prompts", os.path.join(F.tmp, "missing.txt")], 1,
+         "--prompts: " + os.path.join(F.tmp, "missing.txt") + ": No such file or directory"),
+        ("--prompts file is a directory", ["-m", M, "--prompts", F.tmp], 1, "Is a directory"),
+        ("--prompts file empty", lambda: ["-m", M, "--prompts", F.write("empty_prompts.txt", b"")], 1,
+         "no prompts (the file is empty)"),
+        ("--prompts with --prompt", lambda: gen + ["--prompts", F.write("p.txt", b"Hi\n"), "-p", "x"], 2,
+         "give either --prompts or --prompt/--prompt-ids, not both"),
+        ("--prompts with --draws", lambda: gen + ["--prompts", F.write("p.txt", b"Hi\n"), "--draws", "5"], 2,
+         "--prompts continues each prompt: it does not go with"),
+        ("--context-shift with --eval", lambda: ["--context-shift", "--eval", F.write("p.txt", b"Hi\n")], 2,
+         "--context-shift is for generation: it does not go with --encode, --decode or --eval"),
     ]
     # every numeric flag: junk, empty, negative, NaN, inf, past its range, trailing characters
     floats = [("-t", "--temperature", "-0.5", "1e31"), ("--top-p", "--top-p", "0", "1.5"),
