@@ -856,9 +856,10 @@ static void matmul_rows_task(void *ctx, int task) {
                 for (int o = ob; o < oe; o++) {
                     float v[DOT_ROWS];
                     size_t wo = (size_t)o * C;
-                    dot4(v, w->type == GPT2_F32 ? (const void *)((const float *)w->data + wo)
-                                                : (const void *)((const uint16_t *)w->data + wo),
-                         w->type == GPT2_BF16, j->inp + (size_t)b * C, (size_t)C, C);
+                    if (w->type == GPT2_F32) // (two calls: each inlined with its format fixed)
+                        dot4(v, (const float *)w->data + wo, 0, j->inp + (size_t)b * C, (size_t)C, C);
+                    else
+                        dot4(v, (const uint16_t *)w->data + wo, 1, j->inp + (size_t)b * C, (size_t)C, C);
                     for (int r = 0; r < DOT_ROWS; r++)
                         finish(j->out + (size_t)(b + r) * OC + o, j->bias ? v[r] + j->bias[o] : v[r], j->epi);
                 }
