@@ -65,7 +65,7 @@ VERSION := $(shell sed -n 's/^\#define GPT2_VERSION_STRING "\([^"]*\)".*/\1/p' g
 SOVERSION := $(firstword $(subst ., ,$(VERSION)))
 
 .PHONY: all lib shared test test-tokenizer test-kernels test-sampler test-metrics check-html test-cli test-explore test-engine \
-	test-export test-errors test-faults test-fuzz-corpus test-scalar test-models test-install check-sanitize \
+	test-export test-batch test-errors test-faults test-fuzz-corpus test-scalar test-models test-install check-sanitize \
 	check-valgrind check-posix fuzz bench bench-tokenizer weights install uninstall clean
 all: $(EXE)
 lib: $(LIB)
@@ -114,7 +114,7 @@ build/random_checkpoint: tools/random_checkpoint.c util.h gpt2.h layout.h
 
 # ---- Test --------------------------------------------------------------------------------------
 test: $(EXE) test-tokenizer test-kernels test-sampler test-metrics test-cli test-explore test-engine test-scalar test-errors \
-	test-fuzz-corpus test-export test-install test-faults
+	test-fuzz-corpus test-export test-batch test-install test-faults
 	@echo "all tests passed"
 
 # Exact ids against tiktoken's fixtures (no node needed); the committed tokenizer file against its
@@ -171,6 +171,10 @@ check-html: $(EXE)
 # their bounds of float32 (test/accuracy.c).
 test-engine: $(call wrap,$(EXE) $(O)/accuracy$(X)) test-models
 	$(PYTHON) test/test_engine.py ./$(call wrap,$(EXE)) build/test $(call wrap,$(O)/accuracy$(X))
+
+# gpt2_generate_batch against gpt2_generate, bit for bit: every format, 1-3 threads, batches of 1 to 64.
+test-batch: $(O)/test_batch$(X) test-models
+	$(RUN) $(O)/test_batch$(X) build/test
 
 # The exporter (standard library only, < 30 s).
 test-export: $(EXE)

@@ -315,15 +315,14 @@ static int valid_call(const GPT2Config *c, const int *tokens, int T, int pos) {
     return 1;
 }
 
-// The comments give each step's output shape and, on the right, the PyTorch it mirrors (nanoGPT's
-// model.py, which Hugging Face's GPT-2 computes too).
-const float *gpt2_forward(GPT2 *m, const int *tokens, int T, int pos) {
-    if (!valid_call(&m->config, tokens, T, pos)) return NULL;
-    m->last_T = T;
+// The forward pass over a KV cache (L, NH, maxT, hs) of maxT positions: the model's own, or a
+// sequence's of gpt2_generate_batch. The comments give each step's output shape and, on the right,
+// the PyTorch it mirrors (nanoGPT's model.py, which Hugging Face's GPT-2 computes too).
+static const float *forward(GPT2 *m, const GPT2KVCache *cache, int maxT, const int *tokens, int T, int pos) {
     const GPT2Config *c = &m->config;
     const GPT2Weights *w = &m->w;
     GPT2Acts *a = &m->acts;
-    const int C = c->C, NH = c->NH, hs = C / NH, maxT = c->maxT;
+    const int C = c->C, NH = c->NH, hs = C / NH;
 
     // x (T, C) = wte[tokens] + wpe[pos..pos+T-1]                        x = wte(idx) + wpe(pos)
     for (int t = 0; t < T; t++) {
@@ -334,8 +333,8 @@ const float *gpt2_forward(GPT2 *m, const int *tokens, int T, int pos) {
     }
     for (int l = 0; l < c->L; l++) {
         const GPT2Layer *lw = &w->layers[l];
-        float *kcache = m->cache.k + (size_t)l * NH * maxT * hs; // (NH, maxT, hs)
-        float *vcache = m->cache.v + (size_t)l * NH * maxT * hs; // (NH, maxT, hs)
+        float *kcache = cache->k + (size_t)l * NH * maxT * hs; // (NH, maxT, hs)
+        float *vcache = cache->v + (size_t)l * NH * maxT * hs; // (NH, maxT, hs)
 
         // ---- attention                                                 x = x + attn(ln_1(x))
         // xn (T, C) = layernorm(x)                                       ln_1(x)
@@ -364,9 +363,15 @@ const float *gpt2_forward(GPT2 *m, const int *tokens, int T, int pos) {
     }
     // xn (T, C) = layernorm(x)                                           ln_f(x)
     gpt2_layernorm(a->xn, a->x, w->lnfw, w->lnfb, T, C);
+    m->last_T = T; // the rows of xn that gpt2_logits may read
     // logits (V) = xn[T-1] · wte[:V]^T, the last position only          lm_head(x[:, [-1], :])
     gpt2_logits(m, T - 1, 1, a->logits);
     return a->logits;
+}
+
+const float *gpt2_forward(GPT2 *m, const int *tokens, int T, int pos) {
+    if (!valid_call(&m->config, tokens, T, pos)) return NULL;
+    return forward(m, &m->cache, m->config.maxT, tokens, T, pos);
 }
 
 int gpt2_logits(GPT2 *m, int t0, int n, float *out) {
@@ -377,28 +382,248 @@ int gpt2_logits(GPT2 *m, int t0, int n, float *out) {
     return 0;
 }
 
+
+// ----------------------------------------------------------------------------------------------
+// The batched decode step: one new token for each of n sequences through the layers, every row
+// exactly as gpt2_forward computes T = 1 (kernels.c's gpt2_matmul_rows and gpt2_attention_rows
+// compute each row as gpt2_matmul and gpt2_attention do), so that one pass over the weights serves
+// n tokens.
+
+// What gpt2_generate_batch keeps besides the model: each sequence's KV cache and window, and the
+// activations of up to B rows.
+typedef struct {
+    int B, owned;          // owned: the caches are the batch's (B > 1), else the model's
+    GPT2KVCache *cache;    // (B) sequence b's keys and values, each (L, NH, cacheT[b], hs)
+    int *cacheT;           // (B) positions each cache holds
+    int *start;            // (B) ids[start] sits at position 0 of the cache; -1: nothing cached
+    int *ran;              // (B) 1: the window was run whole in this step
+    const float **lg;      // (B) the logits of this step (NULL: none)
+    float *plog;           // (B, V) logits of the whole-window runs
+    // the rows of a decode step
+    int *rows, *tokens, *pos, *rowT; // (B) the sequence, its token, its position, its cache size
+    const float **kc, **vc;          // (B) one layer's cache of each row, (NH, rowT[r], hs)
+    float *x, *xn, *att;             // (B, C)
+    float *qkv;                      // (B, 3C)
+    float *fch;                      // (B, 4C)
+    float *rlog;                     // (B, V)
+    float *scores;                   // gpt2_attention_rows_scratch() floats
+    int8_t *xq;                      // (2 B 4C) bytes: int8 rows, then their VNNI corrections
+    float *xqs;                      // (B, 4C / GPT2_Q8_GROUP)
+} Batch;
+
+static void batch_free(Batch *bt) {
+    if (bt->owned)
+        for (int b = 0; b < bt->B; b++) free(bt->cache[b].k), free(bt->cache[b].v);
+    free(bt->cache), free(bt->cacheT), free(bt->start), free(bt->ran), free(bt->lg), free(bt->plog);
+    free(bt->rows), free(bt->tokens), free(bt->pos), free(bt->rowT), free(bt->kc), free(bt->vc);
+    free(bt->x), free(bt->xn), free(bt->att), free(bt->qkv), free(bt->fch), free(bt->rlog), free(bt->scores);
+    free(bt->xq), free(bt->xqs);
+}
+
+// One sequence uses the model's own cache and activations; B > 1 get a cache each, of the positions
+// their window can reach: min(context, n_prompt + max_new - 1) (calloc: pages are touched as the
+// positions fill).
+static int batch_alloc(GPT2 *m, Batch *bt, const GPT2Sequence *seqs, int B, char *err) {
+    const GPT2Config *c = &m->config;
+    size_t B_ = (size_t)B, C = (size_t)c->C, V = (size_t)c->V, kv = 0;
+    *bt = (Batch){.B = B, .owned = B > 1};
+    bt->cache = calloc(B_, sizeof(GPT2KVCache));
+    bt->cacheT = calloc(B_, sizeof(int)), bt->start = calloc(B_, sizeof(int)), bt->ran = calloc(B_, sizeof(int));
+    bt->lg = calloc(B_, sizeof(float *));
+    bt->rows = malloc(B_ * sizeof(int)), bt->tokens = malloc(B_ * sizeof(int));
+    bt->pos = malloc(B_ * sizeof(int)), bt->rowT = malloc(B_ * sizeof(int));
+    if (!bt->cache || !bt->cacheT || !bt->start || !bt->ran || !bt->lg || !bt->rows || !bt->tokens || !bt->pos ||
+        !bt->rowT)
+        goto oom;
+    for (int b = 0; b < B; b++) bt->start[b] = -1;
+    if (B == 1) {
+        bt->cache[0] = m->cache, bt->cacheT[0] = c->maxT;
+        return 0;
+    }
+    int maxT = 1;
+    for (int b = 0; b < B; b++) {
+        const GPT2Sequence *s = &seqs[b];
+        long need = (long)s->n_prompt + s->max_new - 1;
+        int T = s->done || s->max_new == 0 ? 0 : need < s->context ? (int)(need > 1 ? need : 1) : s->context;
+        bt->cacheT[b] = T;
+        if (T > maxT) maxT = T;
+        if (T == 0) continue;
+        size_t n = (size_t)c->L * T * C;
+        kv += 2 * n * sizeof(float);
+        if (!(bt->cache[b].k = calloc(n, sizeof(float))) || !(bt->cache[b].v = calloc(n, sizeof(float)))) goto oom;
+    }
+    bt->plog = malloc(B_ * V * sizeof(float)), bt->rlog = malloc(B_ * V * sizeof(float));
+    bt->kc = malloc(B_ * sizeof(float *)), bt->vc = malloc(B_ * sizeof(float *));
+    bt->x = malloc(B_ * C * sizeof(float)), bt->xn = malloc(B_ * C * sizeof(float));
+    bt->att = malloc(B_ * C * sizeof(float)), bt->qkv = malloc(B_ * 3 * C * sizeof(float));
+    bt->fch = malloc(B_ * 4 * C * sizeof(float));
+    bt->scores = malloc(gpt2_attention_rows_scratch(B, c->NH, maxT) * sizeof(float));
+    bt->xq = malloc(2 * B_ * 4 * C);
+    bt->xqs = malloc(B_ * 4 * C / GPT2_Q8_GROUP * sizeof(float) + sizeof(float));
+    if (!bt->plog || !bt->rlog || !bt->kc || !bt->vc ||
+        !bt->x || !bt->xn || !bt->att || !bt->qkv || !bt->fch || !bt->scores || !bt->xq || !bt->xqs)
+        goto oom;
+    return 0;
+oom:
+    batch_free(bt);
+    return fail(err, "gpt2_generate_batch: out of memory for %d sequences (%zu MB of KV cache)", B, kv >> 20);
+}
+
+// rlog (n, V) = the next-token logits of rows 0..n-1 of bt: row r is sequence rows[r]'s token at
+// position pos[r] of its cache, the positions before it cached.
+static void forward_rows(GPT2 *m, Batch *bt, int n) {
+    const GPT2Config *c = &m->config;
+    const GPT2Weights *w = &m->w;
+    const int C = c->C, NH = c->NH, hs = C / NH;
+    int8_t *xq = bt->xq;
+    float *xqs = bt->xqs;
+
+    // x (n, C) = wte[token] + wpe[pos], each row at its own position    x = wte(idx) + wpe(pos)
+    for (int r = 0; r < n; r++) {
+        float *x = bt->x + (size_t)r * C;
+        const float *p = w->wpe + (size_t)bt->pos[r] * C;
+        gpt2_matrix_row(x, &w->wte, bt->tokens[r]);
+        for (int i = 0; i < C; i++) x[i] += p[i];
+    }
+    for (int l = 0; l < c->L; l++) {
+        const GPT2Layer *lw = &w->layers[l];
+        // ---- attention                                                 x = x + attn(ln_1(x))
+        gpt2_layernorm(bt->xn, bt->x, lw->ln1w, lw->ln1b, n, C);
+        gpt2_matmul_rows(m->pool, bt->qkv, bt->xn, &lw->qkvw, lw->qkvb, n, OUT_SET, xq, xqs);
+        for (int r = 0; r < n; r++) { // each row's key and value join its own cache
+            const GPT2KVCache *kv = &bt->cache[bt->rows[r]];
+            size_t off = (size_t)l * NH * bt->rowT[r] * hs;
+            const float *k = bt->qkv + (size_t)r * 3 * C + C, *v = k + C;
+            cache_store(kv->k + off, k, 3 * C, 1, bt->pos[r], NH, hs, bt->rowT[r]);
+            cache_store(kv->v + off, v, 3 * C, 1, bt->pos[r], NH, hs, bt->rowT[r]);
+            bt->kc[r] = kv->k + off, bt->vc[r] = kv->v + off;
+        }
+        int maxT = 1;
+        for (int r = 0; r < n; r++) maxT = bt->rowT[r] > maxT ? bt->rowT[r] : maxT;
+        gpt2_attention_rows(m->pool, bt->att, bt->qkv, 3 * C, bt->kc, bt->vc, bt->pos, bt->rowT, bt->scores, n, C,
+                            NH, maxT);
+        gpt2_matmul_rows(m->pool, bt->x, bt->att, &lw->attprojw, lw->attprojb, n, OUT_ADD, xq, xqs);
+        // ---- MLP                                                       x = x + mlp(ln_2(x))
+        gpt2_layernorm(bt->xn, bt->x, lw->ln2w, lw->ln2b, n, C);
+        gpt2_matmul_rows(m->pool, bt->fch, bt->xn, &lw->fcw, lw->fcb, n, OUT_GELU, xq, xqs);
+        gpt2_matmul_rows(m->pool, bt->x, bt->fch, &lw->fcprojw, lw->fcprojb, n, OUT_ADD, xq, xqs);
+    }
+    gpt2_layernorm(bt->xn, bt->x, w->lnfw, w->lnfb, n, C);            // ln_f(x)
+    GPT2Matrix head = w->wte;                                          // lm_head(x)
+    head.rows = c->V;
+    gpt2_matmul_rows(m->pool, bt->rlog, bt->xn, &head, NULL, n, OUT_SET, xq, xqs);
+}
+
 // ----------------------------------------------------------------------------------------------
 // generate(). The KV cache holds the window that starts at ids[start]; while the window does not
 // move a step costs one position. Once the sequence outgrows the context the window slides every
 // step, and because GPT-2's positions are learned embeddings the cached keys cannot be shifted:
-// the whole cropped window is run again, exactly as generate() does.
+// the whole cropped window is run again, exactly as generate() does. With GPT2_CONTEXT_SHIFT the
+// window is cut to its last half instead, run once, and grows again from the cache.
+
+// Where the window of ids (n) starts this step, given where the cached one starts (-1: none).
+static int window_start(int n, int start, int context, int shift) {
+    if (start >= 0 && n - start <= context) return start;            // the cache goes on
+    if (start >= 0 && shift) return n - (context / 2 > 1 ? context / 2 : 1); // keep the last half
+    return n > context ? n - context : 0;                              // idx[:, -context_size:]
+}
+
+// Runs sequence b's window ids[s0..n) whole from position 0 into its cache and bt->lg[b]; or, when
+// an earlier sequence ran the same tokens this step (the -N samples of one prompt), copies its cache
+// and logits, which are the same bits.
+static void run_window(GPT2 *m, Batch *bt, const GPT2Sequence *seqs, int b, int s0) {
+    const GPT2Config *c = &m->config;
+    const int T = seqs[b].n - s0, V = c->V, hs = c->C / c->NH;
+    const int *ids = seqs[b].ids + s0;
+    bt->start[b] = s0, bt->ran[b] = 1;
+    if (bt->B == 1) {
+        bt->lg[b] = forward(m, &bt->cache[b], bt->cacheT[b], ids, T, 0);
+        return;
+    }
+    float *lg = bt->plog + (size_t)b * V;
+    for (int o = 0; o < b; o++) {
+        const GPT2Sequence *so = &seqs[o];
+        if (!bt->ran[o] || so->n - bt->start[o] != T || memcmp(so->ids + bt->start[o], ids, T * sizeof(int)) != 0)
+            continue;
+        for (int lh = 0; lh < c->L * c->NH; lh++) { // positions 0..T-1 of each layer's heads
+            size_t to = (size_t)lh * bt->cacheT[b] * hs, from = (size_t)lh * bt->cacheT[o] * hs;
+            memcpy(bt->cache[b].k + to, bt->cache[o].k + from, (size_t)T * hs * sizeof(float));
+            memcpy(bt->cache[b].v + to, bt->cache[o].v + from, (size_t)T * hs * sizeof(float));
+        }
+        memcpy(lg, bt->lg[o], (size_t)V * sizeof(float));
+        bt->lg[b] = lg;
+        return;
+    }
+    memcpy(lg, forward(m, &bt->cache[b], bt->cacheT[b], ids, T, 0), (size_t)V * sizeof(float));
+    bt->lg[b] = lg;
+}
+
+int gpt2_generate_batch(GPT2 *m, GPT2Sequence *seqs, int B, int eos, int flags, char *err) {
+    if (B < 1) return fail(err, "gpt2_generate_batch: %d sequences (at least 1)", B);
+    for (int b = 0; b < B; b++) {
+        const GPT2Sequence *s = &seqs[b];
+        if (!s->ids || !s->sampler || s->n_prompt < 1 || s->max_new < 0 || s->n_prompt > INT32_MAX - s->max_new ||
+            s->context < 1 || s->context > m->config.maxT)
+            return fail(err, "gpt2_generate_batch: sequence %d: bad arguments (ids, sampler, n_prompt %d >= 1, "
+                        "max_new %d >= 0, context %d in 1..%d)", b, s->n_prompt, s->max_new, s->context,
+                        m->config.maxT);
+        for (int i = 0; i < s->n_prompt; i++)
+            if (s->ids[i] < 0 || s->ids[i] >= m->config.V)
+                return fail(err, "gpt2_generate_batch: sequence %d: token %d of the prompt is %d, outside 0..%d", b, i,
+                            s->ids[i], m->config.V - 1);
+    }
+    Batch bt;
+    if (batch_alloc(m, &bt, seqs, B, err)) return -1;
+    for (int b = 0; b < B; b++) seqs[b].n = seqs[b].n_prompt;
+    int shift = (flags & GPT2_CONTEXT_SHIFT) != 0;
+    for (;;) {
+        // which window each sequence runs: whole (the prompt, a slide, a shift), or one new position
+        int n_rows = 0, active = 0;
+        for (int b = 0; b < B; b++) {
+            GPT2Sequence *s = &seqs[b];
+            bt.ran[b] = 0, bt.lg[b] = NULL;
+            if (s->done || s->n - s->n_prompt >= s->max_new) {
+                s->done = 1;
+                continue;
+            }
+            active++;
+            int s0 = window_start(s->n, bt.start[b], s->context, shift);
+            if (s0 != bt.start[b]) {
+                run_window(m, &bt, seqs, b, s0);
+                continue;
+            }
+            bt.rows[n_rows] = b, bt.tokens[n_rows] = s->ids[s->n - 1];
+            bt.pos[n_rows] = s->n - 1 - s0, bt.rowT[n_rows++] = bt.cacheT[b];
+        }
+        if (active == 0) break;
+        if (n_rows == 1) { // alone: gpt2_forward's decode, whose threads suit one row
+            int b = bt.rows[0];
+            bt.lg[b] = forward(m, &bt.cache[b], bt.cacheT[b], &bt.tokens[0], 1, bt.pos[0]);
+        } else if (n_rows > 1) {
+            forward_rows(m, &bt, n_rows);
+            for (int r = 0; r < n_rows; r++) bt.lg[bt.rows[r]] = bt.rlog + (size_t)r * m->config.V;
+        }
+        // each sequence's draw, in order: sample, stop at eos, else append
+        for (int b = 0; b < B; b++) {
+            GPT2Sequence *s = &seqs[b];
+            if (!bt.lg[b]) continue;
+            int next = sampler_sample(s->sampler, bt.lg[b], s->ids, s->n);
+            if (next == eos) {
+                s->done = 1;
+                continue;
+            }
+            s->ids[s->n++] = next;
+            if (s->on_token && s->on_token(s->ctx, next, bt.lg[b])) s->done = 1;
+        }
+    }
+    batch_free(&bt);
+    return 0;
+}
 
 int gpt2_generate(GPT2 *m, Sampler *s, int *ids, int n, int max_new, int context, int eos,
                   gpt2_on_token on_token, void *ctx) {
-    if (!ids || !s || n < 1 || max_new < 0 || n > INT32_MAX - max_new || context < 1 || context > m->config.maxT)
-        return -1;
-    for (int i = 0; i < n; i++)
-        if (ids[i] < 0 || ids[i] >= m->config.V) return -1;
-    int start = -1; // nothing cached yet
-    for (int step = 0; step < max_new; step++) {
-        int s0 = n > context ? n - context : 0; // idx[:, -context_size:]
-        const float *logits = s0 == start ? gpt2_forward(m, ids + n - 1, 1, n - 1 - s0)
-                                          : gpt2_forward(m, ids + s0, n - s0, 0);
-        start = s0;
-        int next = sampler_sample(s, logits, ids, n);
-        if (next == eos) break;
-        ids[n++] = next;
-        if (on_token && on_token(ctx, next, logits)) break;
-    }
-    return n;
+    char err[GPT2_ERR_LEN];
+    GPT2Sequence seq = {.ids = ids, .n_prompt = n, .max_new = max_new, .context = context, .sampler = s,
+                        .on_token = on_token, .ctx = ctx};
+    return gpt2_generate_batch(m, &seq, 1, eos, 0, err) ? -1 : seq.n;
 }

@@ -13,7 +13,7 @@
 // function and the file. Nothing here prints or exits.
 //
 // Dimension letters used in every shape comment:
-//   B batch (always 1 here), T tokens in a forward call, C channels, NH heads, hs = C/NH head size,
+//   B batch (sequences decoded at once), T tokens in a forward call, C channels, NH heads, hs = C/NH head size,
 //   V vocabulary, Vp V padded (rows V..Vp-1 of wte are never used), L layers, maxT context length,
 //   OC output channels of a linear layer.
 #ifndef GPT2_H
@@ -245,6 +245,39 @@ typedef int (*gpt2_on_token)(void *ctx, int token, const float *logits);
 
 int gpt2_generate(GPT2 *model, Sampler *sampler, int *ids, int n_prompt, int max_new, int context,
                   int eos, gpt2_on_token on_token, void *ctx);
+
+// Batched generation: B sequences at once, each with its own prompt, sampler, length, context and
+// KV cache (min(context, n_prompt + max_new - 1) positions, allocated here and freed before the
+// return), so that one pass over the weights serves a token of each. Each sequence runs exactly
+// gpt2_generate's loop: its ids, and so its text, are bit for bit what gpt2_generate gives it alone,
+// for any batch and any thread count. A sequence leaves the batch when it ends (eos, max_new, or
+// its on_token returns non-zero); the call returns when all have ended. Prompts are run one sequence
+// at a time (those with the same prompt share that run), the new tokens in one batch.
+//
+// flags: GPT2_CONTEXT_SHIFT changes what happens when a sequence outgrows its context. By default
+// the window slides one token per step and is run again whole, as generate() does (exact, and a
+// prompt-sized forward pass per token). With GPT2_CONTEXT_SHIFT, once the window would hold more
+// than `context` tokens only its last max(1, context / 2) are kept, run once from position 0, and
+// the KV cache goes on from there until the window is full again: one forward pass per context / 2
+// tokens, but the model then sees between half a window and a whole one, not always the whole.
+//
+// Returns 0, or -1 (err set) on bad arguments or when out of memory; on_token has then not been called.
+
+#define GPT2_CONTEXT_SHIFT 1
+
+typedef struct {
+    int *ids;               // (n_prompt + max_new) the prompt, then room for the new tokens
+    int n_prompt;           // >= 1
+    int max_new;            // new tokens at most (>= 0)
+    int context;            // the model sees the last `context` tokens (1..maxT)
+    Sampler *sampler;       // this sequence's own (its generator, its filters)
+    gpt2_on_token on_token; // with each new id (NULL: none); non-zero ends this sequence only
+    void *ctx;              // on_token's first argument
+    int n;                  // out: the sequence's length, prompt included
+    int done;               // in: 1 skips the sequence; out: 1 once it has ended
+} GPT2Sequence;
+
+int gpt2_generate_batch(GPT2 *model, GPT2Sequence *seqs, int B, int eos, int flags, char *err);
 
 #ifdef __cplusplus
 }

@@ -906,3 +906,150 @@ const char *gpt2_kernels(void) {
            : USE_NEON    ? "neon"
                          : "portable";
 }
+
+// ----------------------------------------------------------------------------------------------
+// Batched decode: one new token for each of B sequences. Every row is computed exactly as
+// gpt2_matmul and gpt2_attention compute it with T = 1 (the same dot product, accumulators and
+// order), so a sequence's tokens do not depend on the others in its batch; the batch only shares
+// the pass over the weights.
+
+#if USE_AVX2
+// out[r] = dot_f32(w, x + r ldx, n) (or dot_bf16 when bf16: w is then uint16_t) for the four rows
+// r = 0..3 at once, each with dot_f32's four accumulators, its steps and its sums in its order; each
+// 8 weights loaded (and widened from bf16) once for the four rows.
+static inline void dot4(float out[4], const void *w, int bf16, const float *x, size_t ldx, int n) {
+    const float *wf = w, *x0 = x, *x1 = x + ldx, *x2 = x1 + ldx, *x3 = x2 + ldx;
+    const uint16_t *wh = w;
+#define WLOAD(i) (bf16 ? load_bf16x8(wh + (i)) : _mm256_loadu_ps(wf + (i)))
+#define FMA4(k, i)                                                      \
+    do {                                                                \
+        __m256 wv = WLOAD(i);                                           \
+        a0##k = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x0 + (i)), a0##k);  \
+        a1##k = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x1 + (i)), a1##k);  \
+        a2##k = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x2 + (i)), a2##k);  \
+        a3##k = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x3 + (i)), a3##k);  \
+    } while (0)
+    // a<row><accumulator>, named rather than an array so that they stay in registers
+    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    __m256 a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        FMA4(0, i);
+        FMA4(1, i + 8);
+        FMA4(2, i + 16);
+        FMA4(3, i + 24);
+    }
+    for (; i + 8 <= n; i += 8) FMA4(0, i);
+#undef FMA4
+#undef WLOAD
+    out[0] = hsum8(_mm256_add_ps(_mm256_add_ps(a00, a01), _mm256_add_ps(a02, a03)));
+    out[1] = hsum8(_mm256_add_ps(_mm256_add_ps(a10, a11), _mm256_add_ps(a12, a13)));
+    out[2] = hsum8(_mm256_add_ps(_mm256_add_ps(a20, a21), _mm256_add_ps(a22, a23)));
+    out[3] = hsum8(_mm256_add_ps(_mm256_add_ps(a30, a31), _mm256_add_ps(a32, a33)));
+    for (int r = 0; r < 4; r++)
+        for (int k = i; k < n; k++) {
+            float wk = bf16 ? bf16_to_f32(wh[k]) : wf[k];
+            out[r] += wk * x[(size_t)r * ldx + k];
+        }
+}
+#define DOT_ROWS 4 // input rows per weight row load (dot4)
+#else
+#define DOT_ROWS 1
+#endif
+
+typedef struct {
+    float *out;        // (B, OC)
+    const float *inp;  // (B, C)
+    const int8_t *xq;  // (B, C) quantized inp, GPT2_Q8 only
+    const float *xqs;  // (B, C/G)
+    const int32_t *xc; // (B, C/4)
+    const GPT2Matrix *w;
+    const float *bias;
+    int B, C, OC, rows; // rows: output rows per task
+    Epilogue epi;
+} RowsJob;
+
+// Outputs o0..o1-1 of every row: four weight rows at a time stay in L1 while the B input rows pass
+// them (four at a time through dot4 for float32 and bfloat16), then the epilogue, as matmul_task's.
+static void matmul_rows_task(void *ctx, int task) {
+    const RowsJob *j = ctx;
+    const int C = j->C, OC = j->OC, B = j->B, o0 = task * j->rows;
+    const int o1 = o0 + j->rows < OC ? o0 + j->rows : OC;
+    const GPT2Matrix *w = j->w;
+    for (int ob = o0; ob < o1; ob += 4) {
+        int oe = ob + 4 < o1 ? ob + 4 : o1, b = 0;
+#if DOT_ROWS > 1
+        if (w->type != GPT2_Q8)
+            for (; b + DOT_ROWS <= B; b += DOT_ROWS)
+                for (int o = ob; o < oe; o++) {
+                    float v[DOT_ROWS];
+                    size_t wo = (size_t)o * C;
+                    if (w->type == GPT2_F32) // (two calls: each inlined with its format fixed)
+                        dot4(v, (const float *)w->data + wo, 0, j->inp + (size_t)b * C, (size_t)C, C);
+                    else
+                        dot4(v, (const uint16_t *)w->data + wo, 1, j->inp + (size_t)b * C, (size_t)C, C);
+                    for (int r = 0; r < DOT_ROWS; r++)
+                        finish(j->out + (size_t)(b + r) * OC + o, j->bias ? v[r] + j->bias[o] : v[r], j->epi);
+                }
+#endif
+        for (; b < B; b++)
+            for (int o = ob; o < oe; o++) {
+                size_t wo = (size_t)o * C, xo = (size_t)b * C;
+                float v;
+                if (w->type == GPT2_F32) v = dot_f32((const float *)w->data + wo, j->inp + xo, C);
+                else if (w->type == GPT2_BF16) v = dot_bf16((const uint16_t *)w->data + wo, j->inp + xo, C);
+                else v = dot_q8((const int8_t *)w->data + wo, w->scale + wo / GPT2_Q8_GROUP, j->xq + xo,
+                                j->xqs + xo / GPT2_Q8_GROUP, j->xc + xo / 4, C);
+                finish(j->out + xo / C * OC + o, j->bias ? v + j->bias[o] : v, j->epi);
+            }
+    }
+    if (j->epi == OUT_GELU) // over the task's block, whose start is a multiple of 16 as matmul_task's
+        for (int b = 0; b < B; b++) gelu_inplace(j->out + (size_t)b * OC + o0, o1 - o0);
+}
+
+void gpt2_matmul_rows(GPT2Pool *pool, float *out, const float *inp, const GPT2Matrix *w, const float *bias, int B,
+                      Epilogue epi, int8_t *xq, float *xqs) {
+    const int C = w->cols, OC = w->rows;
+    int32_t *xc = (int32_t *)(xq + (size_t)B * C);
+    if (w->type == GPT2_Q8)
+        for (int b = 0; b < B; b++) {
+            gpt2_quantize_row(xq + (size_t)b * C, xqs + (size_t)b * (C / GPT2_Q8_GROUP), inp + (size_t)b * C, C);
+            if (USE_VNNI) q8_corrections(xc + (size_t)b * (C / 4), xq + (size_t)b * C, C);
+        }
+    // Blocks of 64 output rows (a multiple of 16, so that GELU's vector and scalar parts fall where
+    // they do for T = 1): many more tasks than threads, as the work is compute bound.
+    RowsJob j = {.out = out, .inp = inp, .xq = xq, .xqs = xqs, .xc = xc, .w = w, .bias = bias, .B = B, .C = C,
+                 .OC = OC, .rows = 64, .epi = epi};
+    gpt2_pool_for(pool, (OC + j.rows - 1) / j.rows, matmul_rows_task, &j, (double)B * C * OC);
+}
+
+typedef struct {
+    float *out;                  // (B, C)
+    const float *q;              // (B, ldq)
+    const float *const *kcache;  // (B) each (NH, cacheT[b], hs)
+    const float *const *vcache;  // (B)
+    const int *pos, *cacheT;     // (B)
+    float *scores;               // (B, NH, ld)
+    int ldq, C, NH, ld;
+} AttentionRowsJob;
+
+static void attention_rows_task(void *ctx, int i) {
+    const AttentionRowsJob *r = ctx;
+    int b = i / r->NH, h = i % r->NH;
+    AttentionJob j = {.out = r->out + (size_t)b * r->C, .q = r->q + (size_t)b * r->ldq, .kcache = r->kcache[b],
+                      .vcache = r->vcache[b], .ldq = r->ldq, .T = 1, .pos = r->pos[b], .C = r->C, .NH = r->NH,
+                      .maxT = r->cacheT[b]};
+    attention_row(&j, h, 0, r->scores + (size_t)i * r->ld);
+}
+
+size_t gpt2_attention_rows_scratch(int B, int NH, int maxT) { return (size_t)B * NH * scores_ld(maxT); }
+
+void gpt2_attention_rows(GPT2Pool *pool, float *out, const float *q, int ldq, const float *const *kcache,
+                         const float *const *vcache, const int *pos, const int *cacheT, float *scratch, int B, int C,
+                         int NH, int maxT) {
+    AttentionRowsJob j = {.out = out, .q = q, .kcache = kcache, .vcache = vcache, .pos = pos, .cacheT = cacheT,
+                          .scores = scratch, .ldq = ldq, .C = C, .NH = NH, .ld = scores_ld(maxT)};
+    double cost = 0.0;
+    for (int b = 0; b < B; b++) cost += 2.0 * (pos[b] + 1) * C;
+    gpt2_pool_for(pool, B * NH, attention_rows_task, &j, cost);
+}

@@ -78,6 +78,21 @@ size_t gpt2_attention_scratch(int C, int NH, int maxT);
 void gpt2_attention(GPT2Pool *pool, float *out, const float *q, int ldq, const float *kcache,
                     const float *vcache, float *scratch, int T, int pos, int C, int NH, int maxT);
 
+// ---- batched decode: one new token for each of B sequences, every row computed exactly as the
+// kernels above compute it with T = 1, so that a sequence gives the same bits in any batch.
+// out (B, OC) = inp (B, C) · w^T + bias: each weight row streamed once for all B rows, each output
+// with the T = 1 dot product (dot_f32, dot_bf16, dot_q8) in its order; threads over output rows.
+// xq (2 B C bytes) and xqs (B, C / GPT2_Q8_GROUP): scratch for the int8 input (GPT2_Q8 only).
+void gpt2_matmul_rows(GPT2Pool *pool, float *out, const float *inp, const GPT2Matrix *w, const float *bias, int B,
+                      Epilogue epi, int8_t *xq, float *xqs);
+// out (B, C) = attention of one query per sequence: row b at position pos[b] over its own cache,
+// kcache[b], vcache[b] (NH, cacheT[b], hs), exactly as gpt2_attention with T = 1; threads over
+// (sequence, head). maxT: the largest cacheT; scratch: gpt2_attention_rows_scratch() floats.
+size_t gpt2_attention_rows_scratch(int B, int NH, int maxT);
+void gpt2_attention_rows(GPT2Pool *pool, float *out, const float *q, int ldq, const float *const *kcache,
+                         const float *const *vcache, const int *pos, const int *cacheT, float *scratch, int B, int C,
+                         int NH, int maxT);
+
 // ---- the rest of the transformer block
 // out (T, C) = (inp - mean) / sqrt(var + 1e-5) * w + b per row, biased variance as PyTorch.
 void gpt2_layernorm(float *out, const float *inp, const float *w, const float *b, int T, int C);

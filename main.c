@@ -78,6 +78,8 @@ typedef struct {
     SweepSetting sweep[MAX_SWEEP]; // --sweep
     int n_sweep;
     int num_samples_set;         // -N given
+    const char *prompts;         // --prompts: a file of prompts, one a line, each continued
+    int context_shift;           // --context-shift: GPT2_CONTEXT_SHIFT instead of the sliding window
 } Args;
 
 static const char *usage_text =
@@ -111,7 +113,14 @@ static const char *usage_text =
     "      --stop STRING          end a continuation where its text contains STRING (not printed);\n"
     "                             repeatable; \\n, \\t and \\\\ in STRING are a newline, a tab, a backslash\n"
     "  -N, --num-samples K        K continuations of the prompt, each after a line \"--- sample I (seed\n"
-    "                             S) ---\"; sample I uses seed S = --seed + I - 1, so -s S alone repeats it\n"
+    "                             S) ---\"; sample I uses seed S = --seed + I - 1, so -s S alone repeats it;\n"
+    "                             generated as one batch (up to 64 at once), printed in order\n"
+    "      --prompts FILE         continue every line of FILE (\\n in a line: a newline), batched, each\n"
+    "                             after \"--- prompt P, sample I (seed S) ---\"; with -N, K samples each\n"
+    "      --context-shift        when the window is full, keep its last half and go on from the KV cache\n"
+    "                             (one forward pass per half window instead of one per token; the model\n"
+    "                             then sees between half a window and a whole one, not always the whole,\n"
+    "                             so the text differs from the book's generate())\n"
     "\n"
     "Exploring the next-token distribution (the book's experiments):\n"
     "      --show-probs N         chart the N most likely next tokens after the prompt: logit,\n"
@@ -290,7 +299,7 @@ static int parse_sweep(const char *s, SweepSetting *out, int *n) {
 
 enum { O_PROMPT_IDS = 256, O_TOP_P, O_MIN_P, O_REPEAT, O_REPEAT_N, O_EOS, O_TOKENIZER, O_QUANT, O_PRINT_IDS, O_DUMP,
        O_ENCODE, O_DECODE, O_STOP, O_SHOW_PROBS, O_COMPARE, O_DRAWS, O_EVAL, O_STRIDE, O_NO_SPECIAL, O_VERSION,
-       O_SCORE, O_JSON, O_TOP_LOGPROBS, O_HTML, O_SWEEP };
+       O_SCORE, O_JSON, O_TOP_LOGPROBS, O_HTML, O_SWEEP, O_PROMPTS, O_CONTEXT_SHIFT };
 enum { CLI_HELP = -1, CLI_VERSION = -2 }; // cli_parse's answers besides 0 and EXIT_USAGE
 
 static const struct option long_options[] = {
@@ -311,7 +320,8 @@ static const struct option long_options[] = {
     {"perplexity", required_argument, 0, O_EVAL}, {"stride", required_argument, 0, O_STRIDE},
     {"score", required_argument, 0, O_SCORE},    {"json", no_argument, 0, O_JSON},
     {"top-logprobs", required_argument, 0, O_TOP_LOGPROBS}, {"html", required_argument, 0, O_HTML},
-    {"sweep", required_argument, 0, O_SWEEP},
+    {"sweep", required_argument, 0, O_SWEEP},      {"prompts", required_argument, 0, O_PROMPTS},
+    {"context-shift", no_argument, 0, O_CONTEXT_SHIFT},
     {"verbose", no_argument, 0, 'v'},            {"version", no_argument, 0, O_VERSION},
     {"help", no_argument, 0, 'h'},               {0, 0, 0, 0},
 };
@@ -390,6 +400,8 @@ static int parse_option(int opt, const char *flag, Args *a) {
     case O_TOP_LOGPROBS: return parse_int("--top-logprobs", optarg, 0, 1000, &a->top_logprobs);
     case O_HTML: a->html = optarg; return 0;
     case O_SWEEP: return parse_sweep(optarg, a->sweep, &a->n_sweep);
+    case O_PROMPTS: a->prompts = optarg; return 0;
+    case O_CONTEXT_SHIFT: a->context_shift = 1; return 0;
     case 'v': a->verbose = 1; return 0;
     case 'h': return CLI_HELP;
     case O_VERSION: return CLI_VERSION;
@@ -420,6 +432,15 @@ static int check_combinations(const Args *a) {
     if (a->n_sweep && (a->mode != MODE_GENERATE || chart || a->show_probs || a->n_stop))
         return cli_error(EXIT_USAGE, "--sweep runs alone: not with --eval, --score, --draws, --compare-temperatures, "
                                      "--dump-logits, --show-probs or --stop");
+    if (a->prompts && (a->prompt || a->prompt_ids))
+        return cli_error(EXIT_USAGE, "give either --prompts or --prompt/--prompt-ids, not both");
+    if (a->prompts && (a->mode != MODE_GENERATE || a->draws || a->n_temps || a->dump_logits ||
+                       (a->show_probs && !a->max_new_set)))
+        return cli_error(EXIT_USAGE, "--prompts continues each prompt: it does not go with --encode, --decode, "
+                         "--eval, --draws, --compare-temperatures, --dump-logits or --show-probs without -n");
+    if (a->context_shift && a->mode != MODE_GENERATE)
+        return cli_error(EXIT_USAGE, "--context-shift is for generation: it does not go with --encode, --decode "
+                         "or --eval");
     return 0;
 }
 
@@ -748,9 +769,15 @@ static int make_room(int **ids, int n, int max_new) {
 
 // The prompt as ids (n >= 1) with room for max_new more, each with a row in the model's embedding
 // (V): a tokenizer larger than the model could give ids beyond it.
+static int finish_prompt(const Args *a, const Tokenizer *tok, int V, int **ids, int *n);
 static int prompt_ids(const Args *a, const Tokenizer *tok, int V, int **ids, int *n) {
     int r = read_prompt(a, tok, V, ids, n);
-    if (r != 0) return r;
+    return r != 0 ? r : finish_prompt(a, tok, V, ids, n);
+}
+
+// The ids of a prompt's text made what generation needs: <|endoftext|> for an empty one, each id in
+// the model's vocabulary, room for -n more.
+static int finish_prompt(const Args *a, const Tokenizer *tok, int V, int **ids, int *n) {
     if (*n == 0) { // an empty prompt starts from <|endoftext|>, as GPT-2's unconditional samples do
         free(*ids);
         if ((*ids = malloc(sizeof(int)))) (*ids)[(*n)++] = eot_id(tok); // NULL: make_room reports it
@@ -858,14 +885,13 @@ static int run_explore(const Job *j) {
     return 0;
 }
 
-// --stop strings as bytes, with their lengths. hold keeps the text not written yet because it could
-// be the start of one: less than max_len bytes, plus a token (< 256 bytes).
+// --stop strings as bytes, with their lengths. Each continuation holds back the text not written yet
+// because it could be the start of one: less than max_len bytes, plus a token (< 256 bytes).
 typedef struct {
     char *s[MAX_STOPS];
     size_t len[MAX_STOPS];
     int n;
     size_t max_len;
-    unsigned char *hold; // (max_len + 256), NULL without stop strings
 } Stops;
 
 // s with \n, \t and \\ made a newline, a tab and a backslash, into out (room: strlen(s)); its length.
@@ -889,21 +915,26 @@ static int stops_build(Stops *st, const Args *a) {
         st->len[i] = unescape(st->s[i], a->stop[i]);
         if (st->len[i] > st->max_len) st->max_len = st->len[i];
     }
-    if (st->n && !(st->hold = malloc(st->max_len + 256))) return cli_error(EXIT_DATA, "out of memory");
     return 0;
 }
 
 static void stops_free(Stops *st) {
     for (int i = 0; i < st->n; i++) free(st->s[i]);
-    free(st->hold);
 }
+
+typedef struct Printer Printer;
 
 // One continuation as it streams out: its text (or ids), the --show-probs charts, the stop strings.
 typedef struct {
     const Job *job;
     Sampler *sampler;
     Stops *stops;
-    size_t n_hold;        // bytes in stops->hold
+    unsigned char *hold;  // (stops->max_len + 256) this continuation's text that may begin a stop string
+    size_t n_hold;        // bytes in hold
+    Printer *printer;     // the batch it is printed with
+    unsigned char *buf;   // its output while an earlier continuation is being printed
+    size_t n_buf, cap_buf;
+    int ended;            // its last token is in, its text complete
     int eos;              // the id that ends the continuation (gpt2_generate runs with -1: see on_token)
     int eos_hit, stopped; // ended by eos, by a stop string
     int step;             // new tokens so far, eos included
@@ -935,25 +966,58 @@ static const unsigned char *find_bytes(const unsigned char *b, size_t n, const c
     return NULL;
 }
 
+// The continuations of a batch, printed in order: the first one not yet complete (front) streams
+// to stdout as it comes, each later one is buffered until those before it are complete.
+struct Printer {
+    Output *out; // (n)
+    int n, front;
+};
+
+// Output of continuation o: to stdout when it is the one printing, else to its buffer.
+static int sample_write(Output *o, const void *p, size_t n) {
+    if (o == &o->printer->out[o->printer->front]) return out_write(p, n);
+    if (o->n_buf + n > o->cap_buf) {
+        size_t cap = (o->n_buf + n) * 2 + 256;
+        unsigned char *b = realloc(o->buf, cap);
+        if (!b) return cli_error(EXIT_DATA, "out of memory for the text of a sample");
+        o->buf = b, o->cap_buf = cap;
+    }
+    memcpy(o->buf + o->n_buf, p, n);
+    o->n_buf += n;
+    return 0;
+}
+
+// One token of continuation o: its id (space-separated unless first), or its bytes.
+static int sample_token(Output *o, int id, int first) {
+    if (o->job->a->print_ids) {
+        char buf[16];
+        int len = snprintf(buf, sizeof(buf), first ? "%d" : " %d", id);
+        return sample_write(o, buf, (size_t)len);
+    }
+    size_t len;
+    const unsigned char *b = tokenizer_decode(o->job->tok, id, &len);
+    return sample_write(o, b, len);
+}
+
 // New text b (len): written out except the end that may begin a stop string, which waits for the
 // next token; at a stop string, what comes before it is written and the continuation stops.
 static int emit_text(Output *o, const unsigned char *b, size_t len) {
     Stops *st = o->stops;
-    if (st->n == 0) return out_write(b, len);
-    memcpy(st->hold + o->n_hold, b, len);
+    if (st->n == 0) return sample_write(o, b, len);
+    memcpy(o->hold + o->n_hold, b, len);
     o->n_hold += len;
     size_t cut = o->n_hold;
     for (int s = 0; s < st->n; s++) {
-        const unsigned char *p = find_bytes(st->hold, o->n_hold, st->s[s], st->len[s]);
-        if (p && (size_t)(p - st->hold) < cut) cut = (size_t)(p - st->hold);
+        const unsigned char *p = find_bytes(o->hold, o->n_hold, st->s[s], st->len[s]);
+        if (p && (size_t)(p - o->hold) < cut) cut = (size_t)(p - o->hold);
     }
     if (cut < o->n_hold) {
         o->stopped = 1, o->n_hold = 0;
-        return out_write(st->hold, cut);
+        return sample_write(o, o->hold, cut);
     }
-    size_t keep = stop_prefix_len(st, st->hold, o->n_hold);
-    int r = out_write(st->hold, o->n_hold - keep);
-    memmove(st->hold, st->hold + o->n_hold - keep, keep);
+    size_t keep = stop_prefix_len(st, o->hold, o->n_hold);
+    int r = sample_write(o, o->hold, o->n_hold - keep);
+    memmove(o->hold, o->hold + o->n_hold - keep, keep);
     o->n_hold = keep;
     return r;
 }
@@ -1011,7 +1075,7 @@ static int on_token(void *ctx, int token, const float *logits) {
     if (a->json) {
         o->status = json_new_token(o, token, logits);
     } else if (a->print_ids) {
-        o->status = write_token(o->job->tok, 1, token, 0);
+        o->status = sample_token(o, token, 0);
     } else {
         size_t len;
         const unsigned char *b = tokenizer_decode(o->job->tok, token, &len);
@@ -1019,6 +1083,16 @@ static int on_token(void *ctx, int token, const float *logits) {
     }
     if (o->status == 0) o->status = out_flush(); // the text streams, token by token
     return o->status || o->stopped || interrupted;
+}
+
+static void sample_end(Output *o);
+
+// gpt2_generate_batch's callback: on_token, and the continuation's end at its last token.
+static int on_batch_token(void *ctx, int token, const float *logits) {
+    Output *o = ctx;
+    int stop = on_token(ctx, token, logits);
+    if (stop || o->step >= o->job->a->max_new) sample_end(o);
+    return stop;
 }
 
 // -v after a continuation: the load, the prompt's speed (its forward pass and the first draw), then
@@ -1050,39 +1124,98 @@ static void print_speed(const Job *j, const Output *o) {
     fputc('\n', stderr);
 }
 
-// Sample k (from 0) of -N: seeded with seed + k, so that `-s S -N 3`'s sample 1 is `-s S` alone and
-// sample 2 is `-s S+1` alone. A header when there are several, the prompt, then the continuation.
-static int run_sample(const Job *j, Stops *stops, int k) {
-    const Args *a = j->a;
-    char err[GPT2_ERR_LEN];
-    Sampler sampler;
-    SamplerConfig cfg = a->sampling;
-    cfg.seed += (uint64_t)k;
-    if (sampler_build(&sampler, j->model->config.V, &cfg, err) != 0) return library_error(err);
-    int r = 0;
-    if (a->num_samples > 1 && !a->json) {
-        char h[96];
-        int len = snprintf(h, sizeof(h), "--- sample %d (seed %llu) ---\n", k + 1, (unsigned long long)cfg.seed);
-        r = out_write(h, (size_t)len);
+// The end of continuation o's text: what waited for a stop string that never came, a newline; the
+// clock and -v. Then, if it was printing, each next continuation in order: its buffered text out,
+// and the same for it when it has ended too; the first that has not streams from now on.
+static void sample_end(Output *o) {
+    if (o->ended) return;
+    o->ended = 1, o->t_end = now_seconds();
+    if (o->status == 0 && o->n_hold) o->status = sample_write(o, o->hold, o->n_hold);
+    if (o->status == 0) o->status = o->job->a->json ? json_sample_end(o) : sample_write(o, "\n", 1);
+    Printer *pr = o->printer;
+    while (pr->front < pr->n && pr->out[pr->front].ended) {
+        Output *done = &pr->out[pr->front];
+        if (done->job->a->verbose) print_speed(done->job, done);
+        if (++pr->front == pr->n) break;
+        Output *next = &pr->out[pr->front];
+        if (next->status == 0 && next->n_buf) next->status = out_write(next->buf, next->n_buf);
+        free(next->buf);
+        next->buf = NULL, next->n_buf = next->cap_buf = 0;
     }
-    for (int i = 0; r == 0 && !a->json && i < j->n; i++) r = write_token(j->tok, a->print_ids, j->ids[i], i == 0);
-    Output out = {.job = j, .sampler = &sampler, .stops = stops, .eos = a->eos_set ? a->eos : eot_id(j->tok),
-                  .fancy = explore_fancy(stderr), .t_start = now_seconds(), .sample = k};
-    if (r == 0) gpt2_generate(j->model, &sampler, j->ids, j->n, a->max_new, j->context, -1, on_token, &out);
-    out.t_end = now_seconds();
-    if (r == 0) r = out.status;
-    if (r == 0 && out.n_hold) r = out_write(stops->hold, out.n_hold); // the text ended inside no stop string
-    if (r == 0) r = a->json ? json_sample_end(&out) : out_write("\n", 1);
-    if (a->verbose) print_speed(j, &out);
-    sampler_free(&sampler);
+}
+
+// Up to this many continuations are generated at once (a batch's memory grows with it).
+#define MAX_BATCH 64
+
+// Continuations first..first+n-1 of the run: continuation k is sample k % K of prompt k / K
+// (jobs[k / K]), sample i seeded with seed + i, so that `-s S -N 3`'s sample 1 is `-s S` alone and
+// sample 2 is `-s S+1` alone. Each is a header (when there are several), the prompt, then the new
+// text; they are generated in one batch and printed in order (see Printer).
+static int run_batch(const Job *jobs, Stops *stops, int first, int n) {
+    const Args *a = jobs[0].a;
+    const int K = a->num_samples;
+    GPT2 *model = jobs[0].model;
+    char err[GPT2_ERR_LEN];
+    Output *out = calloc((size_t)n, sizeof(Output));
+    Sampler *samplers = calloc((size_t)n, sizeof(Sampler));
+    GPT2Sequence *seqs = calloc((size_t)n, sizeof(GPT2Sequence));
+    Printer pr = {.out = out, .n = n};
+    int r = !out || !samplers || !seqs ? cli_error(EXIT_DATA, "out of memory for %d samples", n) : 0, built = 0;
+    double t0 = now_seconds();
+    for (int i = 0; r == 0 && i < n; i++, built++) {
+        int k = first + i, p = k / K;
+        const Job *j = &jobs[p];
+        SamplerConfig cfg = a->sampling;
+        cfg.seed += (uint64_t)(k % K);
+        if (sampler_build(&samplers[i], model->config.V, &cfg, err) != 0) {
+            r = library_error(err);
+            break;
+        }
+        Output *o = &out[i];
+        *o = (Output){.job = j, .sampler = &samplers[i], .stops = stops, .printer = &pr, .sample = k % K,
+                      .eos = a->eos_set ? a->eos : eot_id(j->tok), .fancy = explore_fancy(stderr), .t_start = t0};
+        int *ids = malloc(((size_t)j->n + a->max_new) * sizeof(int));
+        if (!ids || (stops->n && !(o->hold = malloc(stops->max_len + 256)))) {
+            free(ids);
+            r = cli_error(EXIT_DATA, "out of memory for %d samples", n);
+            break;
+        }
+        memcpy(ids, j->ids, (size_t)j->n * sizeof(int));
+        seqs[i] = (GPT2Sequence){.ids = ids, .n_prompt = j->n, .max_new = a->max_new, .context = j->context,
+                                 .sampler = &samplers[i], .on_token = on_batch_token, .ctx = o};
+        char h[128];
+        int len = 0;
+        if (a->prompts && !a->json) // (JSON lines say their sample themselves)
+            len = snprintf(h, sizeof(h), "--- prompt %d, sample %d (seed %llu) ---\n", p + 1, k % K + 1,
+                           (unsigned long long)cfg.seed);
+        else if (K > 1 && !a->json)
+            len = snprintf(h, sizeof(h), "--- sample %d (seed %llu) ---\n", k % K + 1, (unsigned long long)cfg.seed);
+        o->status = sample_write(o, h, (size_t)len);
+        for (int t = 0; o->status == 0 && !a->json && t < j->n; t++) o->status = sample_token(o, j->ids[t], t == 0);
+        if (o->status) seqs[i].done = 1;
+    }
+    if (r == 0) {
+        for (int i = 0; i < n; i++) out[i].t_start = now_seconds();
+        if (gpt2_generate_batch(model, seqs, n, -1, a->context_shift ? GPT2_CONTEXT_SHIFT : 0, err) != 0)
+            r = library_error(err);
+        for (int i = 0; i < n; i++) sample_end(&out[i]); // those that ended without a token (-n 0, an error)
+    }
+    for (int i = 0; i < n; i++)
+        if (r == 0 && out[i].status) r = out[i].status;
+    for (int i = 0; i < built; i++) free(seqs[i].ids), free(out[i].hold), free(out[i].buf), sampler_free(&samplers[i]);
+    free(out), free(samplers), free(seqs);
     return r;
 }
 
-// The -N continuations of the prompt, one after the other, until Ctrl-C.
-static int run_samples(const Job *j) {
+// Every continuation of the run (K = -N per prompt) in batches of up to MAX_BATCH, until Ctrl-C.
+// With --show-probs one at a time, so that each continuation's charts on stderr come together.
+static int run_samples(const Job *jobs, int n_prompts) {
     Stops stops;
-    int r = stops_build(&stops, j->a);
-    for (int k = 0; r == 0 && k < j->a->num_samples && !interrupted; k++) r = run_sample(j, &stops, k);
+    int r = stops_build(&stops, jobs[0].a);
+    long total = (long)n_prompts * jobs[0].a->num_samples;
+    int step = jobs[0].a->show_probs ? 1 : MAX_BATCH;
+    for (long k = 0; r == 0 && k < total && !interrupted; k += step)
+        r = run_batch(jobs, &stops, (int)k, total - k < step ? (int)(total - k) : step);
     stops_free(&stops);
     if (r == 0 && interrupted) r = EXIT_INTERRUPTED;
     return r;
@@ -1218,6 +1351,56 @@ static int run_sweep(const Job *j) {
     return r == 0 && interrupted ? EXIT_INTERRUPTED : r;
 }
 
+// --prompts FILE: its lines, each with \n, \t and \\ made a newline, a tab and a backslash (as in
+// --stop) and a final \r dropped, as prompts (ids with room for -n more, an empty line
+// <|endoftext|>), one Job each.
+static int read_prompts(const Job *base, Job **jobs, int *n_jobs) {
+    const Args *a = base->a;
+    FILE *f = fopen(a->prompts, "rb");
+    if (!f) return cli_error(EXIT_DATA, "--prompts: %s: %s", a->prompts, strerror(errno));
+    size_t len;
+    char *text = read_stream(f, &len);
+    int e = errno;
+    fclose(f);
+    if (!text) return cli_error(EXIT_DATA, "--prompts: %s: %s", a->prompts, strerror(e));
+    int r = 0, cap = 0;
+    *jobs = NULL, *n_jobs = 0;
+    for (size_t at = 0; r == 0 && at < len;) {
+        char *line = text + at, *nl = memchr(line, '\n', len - at);
+        size_t n = nl ? (size_t)(nl - line) : len - at;
+        at += n + 1;
+        line[n] = '\0';
+        if (n && line[n - 1] == '\r') line[--n] = '\0';
+        if (*n_jobs == cap) {
+            Job *b = realloc(*jobs, (size_t)(cap = cap * 2 + 16) * sizeof(Job));
+            if (!b) {
+                r = cli_error(EXIT_DATA, "out of memory for the prompts of %s", a->prompts);
+                break;
+            }
+            *jobs = b;
+        }
+        Job *j = &(*jobs)[*n_jobs];
+        *j = *base;
+        j->ids = NULL;
+        size_t n_ids = 0;
+        size_t m = unescape(line, line); // in place: never longer
+        if (tokenizer_encode(base->tok, line, m, &j->ids, &n_ids) != 0 || n_ids > INT32_MAX)
+            r = cli_error(EXIT_DATA, "out of memory encoding the prompts of %s", a->prompts);
+        j->n = (int)n_ids;
+        if (r == 0) r = finish_prompt(a, base->tok, base->model->config.V, &j->ids, &j->n);
+        if (r != 0) free(j->ids);
+        else ++*n_jobs;
+    }
+    free(text);
+    if (r == 0 && *n_jobs == 0) r = cli_error(EXIT_DATA, "--prompts: %s: no prompts (the file is empty)", a->prompts);
+    if (r != 0) {
+        for (int i = 0; i < *n_jobs; i++) free((*jobs)[i].ids);
+        free(*jobs);
+        *jobs = NULL;
+    }
+    return r;
+}
+
 // Generate mode: the model, the flags checked against it, the prompt's ids, then what the flags ask.
 static int run_generate(const Args *a, const Tokenizer *tok) {
     GPT2 model;
@@ -1226,11 +1409,21 @@ static int run_generate(const Args *a, const Tokenizer *tok) {
     Job j = {.a = a, .tok = tok, .model = &model, .t_load = now_seconds() - t0,
              .context = a->context ? a->context : model.config.maxT};
     int r = check_flags_against_model(a, tok, &model.config, j.context);
+    if (r == 0 && a->prompts) {
+        Job *jobs = NULL;
+        int n_jobs = 0;
+        r = read_prompts(&j, &jobs, &n_jobs);
+        if (r == 0) r = run_samples(jobs, n_jobs);
+        for (int i = 0; i < n_jobs; i++) free(jobs[i].ids);
+        free(jobs);
+        gpt2_free(&model);
+        return r;
+    }
     if (r == 0) r = prompt_ids(a, tok, model.config.V, &j.ids, &j.n);
     if (r == 0 && a->dump_logits) r = dump_logits(&j);
     else if (r == 0 && (a->draws || a->n_temps || (a->show_probs && a->max_new == 0))) r = run_explore(&j);
     else if (r == 0 && a->n_sweep) r = run_sweep(&j);
-    else if (r == 0) r = run_samples(&j);
+    else if (r == 0) r = run_samples(&j, 1);
     free(j.ids);
     gpt2_free(&model);
     return r;

@@ -6,6 +6,12 @@
 //   bench model PATH THREADS [int8] [decode]
 //                                    load s, prefill 128/512 tok/s, first-token ms, decode tok/s, RSS
 //                                    (with `decode`: only the first-token and decode figures)
+//   bench batch PATH THREADS B       B sequences of 64 new tokens after a 4-token prompt (T = 1,
+//                                    top-k 40, seeds 1..B) in one gpt2_generate_batch: aggregate new
+//                                    tokens/s, first-token ms, RSS
+//   bench shift PATH THREADS CONTEXT NEW SHIFT
+//                                    a CONTEXT-token prompt (the window full), then NEW tokens with the
+//                                    sliding window (SHIFT 0) or --context-shift (1): tokens/s after the first
 #include "../gpt2.h"
 #include "../platform.h"
 #include "../util.h"
@@ -189,7 +195,75 @@ static int bench_model(const char *path, int threads, int int8, int decode_only)
     return 0;
 }
 
+static double rss_mb(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+#ifdef __APPLE__
+    return ru.ru_maxrss / 1048576.0; // macOS counts bytes
+#else
+    return ru.ru_maxrss / 1024.0; // Linux and the BSDs count kilobytes
+#endif
+}
+
+enum { MAX_BATCH = 256 };
+
+static int bench_batch(const char *path, int threads, int B) {
+    char err[GPT2_ERR_LEN];
+    GPT2 m;
+    GPT2Options opt = {.threads = threads};
+    if (B < 1 || B > MAX_BATCH || gpt2_build(&m, path, &opt, err) != 0) return fprintf(stderr, "%s\n", err), 1;
+    enum { N_PROMPT = 4, N_NEW = 64 };
+    static Sampler s[MAX_BATCH];
+    static GPT2Sequence seqs[MAX_BATCH];
+    static int ids[MAX_BATCH][N_PROMPT + N_NEW];
+    Timing tm = {.t_first = 0.0};
+    for (int b = 0; b < B; b++) {
+        SamplerConfig sc = sampler_defaults();
+        sc.temperature = 1.0f, sc.top_k = 40, sc.seed = (uint64_t)b + 1;
+        if (sampler_build(&s[b], m.config.V, &sc, err) != 0) return fprintf(stderr, "%s\n", err), 1;
+        memcpy(ids[b], (int[]){6109, 3626, 6100, 345}, sizeof(int) * N_PROMPT); // "Every effort moves you"
+        seqs[b] = (GPT2Sequence){.ids = ids[b], .n_prompt = N_PROMPT, .max_new = N_NEW, .context = m.config.maxT,
+                                 .sampler = &s[b], .on_token = on_token, .ctx = &tm};
+    }
+    double t0 = now_seconds();
+    if (gpt2_generate_batch(&m, seqs, B, -1, 0, err) != 0) return fprintf(stderr, "%s\n", err), 1;
+    double t = now_seconds() - t0;
+    long total = 0;
+    for (int b = 0; b < B; b++) total += seqs[b].n - N_PROMPT, sampler_free(&s[b]);
+    printf("{\"threads\": %d, \"B\": %d, \"aggregate\": %.1f, \"ttft_ms\": %.1f, \"rss_mb\": %.1f}\n", m.n_threads, B,
+           total / t, (tm.t_first - t0) * 1e3, rss_mb());
+    gpt2_free(&m);
+    return 0;
+}
+
+static int bench_shift(const char *path, int threads, int context, int n_new, int shift) {
+    char err[GPT2_ERR_LEN];
+    GPT2 m;
+    GPT2Options opt = {.threads = threads};
+    if (gpt2_build(&m, path, &opt, err) != 0) return fprintf(stderr, "%s\n", err), 1;
+    if (context < 1 || context > m.config.maxT || n_new < 2) return fprintf(stderr, "bench shift: bad sizes\n"), 1;
+    Sampler s;
+    if (sampler_build(&s, m.config.V, NULL, err) != 0) return 1; // greedy
+    int *ids = malloc(((size_t)context + n_new) * sizeof(int));
+    for (int i = 0; i < context; i++) ids[i] = (i * 7919) % m.config.V;
+    Timing tm = {.t_first = 0.0};
+    GPT2Sequence seq = {.ids = ids, .n_prompt = context, .max_new = n_new, .context = context, .sampler = &s,
+                        .on_token = on_token, .ctx = &tm};
+    if (gpt2_generate_batch(&m, &seq, 1, -1, shift ? GPT2_CONTEXT_SHIFT : 0, err) != 0)
+        return fprintf(stderr, "%s\n", err), 1;
+    double t = now_seconds() - tm.t_first;
+    printf("{\"threads\": %d, \"context\": %d, \"shift\": %d, \"rate\": %.2f}\n", m.n_threads, context, shift,
+           (seq.n - context - 1) / t);
+    free(ids);
+    sampler_free(&s);
+    gpt2_free(&m);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc >= 5 && strcmp(argv[1], "batch") == 0) return bench_batch(argv[2], atoi(argv[3]), atoi(argv[4]));
+    if (argc >= 7 && strcmp(argv[1], "shift") == 0)
+        return bench_shift(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]));
     if (argc >= 3 && strcmp(argv[1], "machine") == 0) return bench_machine(atoi(argv[2]));
     if (argc >= 4 && strcmp(argv[1], "model") == 0) {
         int int8 = 0, decode_only = 0;
@@ -199,6 +273,7 @@ int main(int argc, char **argv) {
         }
         return bench_model(argv[2], atoi(argv[3]), int8, decode_only);
     }
-    fprintf(stderr, "usage: bench machine THREADS | bench model PATH THREADS [int8] [decode]\n");
+    fprintf(stderr, "usage: bench machine THREADS | bench model PATH THREADS [int8] [decode] | bench batch PATH "
+                    "THREADS B | bench shift PATH THREADS CONTEXT NEW SHIFT\n");
     return 2;
 }

@@ -10,7 +10,9 @@ weight format and thread count: load time, prefill tokens/s for 128- and 512-tok
 share of the FMA peak), time to the first token after a 4-token prompt, decode tokens/s for 128 tokens
 (and as a share of the bandwidth ceiling, bandwidth / bytes of weights read per token, with the
 bandwidth measured right before that run: the best such share), peak RSS
-against the checkpoint size + KV cache + 64 MB; then decode with another process keeping one core busy.
+against the checkpoint size + KV cache + 64 MB; then batched decode (aggregate new tokens/s of 1, 4, 8, 16
+and 64 sequences), the sliding window against --context-shift past the context (64 and 1024), and decode
+with another process keeping one core busy.
 Every figure is the best of RUNS runs, each in a fresh process.
 """
 import datetime
@@ -99,6 +101,28 @@ def main(argv):
                   f"| {r['prefill512']:.0f} tok/s ({r['prefill512'] * flops_per_token(512) / peak:.0%}) "
                   f"| {r['ttft_ms']:.1f} ms | {r['decode']:.1f} tok/s ({share:.0%}) "
                   f"| {r['rss_mb']:.0f} MB (limit {limit:.0f}) |")
+
+    # Batched decode: -N K as one gpt2_generate_batch, against the K samples one after another (what
+    # -N did before: K times one sample's time, i.e. one sample's rate).
+    print("\nBatched decode, fp32, 2 threads: B sequences of 64 new tokens after a 4-token prompt, aggregate new "
+          "tokens/s (first token included):\n")
+    print("| sequences | aggregate | vs one sample | first token | peak RSS |\n|---|---|---|---|---|")
+    one = None
+    for B in (1, 4, 8, 16, 64):
+        r = best_of([bench, "batch", files["fp32"], "2", str(B)])
+        one = one or r["aggregate"]
+        print(f"| {B} | {r['aggregate']:.0f} tok/s | {r['aggregate'] / one:.1f}x | {r['ttft_ms']:.1f} ms "
+              f"| {r['rss_mb']:.0f} MB |")
+
+    # Past the context: the book's sliding window runs the whole window for every token; context shift
+    # runs half a window once per half window and decodes from the cache in between.
+    print("\nPast the context, fp32, 2 threads: tokens/s after the first, the prompt filling the window:\n")
+    print("| context | sliding window (the book's) | context shift | shift vs cached decode |\n|---|---|---|---|")
+    cached = best_of([bench, "model", files["fp32"], "2", "decode"])["decode"]
+    for ctx, n_slide, n_shift in ((64, 64, 256), (1024, 6, 600)):
+        slide = best_of([bench, "shift", files["fp32"], "2", str(ctx), str(n_slide), "0"])["rate"]
+        shift = best_of([bench, "shift", files["fp32"], "2", str(ctx), str(n_shift), "1"])["rate"]
+        print(f"| {ctx} | {slide:.1f} tok/s | {shift:.1f} tok/s | {shift / cached:.0%} of {cached:.1f} tok/s |")
 
     print("\nDecode fp32 while another process keeps one core busy:\n")
     print("| threads | decode |\n|---|---|")

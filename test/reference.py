@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Reference numbers for the engine tests, from the GPT model of Raschka's book (PyTorch).
 
-    /usr/bin/python3 test/reference.py            # rewrites test/fixtures/ref_*
+    /usr/bin/python3 test/reference.py                # rewrites test/fixtures/ref_*
+    /usr/bin/python3 test/reference.py --shift-only   # only their "greedy_shift" cases
 
 Needs PyTorch and numpy (Debian: apt-get install python3-torch python3-numpy); `make test` does
 not: it only reads the fixtures written here.
@@ -19,7 +20,9 @@ float64 numbers, and the script prints the float32-vs-float64 difference, i.e. t
 noise. Greedy sequences must agree between the two, and the smallest top-1/top-2 logit gap along
 each greedy path is recorded ("min_gap") so a reader can see no step is a near-tie.
 For each model the same is done with every weight rounded to bfloat16 (round to nearest even, as
-the exporter's --dtype bf16 does): keys "logits_bf16" and "greedy_bf16".
+the exporter's --dtype bf16 does): keys "logits_bf16" and "greedy_bf16". "greedy_shift": greedy runs
+with gpt2's --context-shift policy (generate_shift(), generate() with that window in place of the
+sliding one), float32 and float64 again agreeing.
 """
 import hashlib
 import json
@@ -173,6 +176,23 @@ def generate(model, idx, max_new_tokens, context_size, temperature=0.0, top_k=No
     return idx
 
 
+def generate_shift(model, idx, max_new_tokens, context_size, eos_id=None):
+    """generate() (greedy) with gpt2's --context-shift policy in place of the sliding window: the first
+    window is generate()'s crop; when a new token would make it longer than context_size, only its
+    last max(1, context_size // 2) tokens are kept, and the window grows from there again."""
+    start = max(0, idx.shape[1] - context_size)
+    for _ in range(max_new_tokens):
+        if idx.shape[1] - start > context_size:
+            start = idx.shape[1] - max(1, context_size // 2)
+        with torch.no_grad():
+            logits = model(idx[:, start:])[:, -1, :]
+        idx_next = torch.argmax(logits, dim=-1, keepdim=True)
+        if idx_next == eos_id:
+            break
+        idx = torch.cat((idx, idx_next), dim=1)
+    return idx
+
+
 # --------------------------------------------------------------------------------------------
 # Loading a Hugging Face GPT-2 directory (chapter 5's load_weights_into_gpt, for HF names).
 
@@ -283,10 +303,14 @@ class GapRecorder(nn.Module):
         return logits
 
 
-def greedy(model, prompt, n, context, eos):
-    """The sequence generate() returns, and the smallest top-1/top-2 gap along the way."""
+def greedy(model, prompt, n, context, eos, shift=False):
+    """The sequence generate() (shift: generate_shift()) returns, and the smallest top-1/top-2 gap along
+    the way."""
     rec = GapRecorder(model)
-    out = generate(rec, torch.tensor([prompt]), n, context, eos_id=None if eos < 0 else eos)
+    if shift:
+        out = generate_shift(rec, torch.tensor([prompt]), n, context, eos_id=None if eos < 0 else eos)
+    else:
+        out = generate(rec, torch.tensor([prompt]), n, context, eos_id=None if eos < 0 else eos)
     return out[0].tolist(), min(rec.gaps)
 
 
@@ -300,6 +324,30 @@ def model_cases(name, m):
         greedy_cases = [(EFFORT, 100, maxT), (EFFORT, 100, 40), (long_prompt(maxT + 20, 11), 30, maxT),
                         (long_prompt(50, 12), 40, 17)]
     return logits, greedy_cases
+
+
+def shift_cases(name, m):
+    """Greedy runs with --context-shift: (prompt, new tokens, context), each shifting several times."""
+    maxT = m["positions"]
+    if name == "tiny":
+        return [(EFFORT, 60, maxT), (EFFORT, 40, 5), (long_prompt(maxT + 4, 13), 30, 7), (EFFORT, 12, 1)]
+    return [(EFFORT, 120, maxT), (long_prompt(maxT + 6, 14), 40, 17)]
+
+
+def run_shift(name, m, path):
+    """The shift cases in float64 (the fixture) and float32 (whose path must agree)."""
+    m32, _ = load_hf_dir(path, torch.float32)
+    m64, _ = load_hf_dir(path, torch.float64)
+    res = []
+    for prompt, n, ctx in shift_cases(name, m):
+        s64, gap = greedy(m64, prompt, n, ctx, -1, shift=True)
+        s32, _ = greedy(m32, prompt, n, ctx, -1, shift=True)
+        if s64 != s32:
+            sys.exit(f"reference.py: {name}: float32 and float64 context-shift paths differ: retune the model")
+        res.append({"prompt_ids": prompt, "max_new_tokens": n, "context": ctx, "eos": -1, "expected": s64,
+                    "min_gap": round(gap, 6)})
+        print(f"  {name}: context shift ctx={ctx:3d}: {len(s64) - len(prompt):3d} new, min top1-top2 gap {gap:.4g}")
+    return res
 
 
 def run_model(name, m, path, out_prefix, bf16):
@@ -358,6 +406,17 @@ def sampler_fixture():
 def main():
     os.makedirs(FIXTURES, exist_ok=True)
     torch.set_num_threads(max(1, min(8, os.cpu_count() or 1)))
+    if sys.argv[1:] == ["--shift-only"]:  # only "greedy_shift", into the fixtures as they are
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, m in MODELS.items():
+                path = os.path.join(FIXTURES, f"ref_{name}.json")
+                with open(path) as f:
+                    fx = json.load(f)
+                fx["greedy_shift"] = run_shift(name, m, make_model_dir(tmp, name, m))
+                with open(path, "w") as f:
+                    json.dump(fx, f, indent=1)
+                    f.write("\n")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         for name, m in MODELS.items():
             path = make_model_dir(tmp, name, m)
@@ -367,6 +426,7 @@ def main():
             fx["logits"], fx["greedy"], n32 = run_model(name, m, path, f"ref_{name}", False)
             fx["logits_bf16"], fx["greedy_bf16"], n16 = run_model(name, m, path, f"ref_{name}", True)
             fx["float32_noise"] = float(f"{max(n32, n16):.3g}")
+            fx["greedy_shift"] = run_shift(name, m, path)
             with open(os.path.join(FIXTURES, f"ref_{name}.json"), "w") as f:
                 json.dump(fx, f, indent=1)
                 f.write("\n")

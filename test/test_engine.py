@@ -6,7 +6,8 @@ exactly as a user runs it. Standard library only.
 
 For each test model (tiny: maxT 16, small: maxT 64): last-position logits within ATOL of the
 reference for several prompts, greedy ids identical to generate() of Raschka's book (test/reference.py) (window sliding,
-context < maxT, an end-of-text stop), identical logits for 1, 2 and 3 threads, the bf16 checkpoint
+context < maxT, an end-of-text stop), greedy ids with --context-shift identical to the reference's
+generate_shift(), identical logits for 1, 2 and 3 threads, the bf16 checkpoint
 against the reference run on the same bf16-rounded weights, and bf16 and int8 against float32.
 """
 import json
@@ -83,8 +84,19 @@ def check_model(exe, accuracy, models, fixtures, name):
                       f"(lengths {len(got)} and {len(case['expected'])})")
         print(f"  {name}{variant}: {same} of {len(ref[greedy_key])} greedy runs identical to generate()")
 
-    # thread counts: bit-identical logits and ids
+    # --context-shift against the reference's generate_shift(): the same greedy ids
     model = os.path.join(models, f"{name}.bin")
+    same = 0
+    for case in ref.get("greedy_shift", []):
+        got = greedy(exe, model, case, ("--context-shift",))
+        same += got == case["expected"]
+        check(f"{model}: greedy ids with --context-shift (context {case['context']})", got == case["expected"],
+              f"got {got and got[len(case['prompt_ids']):][:12]}..., expected "
+              f"{case['expected'][len(case['prompt_ids']):][:12]}...")
+    check(f"{name}: the fixture has context-shift cases", len(ref.get("greedy_shift", [])) > 0)
+    print(f"  {name}: {same} of {len(ref.get('greedy_shift', []))} --context-shift runs identical to generate_shift()")
+
+    # thread counts: bit-identical logits and ids
     case = ref["logits"][-1]
     base = dump_logits(exe, model, case["prompt_ids"], case["context"], ("-T", "1"))
     for t in ("2", "3"):

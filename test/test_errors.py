@@ -258,6 +258,17 @@ def rows(F, M):
          "--sweep: 't' is not key=value (t, k, p, minp, rp)"),
         ("--sweep with 17 settings", gen + ["--sweep", ";".join(["t=1"] * 17)], 2, "--sweep: at most 16 settings"),
         ("--sweep with --score", ["-m", M, "--sweep", "t=1", "--score", F.base], 2, "--sweep runs alone"),
+        ("--prompts file missing", ["-m", M, "--prompts", os.path.join(F.tmp, "missing.txt")], 1,
+         "--prompts: " + os.path.join(F.tmp, "missing.txt") + ": No such file or directory"),
+        ("--prompts file is a directory", ["-m", M, "--prompts", F.tmp], 1, "Is a directory"),
+        ("--prompts file empty", lambda: ["-m", M, "--prompts", F.write("empty_prompts.txt", b"")], 1,
+         "no prompts (the file is empty)"),
+        ("--prompts with --prompt", lambda: gen + ["--prompts", F.write("p.txt", b"Hi\n"), "-p", "x"], 2,
+         "give either --prompts or --prompt/--prompt-ids, not both"),
+        ("--prompts with --draws", lambda: gen + ["--prompts", F.write("p.txt", b"Hi\n"), "--draws", "5"], 2,
+         "--prompts continues each prompt: it does not go with"),
+        ("--context-shift with --eval", lambda: ["--context-shift", "--eval", F.write("p.txt", b"Hi\n")], 2,
+         "--context-shift is for generation: it does not go with --encode, --decode or --eval"),
     ]
     # every numeric flag: junk, empty, negative, NaN, inf, past its range, trailing characters
     floats = [("-t", "--temperature", "-0.5", "1e31"), ("--top-p", "--top-p", "0", "1.5"),

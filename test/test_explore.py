@@ -5,8 +5,9 @@
     python3 test/test_explore.py ./gpt2 build/test build/native/example
 
 --eval, --score and --sweep's perplexity against test/fixtures/eval_ref.json (PyTorch,
-test/eval_reference.py); --score's marks on a model of known ranks; --json's bytes back; -N samples each equal
-to a run with seed + i - 1 alone; --stop cuts the text before the stop string and prints nothing of
+test/eval_reference.py); --score's marks on a model of known ranks; --json's bytes back; -N samples (one
+batch) each equal to a run with seed + i - 1 alone, and --prompts' samples to each prompt alone; --stop
+cuts the text before the stop string and prints nothing of
 it; --draws counts add up, stay inside top-k, agree with the softmax of the dumped logits
 (chi-square) and start with the token generation would draw; --show-probs and
 --compare-temperatures charts; the charts fit 80 columns (display width: wide characters, escapes of
@@ -71,6 +72,40 @@ def test_samples(exe, model):
         alone = run(base + ["-s", str(7 + i)]).stdout.decode("utf-8", "replace")
         check(f"-N 3: sample {i + 1} differs from -s {7 + i} alone", body == alone)
     check("-N 3: the samples are not all different", len(set(parts)) == 3)
+
+
+def test_batches(exe, model):
+    """-N and --prompts generate as one batch: every sample equals its prompt and seed alone, with the
+    sliding window (-c 8: every step re-runs the window), with --context-shift, with --stop and ids."""
+    for extra in ([], ["-c", "8"], ["-c", "9", "--context-shift"], ["--stop", "e"], ["--print-ids", "-k", "5"],
+                  ["--repeat-penalty", "1.3", "-T", "1"]):
+        base = [exe, "-m", model, "-t", "1", "-n", "20", *extra]
+        p = run(base + ["-s", "3", "-N", "12"])
+        parts = p.stdout.decode("utf-8", "replace").split("--- sample ")[1:]
+        ok = p.returncode == 0 and len(parts) == 12
+        for i, part in enumerate(parts):
+            header, body = part.split("\n", 1)
+            alone = run(base + ["-s", str(3 + i)]).stdout.decode("utf-8", "replace")
+            ok = ok and header == f"{i + 1} (seed {3 + i}) ---" and body == alone
+        check(f"-N 12 {extra}: every sample equals its seed alone", ok, f"exit {p.returncode}, {len(parts)} samples")
+    prompts = ["Every effort moves you", "Hello\\nworld", "", "The meaning of life is", "A\\\\b",
+               "one two three four five six seven eight nine ten eleven twelve"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "prompts.txt")
+        with open(path, "w") as f:
+            f.write("\n".join(prompts) + "\n")
+        for extra in ([], ["-c", "6", "--context-shift"], ["--print-ids"]):
+            base = [exe, "-m", model, "-t", "1", "-n", "10", *extra]
+            p = run(base + ["-s", "21", "--prompts", path, "-N", "2"])
+            out = p.stdout.decode("utf-8", "replace")
+            want = ""
+            for k, text in enumerate(prompts):
+                text = text.replace("\\\\", "\0").replace("\\n", "\n").replace("\0", "\\")
+                for i in range(2):
+                    alone = run(base + ["-s", str(21 + i), "-p", text]).stdout.decode("utf-8", "replace")
+                    want += f"--- prompt {k + 1}, sample {i + 1} (seed {21 + i}) ---\n" + alone
+            check(f"--prompts {extra}: each prompt's samples equal the prompt alone, in file order",
+                  p.returncode == 0 and out == want, f"exit {p.returncode}: {out[:300]!r} vs {want[:300]!r}")
 
 
 def test_stop(exe, model):
@@ -237,6 +272,11 @@ def test_bad_input(exe, model):
             (["--compare-temperatures", "1,0.1,"], 2), (["--show-probs", "0"], 2), (["-N", "0"], 2),
             (["--stop", ""], 2), (["--stride", "0"], 2), (["--draws", "5", "--eval", short], 2),
             (["--stop", "x", "--print-ids"], 2),
+            (["-m", model, "--prompts", os.path.join(tmp, "missing.txt")], 1), (["-m", model, "--prompts", tmp], 1),
+            (["-m", model, "--prompts", empty], 1), (["--prompts", short, "-p", "x"], 2),
+            (["--prompts", short, "--prompt-ids", "1"], 2), (["--prompts", short, "--draws", "3"], 2),
+            (["--prompts", short, "--show-probs", "3"], 2), (["--context-shift", "--encode", "-p", "x"], 2),
+            (["--context-shift", "--eval", short], 2),
             (["-m", model, "--eval", os.path.join(tmp, "missing.txt")], 1),
             (["-m", model, "--eval", tmp], 1),
             (["-m", model, "--eval", short], 1), (["-m", model, "--eval", empty], 1),
@@ -429,6 +469,7 @@ def main():
     small = os.path.join(models, "small.bin")
     test_eval(exe, models)
     test_samples(exe, small)
+    test_batches(exe, small)
     test_stop(exe, small)
     test_draws(exe, small)
     test_charts(exe, small)
