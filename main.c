@@ -1235,30 +1235,54 @@ typedef struct {
     int eos, V;
 } SweepRun;
 
+// One sample of a sweep as gpt2_generate_batch's on_token sees it.
+typedef struct {
+    SweepRun *run;
+    int k; // the sample's index in run
+} SweepSample;
+
 static int sweep_on_token(void *ctx, int token, const float *logits) {
-    SweepRun *run = ctx;
-    if (token == run->eos) return 1; // the end of the sample: neither kept nor scored
-    int k = run->n - 1;
-    run->ids[k][run->len[k]++] = token;
+    SweepSample *s = ctx;
+    SweepRun *run = s->run;
+    run->ids[s->k][run->len[s->k]++] = token;
     run->tokens++;
     run->nll += explore_logsumexp(logits, run->V) - logits[token];
     return interrupted;
 }
 
-// The run->n_max samples of one setting cfg, sample k seeded with cfg->seed + k (as -N), until
-// Ctrl-C. One after the other through gpt2_generate: the one place to batch them.
+// The run->n_max samples of one setting cfg, sample k seeded with cfg->seed + k (as -N), in batches
+// of up to MAX_BATCH, until Ctrl-C. The end-of-text token ends a sample, neither kept nor scored.
 static int sweep_generate(const Job *j, const SamplerConfig *cfg, SweepRun *run) {
     char err[GPT2_ERR_LEN];
-    for (int k = 0; k < run->n_max && !interrupted; k++) {
-        Sampler sampler;
-        SamplerConfig c = *cfg;
-        c.seed += (uint64_t)k;
-        if (sampler_build(&sampler, j->model->config.V, &c, err) != 0) return library_error(err);
-        run->n++;
-        gpt2_generate(j->model, &sampler, j->ids, j->n, j->a->max_new, j->context, -1, sweep_on_token, run);
-        sampler_free(&sampler);
+    Sampler samplers[MAX_BATCH];
+    GPT2Sequence seqs[MAX_BATCH];
+    SweepSample ctx[MAX_BATCH];
+    int r = 0, max_new = j->a->max_new;
+    for (int k0 = 0; r == 0 && k0 < run->n_max && !interrupted; k0 += MAX_BATCH) {
+        int B = run->n_max - k0 < MAX_BATCH ? run->n_max - k0 : MAX_BATCH, built = 0;
+        for (; r == 0 && built < B; built++) {
+            int k = k0 + built, *ids = malloc(((size_t)j->n + max_new) * sizeof(int));
+            SamplerConfig c = *cfg;
+            c.seed += (uint64_t)k;
+            if (!ids) r = cli_error(EXIT_DATA, "--sweep: out of memory for %d samples", run->n_max);
+            else if (sampler_build(&samplers[built], j->model->config.V, &c, err) != 0) r = library_error(err);
+            if (r != 0) {
+                free(ids);
+                break;
+            }
+            memcpy(ids, j->ids, (size_t)j->n * sizeof(int));
+            ctx[built] = (SweepSample){.run = run, .k = k};
+            seqs[built] = (GPT2Sequence){.ids = ids, .n_prompt = j->n, .max_new = max_new, .context = j->context,
+                                         .sampler = &samplers[built], .on_token = sweep_on_token, .ctx = &ctx[built]};
+        }
+        if (r == 0) {
+            run->n += B;
+            if (gpt2_generate_batch(j->model, seqs, B, run->eos, j->a->context_shift ? GPT2_CONTEXT_SHIFT : 0, err))
+                r = library_error(err);
+        }
+        for (int i = 0; i < built; i++) free(seqs[i].ids), sampler_free(&samplers[i]);
     }
-    return 0;
+    return r;
 }
 
 // The command line's sampling with a setting's keys over it.
