@@ -315,10 +315,11 @@ static int valid_call(const GPT2Config *c, const int *tokens, int T, int pos) {
     return 1;
 }
 
-// The forward pass over a KV cache (L, NH, maxT, hs) of maxT positions: the model's own, or a
-// sequence's of gpt2_generate_batch. The comments give each step's output shape and, on the right,
-// the PyTorch it mirrors (nanoGPT's model.py, which Hugging Face's GPT-2 computes too).
-static const float *forward(GPT2 *m, const GPT2KVCache *cache, int maxT, const int *tokens, int T, int pos) {
+// The forward pass over a KV cache (L, NH, cacheT, hs) of cacheT positions: the model's own
+// (cacheT = maxT), or a sequence's of gpt2_generate_batch (as many as its window reaches). The
+// comments give each step's output shape and, on the right, the PyTorch it mirrors (nanoGPT's
+// model.py, which Hugging Face's GPT-2 computes too).
+static const float *forward(GPT2 *m, const GPT2KVCache *cache, int cacheT, const int *tokens, int T, int pos) {
     const GPT2Config *c = &m->config;
     const GPT2Weights *w = &m->w;
     GPT2Acts *a = &m->acts;
@@ -333,23 +334,24 @@ static const float *forward(GPT2 *m, const GPT2KVCache *cache, int maxT, const i
     }
     for (int l = 0; l < c->L; l++) {
         const GPT2Layer *lw = &w->layers[l];
-        float *kcache = cache->k + (size_t)l * NH * maxT * hs; // (NH, maxT, hs)
-        float *vcache = cache->v + (size_t)l * NH * maxT * hs; // (NH, maxT, hs)
+        float *kcache = cache->k + (size_t)l * NH * cacheT * hs; // (NH, cacheT, hs)
+        float *vcache = cache->v + (size_t)l * NH * cacheT * hs; // (NH, cacheT, hs)
 
         // ---- attention                                                 x = x + attn(ln_1(x))
         // xn (T, C) = layernorm(x)                                       ln_1(x)
         gpt2_layernorm(a->xn, a->x, lw->ln1w, lw->ln1b, T, C);
         // qkv (T, 3C) = xn · qkvw^T + qkvb                               c_attn(x)
         linear(m, a->qkv, a->xn, &lw->qkvw, lw->qkvb, T, OUT_SET);
-        // q, k, v (T, C) each: the three thirds of every row of qkv      q, k, v = ....split(C, dim=2)
+        // q, k, v (T, C) each: the three thirds of every row of qkv,    q, k, v = ....split(C, dim=2)
+        //   read in place (their rows are 3C floats apart)
         const float *q = a->qkv, *k = a->qkv + C, *v = a->qkv + 2 * C;
         // the new keys and values join the cache at positions pos..pos+T-1, head by head
-        cache_store(kcache, k, 3 * C, T, pos, NH, hs, maxT);
-        cache_store(vcache, v, 3 * C, T, pos, NH, hs, maxT);
+        cache_store(kcache, k, 3 * C, T, pos, NH, hs, cacheT);
+        cache_store(vcache, v, 3 * C, T, pos, NH, hs, cacheT);
         // att (T, C) = softmax(q · K^T / sqrt(hs), causal) · V, per head  scaled_dot_product_attention(
         //   over the keys K and values V of positions 0..pos+T-1;            q, k, v, is_causal=True)
         //   the plain loops: gpt2_attention_naive in kernels.c
-        gpt2_attention(m->pool, a->att, q, 3 * C, kcache, vcache, a->scratch, T, pos, C, NH, maxT);
+        gpt2_attention(m->pool, a->att, q, 3 * C, kcache, vcache, a->scratch, T, pos, C, NH, cacheT);
         // x (T, C) += att · attprojw^T + attprojb                        x + c_proj(y)
         linear(m, a->x, a->att, &lw->attprojw, lw->attprojb, T, OUT_ADD);
 

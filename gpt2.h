@@ -135,8 +135,9 @@ int gpt2_build(GPT2 *model, const char *path, const GPT2Options *opt, char *err)
 void gpt2_free(GPT2 *model);
 
 // Run tokens (T) at positions pos..pos+T-1; positions 0..pos-1 come from the KV cache, filled by
-// earlier calls. Returns the logits (V) of the last position, valid until the next call; NULL, with
-// nothing computed, unless T >= 1, pos >= 0, pos + T <= maxT and every token is in 0..V-1.
+// earlier calls (pos = 0 starts a new sequence: the cache is overwritten as it goes). Returns the
+// logits (V) of the last position, valid until the next call; NULL, with nothing computed, unless
+// T >= 1, pos >= 0, pos + T <= maxT and every token is in 0..V-1.
 const float *gpt2_forward(GPT2 *model, const int *tokens, int T, int pos);
 
 // Logits (n, V) of positions t0..t0+n-1 of the last gpt2_forward call (for scoring a text); -1
@@ -240,6 +241,7 @@ size_t tokenizer_stream_end(TokenizerStream *s, unsigned char *out);
 // sequence to its last `context` tokens, take the logits of the last position, sample, stop on
 // `eos` (-1: never), else append. on_token is called with each new id (return non-zero to stop early).
 // ids must have room for n_prompt + max_new tokens; returns the new length, or -1 on bad arguments.
+// (The loop itself is gpt2_generate_batch's, with B = 1; that call also offers GPT2_CONTEXT_SHIFT.)
 
 typedef int (*gpt2_on_token)(void *ctx, int token, const float *logits);
 

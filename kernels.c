@@ -779,8 +779,9 @@ static float exp_shifted(float *s, int n, float max) {
     return sum;
 }
 
-// o (hs) = sum over k < n of p[k] * scale * v (n, hs)[k].
-static void weighted_sum(float *o, const float *p, float scale, const float *v, int n, int hs) {
+// o (hs) = sum over k < n of p[k] * norm * v (n, hs)[k]: the softmax weights p, not yet divided by
+// their sum, times norm = 1 / sum.
+static void weighted_sum(float *o, const float *p, float norm, const float *v, int n, int hs) {
     int i0 = 0;
 #if USE_AVX2
     // 32 outputs at a time held in four registers while the rows of v stream past
@@ -788,7 +789,7 @@ static void weighted_sum(float *o, const float *p, float scale, const float *v, 
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (int k = 0; k < n; k++) {
             const float *vk = v + (size_t)k * hs + i0;
-            __m256 pk = _mm256_set1_ps(p[k] * scale);
+            __m256 pk = _mm256_set1_ps(p[k] * norm);
             a0 = _mm256_fmadd_ps(pk, _mm256_loadu_ps(vk), a0);
             a1 = _mm256_fmadd_ps(pk, _mm256_loadu_ps(vk + 8), a1);
             a2 = _mm256_fmadd_ps(pk, _mm256_loadu_ps(vk + 16), a2);
@@ -802,7 +803,7 @@ static void weighted_sum(float *o, const float *p, float scale, const float *v, 
         F32x8 a0 = zero8(), a1 = a0, a2 = a0, a3 = a0;
         for (int k = 0; k < n; k++) {
             const float *vk = v + (size_t)k * hs + i0;
-            float pk = p[k] * scale;
+            float pk = p[k] * norm;
             a0 = fma8_n(a0, load8(vk), pk);
             a1 = fma8_n(a1, load8(vk + 8), pk);
             a2 = fma8_n(a2, load8(vk + 16), pk);
@@ -813,7 +814,7 @@ static void weighted_sum(float *o, const float *p, float scale, const float *v, 
 #endif
     for (int i = i0; i < hs; i++) o[i] = 0.0f;
     for (int k = 0; k < n; k++)
-        for (int i = i0; i < hs; i++) o[i] += p[k] * scale * v[(size_t)k * hs + i];
+        for (int i = i0; i < hs; i++) o[i] += p[k] * norm * v[(size_t)k * hs + i];
 }
 
 // Query t of head h, as gpt2_attention_naive computes it; s is scratch for its scores.
@@ -896,7 +897,8 @@ void gpt2_attention(GPT2Pool *pool, float *out, const float *q, int ldq, const f
     AttentionJob j = {.out = out, .q = q, .kcache = kcache, .vcache = vcache, .scores = scratch,
                       .keys = scratch + (size_t)NH * ATTENTION_ROWS * scores_ld(maxT), .ldq = ldq, .T = T,
                       .pos = pos, .C = C, .NH = NH, .maxT = maxT};
-    gpt2_pool_for(pool, NH, attention_task, &j, 2.0 * T * (pos + (T + 1) / 2.0) * C); // q.k and p.v per key
+    // the cost in multiply-adds (q·k and p·v, C per key, about pos + T/2 keys per query)
+    gpt2_pool_for(pool, NH, attention_task, &j, 2.0 * T * (pos + (T + 1) / 2.0) * C);
 }
 
 const char *gpt2_kernels(void) {
