@@ -977,6 +977,7 @@ struct Printer {
 
 // Output of continuation o: to stdout when it is the one printing, else to its buffer.
 static int sample_write(Output *o, const void *p, size_t n) {
+    if (n == 0) return 0;
     if (o == &o->printer->out[o->printer->front]) return out_write(p, n);
     if (o->n_buf + n > o->cap_buf) {
         size_t cap = (o->n_buf + n) * 2 + 256;
