@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -481,6 +482,10 @@ static void on_sigbus(int sig, siginfo_t *info, void *context) {
     const GPT2 *m = mapped;
     const char *at = info->si_addr, *map = m ? m->map : NULL;
     if (map && at >= map && at < map + m->map_size) {
+        // every thread reading the lost pages comes here: the first reports and ends the process
+        static atomic_flag reported = ATOMIC_FLAG_INIT;
+        if (atomic_flag_test_and_set(&reported))
+            for (;;) pause();
         if (write(STDERR_FILENO, sigbus_message, sigbus_len) < 0) _exit(EXIT_DATA);
         _exit(EXIT_DATA);
     }
