@@ -278,8 +278,8 @@ fuzz: $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 # ---- Bench (measured, never asserted; docs/speed.md) ----------------------------------------------
 # A full-size GPT-2 124M with random weights (written once into build/bench/), every weight format
 # with 1 and 2 threads, beside the machine's bandwidth and FMA peak; then the tokenizer.
-bench: $(O)/bench build/random_checkpoint bench-tokenizer
-	$(PYTHON) test/bench.py $(O) build/random_checkpoint
+bench: $(EXE) $(O)/bench build/random_checkpoint bench-tokenizer
+	$(PYTHON) test/bench.py $(O) build/random_checkpoint ./$(EXE)
 
 # Tokenizer encode speed: ours on ~10 MB of English, then npm tiktoken on the same text when node
 # and test/node_modules (cd test && npm install) are here.

@@ -2,8 +2,8 @@
 """`make bench`: speed of the engine on a full-size GPT-2 124M with deterministic random weights, beside
 what this machine can do at all. Standard library only.
 
-    python3 test/bench.py BUILD_DIR RANDOM_CHECKPOINT   (BUILD_DIR holds bench; the second is
-                                                          tools/random_checkpoint.c built)
+    python3 test/bench.py BUILD_DIR RANDOM_CHECKPOINT GPT2   (BUILD_DIR holds bench; the second is
+                                                               tools/random_checkpoint.c built)
 
 Prints markdown: the machine's read bandwidth and FMA peak (1 and 2 threads), then one row per
 weight format and thread count: load time, prefill tokens/s for 128- and 512-token prompts (and as a
@@ -21,6 +21,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 
 L, C, V, MAXT = 12, 768, 50257, 1024
 RUNS = 3  # of every configuration, keeping the best
@@ -56,9 +57,34 @@ def cpu_name():
     return platform.processor() or "unknown CPU"
 
 
+def memory_of_processes(exe, model, n):
+    """Total RSS and PSS in MB of n gpt2 processes decoding from model at once: the largest sums of
+    /proc/PID/smaps_rollup taken while all n run (None, None where there is no /proc)."""
+    ps = [subprocess.Popen([exe, "-m", model, "-p", "Every effort moves you", "-n", "400", "--eos", "-1", "-c", "64",
+                            "-T", "1", "--print-ids"], stdout=subprocess.DEVNULL) for _ in range(n)]
+    best = (None, None)
+    while all(p.poll() is None for p in ps):
+        try:
+            now = [0.0, 0.0]
+            for p in ps:
+                with open(f"/proc/{p.pid}/smaps_rollup") as f:
+                    kb = dict((k, int(v.split()[0])) for k, v in (line.split(":", 1) for line in f if ":" in line)
+                              if k in ("Rss", "Pss"))
+                now[0] += kb["Rss"] / 1024
+                now[1] += kb["Pss"] / 1024
+            if best[0] is None or now[1] > best[1]:
+                best = tuple(now)
+        except (OSError, ValueError, KeyError):
+            break
+        time.sleep(0.05)
+    for p in ps:
+        p.wait()
+    return best
+
+
 def main(argv):
     build = argv[1]
-    bench, maker = os.path.join(build, "bench"), argv[2]
+    bench, maker, exe = os.path.join(build, "bench"), argv[2], argv[3]
     os.makedirs("build/bench", exist_ok=True)
     files = {"fp32": "build/bench/gpt2_124M.bin", "bf16": "build/bench/gpt2_124M_bf16.bin",
              "int8": "build/bench/gpt2_124M_int8.bin"}
@@ -123,6 +149,20 @@ def main(argv):
         slide = best_of([bench, "shift", files["fp32"], "2", str(ctx), str(n_slide), "0"])["rate"]
         shift = best_of([bench, "shift", files["fp32"], "2", str(ctx), str(n_shift), "1"])["rate"]
         print(f"| {ctx} | {slide:.1f} tok/s | {shift:.1f} tok/s | {shift / cached:.0%} of {cached:.1f} tok/s |")
+
+    # More threads than cores: gpt2_build caps them at the cores online.
+    print("\nDecode fp32 with more threads than the %d cores:\n" % (os.cpu_count() or 1))
+    print("| threads asked | decode |\n|---|---|")
+    for t in (os.cpu_count() or 1, 8 * (os.cpu_count() or 1)):
+        print(f"| {t} | {best_of([bench, 'model', files['fp32'], str(t), 'decode'])['decode']:.1f} tok/s |")
+
+    # Several processes on one checkpoint share its pages through the page cache: each process's RSS
+    # counts the shared weights whole, its PSS (Linux) a share of them.
+    print("\nMemory of processes decoding from one fp32 checkpoint at once (each with 1 thread):\n")
+    print("| processes | total RSS | total PSS |\n|---|---|---|")
+    for n in (1, 4):
+        rss, pss = memory_of_processes(exe, files["fp32"], n)
+        print(f"| {n} | " + ("- | - |" if rss is None else f"{rss:.0f} MB | {pss:.0f} MB |"))
 
     print("\nDecode fp32 while another process keeps one core busy:\n")
     print("| threads | decode |\n|---|---|")
