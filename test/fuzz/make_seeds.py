@@ -98,6 +98,7 @@ def main():
         "missing": ["--tokenizer", "t.bin", "--dump-logits", "out.f32", "--repeat-last-n"],
         "help": ["--temperature=0.5", "-n5", "-h"],
         "file": ["-f", "prompt.txt", "--no-special", "--verbose=1", "--version"],
+        "batch": ["--prompts", "prompts.txt", "-N", "4", "--context-shift", "-n", "3", "-t", "1"],
     }
     for name, args in argvs.items():
         put("cli", name, b"\0".join(a.encode() for a in args))
