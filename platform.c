@@ -18,6 +18,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#ifndef _WIN32
+#include <sys/mman.h> // before gpt2_alloc_huge, whose MADV_HUGEPAGE it defines
+#include <unistd.h>
+#endif
 
 #define HUGE_PAGE ((size_t)2 << 20) // a transparent huge page (x86-64, and arm64 with 4 KB pages)
 
@@ -40,8 +44,6 @@ void *gpt2_alloc_huge(size_t n) {
 
 #ifndef _WIN32
 // ---- POSIX
-#include <sys/mman.h>
-#include <unistd.h>
 
 #if defined(__linux__) && !defined(MADV_POPULATE_READ)
 #define MADV_POPULATE_READ 22 // Linux 5.14; older C libraries lack the name
