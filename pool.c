@@ -36,7 +36,7 @@
 #define USE_S 2.0
 #define USE_MAX_S 8.0
 #define ALONE_MARGIN 1.1
-#define GAP_S 0.01 // a pause longer than this between jobs restarts the measurement
+#define GAP_S 0.01 // a pause longer than this between jobs (end to start) restarts the measurement
 enum { TRY_THREADS, TRY_ALONE, USE_BEST };
 #define GEN_SHIFT 48
 #define N_SHIFT 24
@@ -58,7 +58,7 @@ struct GPT2Pool {
     atomic_int stop;
     int phase;                  // TRY_THREADS, TRY_ALONE or USE_BEST
     int alone;                  // run jobs on the caller only (TRY_ALONE, or USE_BEST when faster)
-    double phase_start, last_job; // now_seconds() at the start of the phase and of the last job
+    double phase_start, last_job; // now_seconds() at the start of the phase and at the end of the last job
     double work;                // multiply-adds done in this phase
     double threads_rate;        // work per second in the last TRY_THREADS
     double use_s;               // how long USE_BEST lasts this time
@@ -160,12 +160,11 @@ void gpt2_pool_for(GPT2Pool *p, int n, gpt2_pool_task fn, void *ctx, double cost
         for (int i = 0; i < n; i++) fn(ctx, i);
         return;
     }
-    double now = now_seconds();
-    next_phase(p, now);
-    p->last_job = now;
+    next_phase(p, now_seconds());
     p->work += cost;
     if (p->alone || n <= 1) {
         for (int i = 0; i < n; i++) fn(ctx, i);
+        p->last_job = now_seconds();
         return;
     }
     // The previous job is finished (we waited for it), so nobody reads fn/ctx now.
@@ -191,4 +190,5 @@ void gpt2_pool_for(GPT2Pool *p, int n, gpt2_pool_task fn, void *ctx, double cost
             pthread_mutex_unlock(&p->mu);
         }
     }
+    p->last_job = now_seconds();
 }
