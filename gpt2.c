@@ -221,16 +221,19 @@ static int point_weights(GPT2 *m, const Tensor t[N_TENSORS], const char *path, c
     return 0;
 }
 
+// Rows of activations start on cache lines: a 64-byte vector load that straddles two lines costs two.
+static void *acts_alloc(size_t n) { return gpt2_aligned_alloc(64, n); }
+
 // The activations and the KV cache, for up to maxT tokens.
 static int alloc_state(GPT2 *m, const char *path, char *err) {
     const GPT2Config *c = &m->config;
     size_t T = (size_t)c->maxT, C = (size_t)c->C;
     GPT2Acts *a = &m->acts;
-    a->x = malloc(T * C * sizeof(float));
-    a->xn = malloc(T * C * sizeof(float));
-    a->qkv = malloc(T * 3 * C * sizeof(float));
-    a->att = malloc(T * C * sizeof(float));
-    a->fch = malloc(T * 4 * C * sizeof(float));
+    a->x = acts_alloc(T * C * sizeof(float));
+    a->xn = acts_alloc(T * C * sizeof(float));
+    a->qkv = acts_alloc(T * 3 * C * sizeof(float));
+    a->att = acts_alloc(T * C * sizeof(float));
+    a->fch = acts_alloc(T * 4 * C * sizeof(float));
     a->scratch = malloc(gpt2_attention_scratch(c->C, c->NH, c->maxT) * sizeof(float));
     a->logits = malloc((size_t)c->Vp * sizeof(float));
     a->xq = malloc(2 * T * 4 * C); // (maxT, 4C) int8, then as many bytes of int32 (see gpt2_matmul)
@@ -283,7 +286,8 @@ void gpt2_free(GPT2 *m) {
     gpt2_aligned_free(m->converted);
     free(m->w.layers);
     GPT2Acts *a = &m->acts;
-    free(a->x), free(a->xn), free(a->qkv), free(a->att), free(a->fch), free(a->scratch), free(a->logits);
+    gpt2_aligned_free(a->x), gpt2_aligned_free(a->xn), gpt2_aligned_free(a->qkv), gpt2_aligned_free(a->att), gpt2_aligned_free(a->fch);
+    free(a->scratch), free(a->logits);
     free(a->xq), free(a->xqs);
     free(m->cache.k), free(m->cache.v);
     memset(m, 0, sizeof(*m));
@@ -418,7 +422,8 @@ static void batch_free(Batch *bt) {
         for (int b = 0; b < bt->B; b++) free(bt->cache[b].k), free(bt->cache[b].v);
     free(bt->cache), free(bt->cacheT), free(bt->start), free(bt->ran), free(bt->lg), free(bt->plog);
     free(bt->rows), free(bt->tokens), free(bt->pos), free(bt->rowT), free(bt->kc), free(bt->vc);
-    free(bt->x), free(bt->xn), free(bt->att), free(bt->qkv), free(bt->fch), free(bt->rlog), free(bt->scores);
+    gpt2_aligned_free(bt->x), gpt2_aligned_free(bt->xn), gpt2_aligned_free(bt->att), gpt2_aligned_free(bt->qkv), gpt2_aligned_free(bt->fch);
+    free(bt->rlog), free(bt->scores);
     free(bt->xq), free(bt->xqs);
 }
 
@@ -456,9 +461,9 @@ static int batch_alloc(GPT2 *m, Batch *bt, const GPT2Sequence *seqs, int B, char
     }
     bt->plog = malloc(B_ * V * sizeof(float)), bt->rlog = malloc(B_ * V * sizeof(float));
     bt->kc = malloc(B_ * sizeof(float *)), bt->vc = malloc(B_ * sizeof(float *));
-    bt->x = malloc(B_ * C * sizeof(float)), bt->xn = malloc(B_ * C * sizeof(float));
-    bt->att = malloc(B_ * C * sizeof(float)), bt->qkv = malloc(B_ * 3 * C * sizeof(float));
-    bt->fch = malloc(B_ * 4 * C * sizeof(float));
+    bt->x = acts_alloc(B_ * C * sizeof(float)), bt->xn = acts_alloc(B_ * C * sizeof(float));
+    bt->att = acts_alloc(B_ * C * sizeof(float)), bt->qkv = acts_alloc(B_ * 3 * C * sizeof(float));
+    bt->fch = acts_alloc(B_ * 4 * C * sizeof(float));
     bt->scores = malloc(gpt2_attention_rows_scratch(B, c->NH, maxT) * sizeof(float));
     bt->xq = malloc(2 * B_ * 4 * C);
     bt->xqs = malloc(B_ * 4 * C / GPT2_Q8_GROUP * sizeof(float) + sizeof(float));

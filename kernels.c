@@ -959,6 +959,69 @@ static inline void dot4(float out[4], const void *w, int bf16, const float *x, s
 #define DOT_ROWS 1
 #endif
 
+#if USE_AVX512
+// dot_f32's sums (dot_bf16's when bf16: w is then uint16_t) of R <= 4 input rows with ROWS_O weight
+// rows ldw elements apart, out (R, ROWS_O) ldo apart. On 512-bit vectors: lanes 0-7 and 8-15 of
+// acc[r][o][0] are dot_f32's accumulators a0 and a1, those of acc[r][o][1] a2 and a3, so every FMA
+// and every sum at the end is dot_f32's. Each weight vector is loaded once for the R rows and each
+// input vector once for the ROWS_O weight rows: 2 (R + ROWS_O) loads per 2 R ROWS_O FMAs of 16 lanes
+// (dot4 takes 5 loads per 4 FMAs of 8), so that a batch step is bound by the FMAs, not the loads.
+#define ROWS_O 4
+static inline __m512 load16(const void *w, int bf16, size_t i) {
+    if (!bf16) return _mm512_loadu_ps((const float *)w + i);
+    __m512i u = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)((const uint16_t *)w + i)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
+}
+static inline __attribute__((always_inline)) void dot_tile(float *out, size_t ldo, const void *w, size_t ldw,
+                                                           int bf16, const float *x, size_t ldx, int n, int R,
+                                                           const char *next) {
+    __m512 acc[2][4][ROWS_O]; // (named registers once R is a constant and the loops unrolled)
+    // Two passes, one per half of each step of 32 (one cache line of float32 each): half the
+    // accumulators at a time, so that the tile of R x ROWS_O is twice as large.
+    for (int h = 0; h < 2; h++) {
+        __m512 a[4][ROWS_O];
+        for (int r = 0; r < R; r++)
+            for (int o = 0; o < ROWS_O; o++) a[r][o] = _mm512_setzero_ps();
+        for (int i = 16 * h; i + 32 - 16 * h <= n; i += 32) {
+            __m512 wv[ROWS_O];
+            for (int o = 0; o < ROWS_O; o++) wv[o] = load16(w, bf16, o * ldw + i);
+            if (next) // the next weight rows, from memory while these compute
+                for (int o = 0; o < ROWS_O; o++) _mm_prefetch(next + (o * ldw + i) * (bf16 ? 2 : 4), _MM_HINT_T0);
+            for (int r = 0; r < R; r++) {
+                __m512 xv = _mm512_loadu_ps(x + r * ldx + i);
+                for (int o = 0; o < ROWS_O; o++) a[r][o] = _mm512_fmadd_ps(wv[o], xv, a[r][o]);
+            }
+        }
+        for (int r = 0; r < R; r++)
+            for (int o = 0; o < ROWS_O; o++) acc[h][r][o] = a[r][o];
+    }
+    int i = n / 32 * 32;
+    for (int r = 0; r < R; r++)
+        for (int o = 0; o < ROWS_O; o++) {
+            const float *xr = x + r * ldx;
+            const float *wf = (const float *)w + o * ldw;
+            const uint16_t *wh = (const uint16_t *)w + o * ldw;
+            __m256 a0 = _mm512_castps512_ps256(acc[0][r][o]), a1 = _mm512_extractf32x8_ps(acc[0][r][o], 1);
+            __m256 a2 = _mm512_castps512_ps256(acc[1][r][o]), a3 = _mm512_extractf32x8_ps(acc[1][r][o], 1);
+            int k = i;
+            for (; k + 8 <= n; k += 8) // dot_f32's tail of eights, then its scalar tail
+                a0 = _mm256_fmadd_ps(bf16 ? load_bf16x8(wh + k) : _mm256_loadu_ps(wf + k), _mm256_loadu_ps(xr + k), a0);
+            float v = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+            for (; k < n; k++) v += (bf16 ? bf16_to_f32(wh[k]) : wf[k]) * xr[k];
+            out[r * ldo + o] = v;
+        }
+}
+
+// dot_tile for R = 1..4 rows, each R its own unrolled copy.
+static void dot_rows(float *out, size_t ldo, const void *w, size_t ldw, int bf16, const float *x, size_t ldx, int n,
+                     int R, const char *next) {
+#define DOT_TILE(r, b) dot_tile(out, ldo, w, ldw, b, x, ldx, n, r, next)
+    if (bf16) R == 4 ? DOT_TILE(4, 1) : R == 3 ? DOT_TILE(3, 1) : R == 2 ? DOT_TILE(2, 1) : DOT_TILE(1, 1);
+    else R == 4 ? DOT_TILE(4, 0) : R == 3 ? DOT_TILE(3, 0) : R == 2 ? DOT_TILE(2, 0) : DOT_TILE(1, 0);
+#undef DOT_TILE
+}
+#endif
+
 typedef struct {
     float *out;        // (B, OC)
     const float *inp;  // (B, C)
@@ -971,25 +1034,47 @@ typedef struct {
     Epilogue epi;
 } RowsJob;
 
-// Outputs o0..o1-1 of every row: four weight rows at a time stay in L1 while the B input rows pass
-// them (four at a time through dot4 for float32 and bfloat16), then the epilogue, as matmul_task's.
+// Outputs o0..o1-1 of every row: a few weight rows at a time (W_ROWS) stay in L1 while the B input
+// rows pass them (through dot_rows or dot4 for float32 and bfloat16), then the epilogue, as
+// matmul_task's.
+#if USE_AVX512
+#define W_ROWS ROWS_O
+#else
+#define W_ROWS 4
+#endif
 static void matmul_rows_task(void *ctx, int task) {
     const RowsJob *j = ctx;
     const int C = j->C, OC = j->OC, B = j->B, o0 = task * j->rows;
     const int o1 = o0 + j->rows < OC ? o0 + j->rows : OC;
     const GPT2Matrix *w = j->w;
-    for (int ob = o0; ob < o1; ob += 4) {
-        int oe = ob + 4 < o1 ? ob + 4 : o1, b = 0;
-#if DOT_ROWS > 1
+    const size_t wsize = w->type == GPT2_F32 ? 4 : 2;
+    for (int ob = o0; ob < o1; ob += W_ROWS) {
+        int oe = ob + W_ROWS < o1 ? ob + W_ROWS : o1, b = 0;
+#if USE_AVX512
+        if (w->type != GPT2_Q8 && oe - ob == ROWS_O)
+            for (; b < B; b += 4) {
+                float v[4 * ROWS_O];
+                int R = B - b < 4 ? B - b : 4;
+                const char *wb = (const char *)w->data + (size_t)ob * C * wsize;
+                // the first rows prefetch the next block of weights, bf16's half size just below
+                const char *next = b == 0 && ob + 2 * ROWS_O <= o1 ? wb + (size_t)ROWS_O * C * wsize : NULL;
+                dot_rows(v, ROWS_O, wb, (size_t)C, w->type == GPT2_BF16, j->inp + (size_t)b * C, (size_t)C, C, R, next);
+                for (int r = 0; r < R; r++)
+                    for (int o = ob; o < oe; o++) {
+                        float x = v[r * ROWS_O + o - ob];
+                        finish(j->out + (size_t)(b + r) * OC + o, j->bias ? x + j->bias[o] : x, j->epi);
+                    }
+            }
+#elif DOT_ROWS > 1
         if (w->type != GPT2_Q8)
             for (; b + DOT_ROWS <= B; b += DOT_ROWS)
                 for (int o = ob; o < oe; o++) {
                     float v[DOT_ROWS];
-                    size_t wo = (size_t)o * C;
+                    const char *wo = (const char *)w->data + (size_t)o * C * wsize;
                     if (w->type == GPT2_F32) // (two calls: each inlined with its format fixed)
-                        dot4(v, (const float *)w->data + wo, 0, j->inp + (size_t)b * C, (size_t)C, C);
+                        dot4(v, wo, 0, j->inp + (size_t)b * C, (size_t)C, C);
                     else
-                        dot4(v, (const uint16_t *)w->data + wo, 1, j->inp + (size_t)b * C, (size_t)C, C);
+                        dot4(v, wo, 1, j->inp + (size_t)b * C, (size_t)C, C);
                     for (int r = 0; r < DOT_ROWS; r++)
                         finish(j->out + (size_t)(b + r) * OC + o, j->bias ? v[r] + j->bias[o] : v[r], j->epi);
                 }

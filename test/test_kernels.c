@@ -148,19 +148,27 @@ static void test_matmul(GPT2Pool *pools[3], GPT2DType dt, int T, int C, int OC, 
             failures++;
         }
     }
-    // int8 prefill (the register tile) computes each output exactly as decode does, one token at a time
-    if (dt == GPT2_Q8) {
-        float *rows = malloc((size_t)T * OC * sizeof(float));
-        memcpy(rows, init, (size_t)T * OC * sizeof(float));
-        for (int t = 0; t < T; t++)
-            gpt2_matmul(pools[0], rows + (size_t)t * OC, inp + (size_t)t * C, &w, bias, 1, epi, xq, xqs);
-        if (memcmp(rows, out[0], (size_t)T * OC * sizeof(float)) != 0) {
-            printf("FAIL int8 matmul T=%d C=%d OC=%d epilogue %d: not bit-identical to one token at a time\n", T, C,
-                   OC, epi);
+    // Each token alone (decode). The batched kernel computes every row exactly so, whatever the batch
+    // and the thread count; and int8 prefill (its register tile) does too.
+    float *rows = malloc((size_t)T * OC * sizeof(float)), *batch = malloc((size_t)T * OC * sizeof(float));
+    memcpy(rows, init, (size_t)T * OC * sizeof(float));
+    for (int t = 0; t < T; t++)
+        gpt2_matmul(pools[0], rows + (size_t)t * OC, inp + (size_t)t * C, &w, bias, 1, epi, xq, xqs);
+    for (int p = 0; p < 3; p++) {
+        memcpy(batch, init, (size_t)T * OC * sizeof(float));
+        gpt2_matmul_rows(pools[p], batch, inp, &w, bias, T, epi, xq, xqs);
+        if (memcmp(batch, rows, (size_t)T * OC * sizeof(float)) != 0) {
+            printf("FAIL matmul_rows dtype %d B=%d C=%d OC=%d epilogue %d, %d threads: not bit-identical to one row "
+                   "at a time\n", dt, T, C, OC, epi, gpt2_pool_threads(pools[p]));
             failures++;
         }
-        free(rows);
     }
+    if (dt == GPT2_Q8 && memcmp(rows, out[0], (size_t)T * OC * sizeof(float)) != 0) {
+        printf("FAIL int8 matmul T=%d C=%d OC=%d epilogue %d: not bit-identical to one token at a time\n", T, C, OC,
+               epi);
+        failures++;
+    }
+    free(rows), free(batch);
     // and the naive float matmul on the dequantized weights is close to the int8 one
     if (dt == GPT2_Q8) {
         float *deq = malloc((size_t)T * OC * sizeof(float));
