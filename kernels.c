@@ -967,6 +967,7 @@ static inline void dot4(float out[4], const void *w, int bf16, const float *x, s
 // input vector once for the ROWS_O weight rows: 2 (R + ROWS_O) loads per 2 R ROWS_O FMAs of 16 lanes
 // (dot4 takes 5 loads per 4 FMAs of 8), so that a batch step is bound by the FMAs, not the loads.
 #define ROWS_O 4
+#define ROWS_K 1024 // inputs per pair of passes: 4 + ROWS_O rows of 4 KB fit in L1
 static inline __m512 load16(const void *w, int bf16, size_t i) {
     if (!bf16) return _mm512_loadu_ps((const float *)w + i);
     __m512i u = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)((const uint16_t *)w + i)));
@@ -975,26 +976,32 @@ static inline __m512 load16(const void *w, int bf16, size_t i) {
 static inline __attribute__((always_inline)) void dot_tile(float *out, size_t ldo, const void *w, size_t ldw,
                                                            int bf16, const float *x, size_t ldx, int n, int R,
                                                            const char *next) {
-    __m512 acc[2][4][ROWS_O]; // (named registers once R is a constant and the loops unrolled)
-    // Two passes, one per half of each step of 32 (one cache line of float32 each): half the
-    // accumulators at a time, so that the tile of R x ROWS_O is twice as large.
-    for (int h = 0; h < 2; h++) {
-        __m512 a[4][ROWS_O];
+    // Two passes over each ROWS_K inputs, one per half of each step of 32 (a cache line of float32):
+    // half the accumulators at a time, so that the tile of R x ROWS_O is twice as large, while the
+    // rows' slices stay in L1 for the second pass; the other half waits in acc.
+    __m512 acc[2][4][ROWS_O];
+    for (int h = 0; h < 2; h++)
         for (int r = 0; r < R; r++)
-            for (int o = 0; o < ROWS_O; o++) a[r][o] = _mm512_setzero_ps();
-        for (int i = 16 * h; i + 32 - 16 * h <= n; i += 32) {
-            __m512 wv[ROWS_O];
-            for (int o = 0; o < ROWS_O; o++) wv[o] = load16(w, bf16, o * ldw + i);
-            if (next) // the next weight rows, from memory while these compute
-                for (int o = 0; o < ROWS_O; o++) _mm_prefetch(next + (o * ldw + i) * (bf16 ? 2 : 4), _MM_HINT_T0);
-            for (int r = 0; r < R; r++) {
-                __m512 xv = _mm512_loadu_ps(x + r * ldx + i);
-                for (int o = 0; o < ROWS_O; o++) a[r][o] = _mm512_fmadd_ps(wv[o], xv, a[r][o]);
+            for (int o = 0; o < ROWS_O; o++) acc[h][r][o] = _mm512_setzero_ps();
+    const int n32 = n / 32 * 32;
+    for (int c0 = 0; c0 < n32; c0 += ROWS_K)
+        for (int h = 0; h < 2; h++) {
+            __m512 a[4][ROWS_O]; // (registers once R is a constant and the loops unrolled)
+            for (int r = 0; r < R; r++)
+                for (int o = 0; o < ROWS_O; o++) a[r][o] = acc[h][r][o];
+            for (int i = c0 + 16 * h; i < n32 && i < c0 + ROWS_K; i += 32) {
+                __m512 wv[ROWS_O];
+                for (int o = 0; o < ROWS_O; o++) wv[o] = load16(w, bf16, o * ldw + i);
+                if (next) // the next weight rows, from memory while these compute
+                    for (int o = 0; o < ROWS_O; o++) _mm_prefetch(next + (o * ldw + i) * (bf16 ? 2 : 4), _MM_HINT_T0);
+                for (int r = 0; r < R; r++) {
+                    __m512 xv = _mm512_loadu_ps(x + r * ldx + i);
+                    for (int o = 0; o < ROWS_O; o++) a[r][o] = _mm512_fmadd_ps(wv[o], xv, a[r][o]);
+                }
             }
+            for (int r = 0; r < R; r++)
+                for (int o = 0; o < ROWS_O; o++) acc[h][r][o] = a[r][o];
         }
-        for (int r = 0; r < R; r++)
-            for (int o = 0; o < ROWS_O; o++) acc[h][r][o] = a[r][o];
-    }
     int i = n / 32 * 32;
     for (int r = 0; r < R; r++)
         for (int o = 0; o < ROWS_O; o++) {
