@@ -117,7 +117,10 @@ GPT2Pool *gpt2_pool_create(int n_threads) {
     for (; started < p->n_threads; started++)
         if (pthread_create(&p->threads[started - 1], NULL, worker_main, p) != 0) break;
     p->n_threads = started; // fewer threads if the system refused some: slower, still correct
-    p->use_s = USE_S / 2;
+    // The first trial waits USE_S / 2 with the threads: a program's first jobs run cold (weights
+    // not yet in the caches and page tables), and a trial of threads measured then would lose to
+    // the warm trial alone that follows it.
+    p->phase = USE_BEST, p->use_s = USE_S / 2;
     return p;
 }
 
