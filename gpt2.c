@@ -236,7 +236,7 @@ static int alloc_state(GPT2 *m, const char *path, char *err) {
     a->fch = acts_alloc(T * 4 * C * sizeof(float));
     a->scratch = malloc(gpt2_attention_scratch(c->C, c->NH, c->maxT) * sizeof(float));
     a->logits = malloc((size_t)c->Vp * sizeof(float));
-    a->xq = malloc(2 * T * 4 * C); // (maxT, 4C) int8, then as many bytes of int32 (see gpt2_matmul)
+    a->xq = malloc(gpt2_q8_scratch((int)T, 4 * (int)C)); // the int8 input, up to 4C wide
     a->xqs = malloc(T * 4 * C / GPT2_Q8_GROUP * sizeof(float) + sizeof(float)); // + 1: never malloc(0) for tiny C
     // calloc: the cache's pages are only touched as positions fill up.
     m->cache.k = calloc((size_t)c->L * T * C, sizeof(float));
@@ -413,7 +413,7 @@ typedef struct {
     float *fch;                      // (B, 4C)
     float *rlog;                     // (B, V)
     float *scores;                   // gpt2_attention_rows_scratch() floats
-    int8_t *xq;                      // (2 B 4C) bytes: int8 rows, then their VNNI corrections
+    int8_t *xq;                      // gpt2_q8_scratch(B, 4C) bytes: the int8 input (gpt2_matmul)
     float *xqs;                      // (B, 4C / GPT2_Q8_GROUP)
 } Batch;
 
@@ -465,7 +465,7 @@ static int batch_alloc(GPT2 *m, Batch *bt, const GPT2Sequence *seqs, int B, char
     bt->att = acts_alloc(B_ * C * sizeof(float)), bt->qkv = acts_alloc(B_ * 3 * C * sizeof(float));
     bt->fch = acts_alloc(B_ * 4 * C * sizeof(float));
     bt->scores = malloc(gpt2_attention_rows_scratch(B, c->NH, maxT) * sizeof(float));
-    bt->xq = malloc(2 * B_ * 4 * C);
+    bt->xq = malloc(gpt2_q8_scratch(B, 4 * (int)C));
     bt->xqs = malloc(B_ * 4 * C / GPT2_Q8_GROUP * sizeof(float) + sizeof(float));
     if (!bt->plog || !bt->rlog || !bt->kc || !bt->vc ||
         !bt->x || !bt->xn || !bt->att || !bt->qkv || !bt->fch || !bt->scores || !bt->xq || !bt->xqs)

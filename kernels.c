@@ -132,14 +132,14 @@ static float dot_bf16(const uint16_t *w, const float *x, int n) {
 
 #if USE_AVX2
 // The 32 products of one group of int8 weights w and activations x, summed into 8 lanes as floats.
-// xc (8): the group's corrections for VNNI (q8_corrections).
+// xc (8): the group's corrections for VNNI (quantize_input).
 static inline __m256 q8_group(const int8_t *w, const int8_t *x, const int32_t *xc) {
     __m256i a = _mm256_loadu_si256((const __m256i *)w), b = _mm256_loadu_si256((const __m256i *)x);
 #if USE_VNNI
     // dpbusd multiplies unsigned by signed bytes: flipping w's sign bit gives w + 128 as unsigned,
     // and the accumulator starts at xc, which takes the extra 128 * x back out, exactly.
     __m256i u = _mm256_xor_si256(a, _mm256_set1_epi8((char)0x80));
-    return _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i *)xc), u, b));
+    return _mm256_cvtepi32_ps(dpbusd256(_mm256_loadu_si256((const __m256i *)xc), u, b));
 #else
     (void)xc;
     // maddubs multiplies unsigned by signed bytes: move a's sign onto b. |a|, |b| <= 127, so the
@@ -328,6 +328,7 @@ typedef struct {
     const int8_t *xq; // (T, C) quantized inp, GPT2_Q8 only
     const float *xqs; // (T, C/G)
     const int32_t *xc; // (T, C/4) VNNI corrections of xq
+    const int32_t *xg; // (T, C/G) the same summed per group (q8_tile's)
     const GPT2Matrix *w; // (OC, C)
     const float *bias; // (OC) or NULL
     int T, C, OC;
@@ -523,77 +524,115 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
 }
 #endif
 
-#if USE_VNNI512 && GPT2_Q8_GROUP == 32
-// int8 prefill: a register tile of Q8_T tokens by Q8_O outputs that computes each output exactly as
-// dot_q8 does, bit for bit, while loading each weight once per Q8_T tokens and each activation once
-// per Q8_O outputs. dot_q8 keeps two 8-lane accumulators per output, the even groups of each block of
-// eight in acc0 and the odd ones in acc1; here one 16-lane vector holds both (acc0 in lanes 0-7, acc1
-// in 8-15), so that one 512-bit dpbusd sums a pair of groups into exactly the lanes dot_q8's two
-// 256-bit ones would, and one FMA adds them with the pair's two scale products. The groups past the
-// last whole block of eight go into acc0 alone, as in dot_q8, and the same hsum8 ends it.
+#if USE_VNNI && GPT2_Q8_GROUP == 32
+// int8 prefill at the hardware's int8 rate: each lane of a vector is one output, and dpbusd adds
+// four products of int8 to it per step, so a group's 32 products are summed exactly in int32 in 8
+// steps and its float work (one FMA with the two scales' product) is done once per group and
+// output, not once per 4 products as in dot_q8. The same maths as dot_q8 (the same exact group sums
+// times the same scale products), summed over the groups in order rather than in dot_q8's lanes:
+// prefill's bits differ from decode's in the last places, as float32's do. dpbusd multiplies
+// unsigned by signed bytes: the weights are taken as w + 128 (their sign bit flipped), and each
+// group's sum starts from -128 times its activations' sum (xg), which takes the excess back out, exactly.
+// Register tile: Q8_T tokens by Q8_O outputs, two vectors of Q8_L lanes: on 512-bit vectors
+// (AVX-512 VNNI) 4 x 32, 16 of the 32 registers; on 256-bit ones (AVX-VNNI) 3 x 16, 12 of the 16.
+#if USE_VNNI512
+#define Q8_L 16
 #define Q8_T 4
-#define Q8_O 4
-#define Q8_MAX_PAIRS 128 // inputs C <= 8192 (GPT-2 XL's 4C is 6400); wider rows take dot_q8
-#define Q8_MIN_T 32      // fewer tokens do not pay for readying the weights (a 4-token prompt took 3x as long)
+typedef __m512i VI;
+typedef __m512 VF;
+#define vi_set1 _mm512_set1_epi32
+#define vi_load(p) _mm512_loadu_si512(p)
+#define vi_dpbusd _mm512_dpbusd_epi32
+#define vf_zero _mm512_setzero_ps
+#define vf_set1 _mm512_set1_ps
+#define vf_load _mm512_loadu_ps
+#define vf_store _mm512_storeu_ps
+#define vf_add _mm512_add_ps
+#define vf_mul _mm512_mul_ps
+#define vf_fmadd _mm512_fmadd_ps
+#define vf_from_vi _mm512_cvtepi32_ps
+#else
+#define Q8_L 8
+#define Q8_T 3
+typedef __m256i VI;
+typedef __m256 VF;
+#define vi_set1 _mm256_set1_epi32
+#define vi_load(p) _mm256_loadu_si256((const __m256i *)(p))
+#define vi_dpbusd dpbusd256
+#define vf_zero _mm256_setzero_ps
+#define vf_set1 _mm256_set1_ps
+#define vf_load _mm256_loadu_ps
+#define vf_store _mm256_storeu_ps
+#define vf_add _mm256_add_ps
+#define vf_mul _mm256_mul_ps
+#define vf_fmadd _mm256_fmadd_ps
+#define vf_from_vi _mm256_cvtepi32_ps
+#endif
+#define Q8_O (2 * Q8_L)
+#define Q8_MIN_T 32 // fewer tokens do not pay for readying the weights (a 4-token prompt took 3x as long)
 
-// Q8_T x Q8_O outputs: tokens t0.., outputs o0... wu (Q8_O, 64 pairs): the weights of the pairs with
-// their sign bits flipped (w + 128 as unsigned bytes, for dpbusd); wsx (Q8_O, pairs, 16): each pair's weight scales
-// as float, the first group's in lanes 0-7, the second's in 8-15.
-static void q8_tile(const MatmulJob *j, int t0, int o0, const uint8_t *wu, const float *wsx, int pairs) {
-    const int C = j->C, G = C / GPT2_Q8_GROUP;
-    const __m512i pick = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
-    __m512 acc[Q8_T][Q8_O];
-    for (int a = 0; a < Q8_T; a++)
-        for (int b = 0; b < Q8_O; b++) acc[a][b] = _mm512_setzero_ps();
-    const int8_t *x = j->xq + (size_t)t0 * C;
-    const float *xs = j->xqs + (size_t)t0 * G;
-    const int32_t *xc = j->xc + (size_t)t0 * (C / 4);
-    for (int p = 0; p < pairs; p++) {
-        __m512i w[Q8_O];
-        for (int b = 0; b < Q8_O; b++) w[b] = _mm512_loadu_si512(wu + ((size_t)b * pairs + p) * 64);
-        for (int a = 0; a < Q8_T; a++) {
-            // the token's two activation scales, each in 8 lanes
-            __m512 s = _mm512_permutexvar_ps(pick, _mm512_castps128_ps512(_mm_castsi128_ps(
-                                                       _mm_loadl_epi64((const __m128i *)(xs + (size_t)a * G + 2 * p)))));
-            __m512i xv = _mm512_loadu_si512(x + (size_t)a * C + 64 * p);
-            for (int b = 0; b < Q8_O; b++) {
-                // the correction starts the sum (q8_group), exact in int32
-                __m512i i = _mm512_dpbusd_epi32(_mm512_loadu_si512(xc + (size_t)a * (C / 4) + 16 * p), w[b], xv);
-                __m512 sc = _mm512_mul_ps(_mm512_loadu_ps(wsx + ((size_t)b * pairs + p) * 16), s);
-                acc[a][b] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), sc, acc[a][b]);
+// out (Q8_T, Q8_O) = (load ? out : 0) + the groups g < G of x (Q8_T tokens, ldx apart; their scales
+// xs and corrections xg ldg apart) times the panel: wu (G, 8, 2, Q8_L, 4) the weights of step d of
+// group g of output Q8_L z + lane, plus 128; sw (G, 2, Q8_L) their scales as float.
+static void q8_tile(float *out, int ldo, const int8_t *x, int ldx, const float *xs, const int32_t *xg, int ldg,
+                    const uint8_t *wu, const float *sw, int G, int load) {
+    VF f[Q8_T][2];
+    for (int t = 0; t < Q8_T; t++) f[t][0] = f[t][1] = vf_zero();
+    for (int g = 0; g < G; g++) {
+        VI s[Q8_T][2]; // the group's exact sums, from its correction
+        for (int t = 0; t < Q8_T; t++) s[t][0] = s[t][1] = vi_set1(xg[(size_t)t * ldg + g]);
+        for (int d = 0; d < 8; d++) {
+            const uint8_t *wd = wu + (size_t)(g * 8 + d) * 8 * Q8_L;
+            VI w0 = vi_load(wd), w1 = vi_load(wd + 4 * Q8_L);
+            for (int t = 0; t < Q8_T; t++) {
+                int32_t four; // the token's 4 activations of this step, in every lane
+                memcpy(&four, x + (size_t)t * ldx + 32 * g + 4 * d, sizeof(four));
+                VI xv = vi_set1(four);
+                s[t][0] = vi_dpbusd(s[t][0], w0, xv);
+                s[t][1] = vi_dpbusd(s[t][1], w1, xv);
             }
         }
+        for (int t = 0; t < Q8_T; t++) {
+            VF xsc = vf_set1(xs[(size_t)t * ldg + g]);
+            for (int z = 0; z < 2; z++)
+                f[t][z] = vf_fmadd(vf_from_vi(s[t][z]), vf_mul(vf_load(sw + (g * 2 + z) * Q8_L), xsc), f[t][z]);
+        }
     }
-    const int8_t *wq = (const int8_t *)j->w->data;
-    for (int a = 0; a < Q8_T; a++)
-        for (int b = 0; b < Q8_O; b++) {
-            int t = t0 + a, o = o0 + b;
-            size_t wo = (size_t)o * C, xo = (size_t)t * C;
-            __m256 lo = _mm512_castps512_ps256(acc[a][b]), hi = _mm512_extractf32x8_ps(acc[a][b], 1);
-            for (int g = 2 * pairs; g < G; g++) // the groups after the last block of eight
-                lo = _mm256_fmadd_ps(q8_group(wq + wo + 32 * g, j->xq + xo + 32 * g, j->xc + xo / 4 + 8 * g),
-                                     _mm256_set1_ps(f16_to_f32(j->w->scale[wo / GPT2_Q8_GROUP + g]) * j->xqs[xo / GPT2_Q8_GROUP + g]), lo);
-            float v = hsum8(_mm256_add_ps(lo, hi));
-            finish(j->out + (size_t)t * j->OC + o, j->bias ? v + j->bias[o] : v, j->epi);
+    for (int t = 0; t < Q8_T; t++)
+        for (int z = 0; z < 2; z++) {
+            float *o = out + (size_t)t * ldo + Q8_L * z;
+            vf_store(o, load ? vf_add(f[t][z], vf_load(o)) : f[t][z]);
         }
 }
 
-// Tokens 0..tT-1 (a multiple of Q8_T) by outputs o0..oT-1 (oT - o0 a multiple of Q8_O): Q8_O weight
-// rows at a time made ready for the tile, then every token tile against them.
+// Tokens 0..tT-1 (a multiple of Q8_T) by outputs o0..oT-1 (a multiple of Q8_O), TILE_K inputs (a
+// multiple of the group) at a time: each panel of Q8_O outputs made ready for q8_tile once, then
+// every token tile against it; the bias at the end, as matmul_tiles.
 static void q8_tiles(const MatmulJob *j, int tT, int o0, int oT) {
-    const int C = j->C, G = C / GPT2_Q8_GROUP, pairs = G / 8 * 4; // pairs in whole blocks of eight groups
-    uint8_t wu[Q8_O * 64 * Q8_MAX_PAIRS];
-    float wsx[Q8_O * Q8_MAX_PAIRS * 16];
-    for (int o = o0; o < oT; o += Q8_O) {
-        for (int b = 0; b < Q8_O; b++) {
-            const uint8_t *src = (const uint8_t *)j->w->data + (size_t)(o + b) * C;
-            const uint16_t *ws = j->w->scale + (size_t)(o + b) * G;
-            for (int i = 0; i < 64 * pairs; i++) wu[(size_t)b * 64 * pairs + i] = src[i] ^ 0x80;
-            for (int p = 0; p < pairs; p++)
-                for (int l = 0; l < 16; l++) wsx[((size_t)b * pairs + p) * 16 + l] = f16_to_f32(ws[2 * p + l / 8]);
+    const int C = j->C, OC = j->OC, GC = C / GPT2_Q8_GROUP;
+    enum { GK = TILE_K / GPT2_Q8_GROUP }; // groups per panel
+    uint8_t wu[GK * 8 * 8 * Q8_L];
+    float sw[GK * 2 * Q8_L];
+    const int8_t *w = j->w->data;
+    for (int c0 = 0; c0 < C; c0 += TILE_K) {
+        int G = (C - c0 < TILE_K ? C - c0 : TILE_K) / GPT2_Q8_GROUP, g0 = c0 / GPT2_Q8_GROUP;
+        for (int o = o0; o < oT; o += Q8_O) {
+            for (int b = 0; b < Q8_O; b++) {
+                const int8_t *row = w + (size_t)(o + b) * C + c0;
+                int z = b / Q8_L, lane = b % Q8_L;
+                for (int i = 0; i < G * GPT2_Q8_GROUP; i++) // step i / 4 of the groups
+                    wu[(size_t)((i / 4) * 2 + z) * 4 * Q8_L + lane * 4 + i % 4] = (uint8_t)(row[i] ^ 0x80);
+                for (int g = 0; g < G; g++)
+                    sw[(g * 2 + z) * Q8_L + lane] = f16_to_f32(j->w->scale[(size_t)(o + b) * GC + g0 + g]);
+            }
+            for (int t = 0; t < tT; t += Q8_T)
+                q8_tile(j->out + (size_t)t * OC + o, OC, j->xq + (size_t)t * C + c0, C, j->xqs + (size_t)t * GC + g0,
+                        j->xg + (size_t)t * GC + g0, GC, wu, sw, G, c0 > 0 || j->epi == OUT_ADD);
         }
-        for (int t = 0; t < tT; t += Q8_T) q8_tile(j, t, o, wu, wsx, pairs);
     }
+    if (j->bias)
+        for (int t = 0; t < tT; t++)
+            for (int o = o0; o < oT; o++) j->out[(size_t)t * OC + o] += j->bias[o];
 }
 #endif
 
@@ -617,8 +656,8 @@ static void matmul_task(void *ctx, int i) {
     int big = i < j->n_big, rows = big ? j->big : j->small, end = big ? j->split : j->OC;
     int o0 = big ? i * j->big : j->split + (i - j->n_big) * j->small, o1 = o0 + rows < end ? o0 + rows : end;
     int t = 0;
-#if USE_VNNI512 && GPT2_Q8_GROUP == 32
-    if (j->T >= Q8_MIN_T && j->w->type == GPT2_Q8 && j->C / GPT2_Q8_GROUP / 8 * 4 <= Q8_MAX_PAIRS)
+#if USE_VNNI && GPT2_Q8_GROUP == 32
+    if (j->T >= Q8_MIN_T && j->w->type == GPT2_Q8)
         t = matmul_tiled(j, q8_tiles, Q8_T, Q8_O, o0, o1);
 #endif
 #if USE_TILES
@@ -630,10 +669,25 @@ static void matmul_task(void *ctx, int i) {
         for (t = 0; t < j->T; t++) gelu_inplace(j->out + (size_t)t * j->OC + o0, o1 - o0);
 }
 
-// xc (C/4) = -128 times the sum of each 4 consecutive activations of x (C): what q8_group's VNNI
-// path adds by treating each weight w as the unsigned w + 128, taken back out.
-static void q8_corrections(int32_t *xc, const int8_t *x, int C) {
-    for (int l = 0; l < C / 4; l++) xc[l] = -128 * (x[4 * l] + x[4 * l + 1] + x[4 * l + 2] + x[4 * l + 3]);
+size_t gpt2_q8_scratch(int T, int C) { return 2 * (size_t)T * C + (size_t)T * C / 8; }
+
+// The int8 input in its scratch (gpt2_q8_scratch): inp (T, C) quantized to xq (T, C) with scales xqs
+// (T, C/G); then, for VNNI, xc (T, C/4) = -128 times the sum of each 4 consecutive activations
+// (what q8_group adds by treating each weight w as the unsigned w + 128, taken back out), and xg
+// (T, C/G) the same per group (q8_tile's).
+static void quantize_input(int8_t *xq, float *xqs, int32_t *xc, int32_t *xg, const float *inp, int T, int C) {
+    for (int t = 0; t < T; t++) {
+        const int8_t *x = xq + (size_t)t * C;
+        gpt2_quantize_row(xq + (size_t)t * C, xqs + (size_t)t * (C / GPT2_Q8_GROUP), inp + (size_t)t * C, C);
+        if (!USE_VNNI) continue;
+        int32_t *c = xc + (size_t)t * (C / 4);
+        for (int l = 0; l < C / 4; l++) c[l] = -128 * (x[4 * l] + x[4 * l + 1] + x[4 * l + 2] + x[4 * l + 3]);
+        for (int g = 0; g < C / GPT2_Q8_GROUP; g++) {
+            int32_t sum = 0;
+            for (int l = 0; l < GPT2_Q8_GROUP / 4; l++) sum += c[g * (GPT2_Q8_GROUP / 4) + l];
+            xg[(size_t)t * (C / GPT2_Q8_GROUP) + g] = sum;
+        }
+    }
 }
 
 // Rows per prefill task: a multiple of the register tiles' outputs that fits in L2 (64 rows of 4C
@@ -646,20 +700,15 @@ static int round16(int n) { return n < 16 ? 16 : (n + 15) / 16 * 16; }
 void gpt2_matmul(GPT2Pool *pool, float *out, const float *inp, const GPT2Matrix *w, const float *bias, int T,
                  Epilogue epi, int8_t *xq, float *xqs) {
     const int C = w->cols, OC = w->rows;
-    // the quantized input; after it in the same scratch, its VNNI corrections
-    int32_t *xc = (int32_t *)(xq + (size_t)T * C);
-    if (w->type == GPT2_Q8)
-        for (int t = 0; t < T; t++) {
-            gpt2_quantize_row(xq + (size_t)t * C, xqs + (size_t)t * (C / GPT2_Q8_GROUP), inp + (size_t)t * C, C);
-            if (USE_VNNI) q8_corrections(xc + (size_t)t * (C / 4), xq + (size_t)t * C, C);
-        }
+    int32_t *xc = (int32_t *)(xq + (size_t)T * C), *xg = xc + (size_t)T * C / 4;
+    if (w->type == GPT2_Q8) quantize_input(xq, xqs, xc, xg, inp, T, C);
     // Prefill: blocks of PREFILL_ROWS rows.
     // Decode (T = 1) streams the rows from memory, and each task starts a new stream that the
     // prefetcher needs a while to pick up, so tasks should be few and long; but a thread that
     // finishes early waits for the others, so the last ones should be short. So: three quarters of
     // the rows in two tasks per thread, the last quarter in two more (multiples of 16 rows). The
     // blocks depend only on OC and the thread count, never on which thread runs what.
-    MatmulJob j = {.out = out, .inp = inp, .xq = xq, .xqs = xqs, .xc = xc, .w = w, .bias = bias, .T = T, .C = C,
+    MatmulJob j = {.out = out, .inp = inp, .xq = xq, .xqs = xqs, .xc = xc, .xg = xg, .w = w, .bias = bias, .T = T, .C = C,
                    .OC = OC, .epi = epi, .big = PREFILL_ROWS, .split = OC, .small = PREFILL_ROWS};
     if (T == 1) {
         int t = gpt2_pool_threads(pool);
@@ -1104,12 +1153,8 @@ static void matmul_rows_task(void *ctx, int task) {
 void gpt2_matmul_rows(GPT2Pool *pool, float *out, const float *inp, const GPT2Matrix *w, const float *bias, int B,
                       Epilogue epi, int8_t *xq, float *xqs) {
     const int C = w->cols, OC = w->rows;
-    int32_t *xc = (int32_t *)(xq + (size_t)B * C);
-    if (w->type == GPT2_Q8)
-        for (int b = 0; b < B; b++) {
-            gpt2_quantize_row(xq + (size_t)b * C, xqs + (size_t)b * (C / GPT2_Q8_GROUP), inp + (size_t)b * C, C);
-            if (USE_VNNI) q8_corrections(xc + (size_t)b * (C / 4), xq + (size_t)b * C, C);
-        }
+    int32_t *xc = (int32_t *)(xq + (size_t)B * C), *xg = xc + (size_t)B * C / 4;
+    if (w->type == GPT2_Q8) quantize_input(xq, xqs, xc, xg, inp, B, C);
     // Blocks of 64 output rows (a multiple of 16, so that GELU's vector and scalar parts fall where
     // they do for T = 1): many more tasks than threads, as the work is compute bound.
     RowsJob j = {.out = out, .inp = inp, .xq = xq, .xqs = xqs, .xc = xc, .w = w, .bias = bias, .B = B, .C = C,

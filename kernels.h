@@ -9,7 +9,8 @@
 
 #include <math.h>
 
-// The SIMD paths: AVX2 with FMA, and AVX-512 VNNI (on 256-bit vectors) for the int8 dot products;
+// The SIMD paths: AVX2 with FMA, and VNNI for the int8 dot products (AVX-512 VNNI's EVEX vpdpbusd,
+// or AVX-VNNI's VEX one on cores without AVX-512, such as Alder Lake's: the same exact int32 sums);
 // AVX-512 (512-bit vectors) for the prefill tiles where the target has it; on arm64 NEON, and its
 // int8 dot product instruction (sdot, Armv8.2's optional DotProd) where the target has it.
 // -DGPT2_SCALAR (make SCALAR=1) compiles them out, so that the tests also run the portable loops.
@@ -21,6 +22,10 @@
 #endif
 #if USE_AVX2 && defined(__AVX512VNNI__) && defined(__AVX512VL__)
 #define USE_VNNI 1
+#define dpbusd256 _mm256_dpbusd_epi32
+#elif USE_AVX2 && defined(__AVXVNNI__)
+#define USE_VNNI 1
+#define dpbusd256 _mm256_dpbusd_avx_epi32
 #else
 #define USE_VNNI 0
 #endif
@@ -55,8 +60,10 @@ typedef enum {
     OUT_GELU, // out = gelu(inp · w^T + bias): the MLP's activation, without a pass over out
 } Epilogue;
 
-// The fast version: threads over blocks of output rows, register tiles in prefill. xq (2 T C bytes)
-// and xqs (T, C / GPT2_Q8_GROUP) are scratch for the int8 input (GPT2_Q8 only).
+// The fast version: threads over blocks of output rows, register tiles in prefill. xq
+// (gpt2_q8_scratch(T, C) bytes, 4-byte aligned) and xqs (T, C / GPT2_Q8_GROUP) are scratch for the
+// int8 input (GPT2_Q8 only).
+size_t gpt2_q8_scratch(int T, int C);
 void gpt2_matmul(GPT2Pool *pool, float *out, const float *inp, const GPT2Matrix *w, const float *bias, int T,
                  Epilogue epi, int8_t *xq, float *xqs);
 // The plain version: one output at a time, sums in double, no threads.
@@ -82,7 +89,7 @@ void gpt2_attention(GPT2Pool *pool, float *out, const float *q, int ldq, const f
 // kernels above compute it with T = 1, so that a sequence gives the same bits in any batch.
 // out (B, OC) = inp (B, C) · w^T + bias: each weight row streamed once for all B rows, each output
 // with the T = 1 dot product (dot_f32, dot_bf16, dot_q8) in its order; threads over output rows.
-// xq (2 B C bytes) and xqs (B, C / GPT2_Q8_GROUP): scratch for the int8 input (GPT2_Q8 only).
+// xq (gpt2_q8_scratch(B, C) bytes) and xqs (B, C / GPT2_Q8_GROUP): scratch for the int8 input (GPT2_Q8 only).
 void gpt2_matmul_rows(GPT2Pool *pool, float *out, const float *inp, const GPT2Matrix *w, const float *bias, int B,
                       Epilogue epi, int8_t *xq, float *xqs);
 // out (B, C) = attention of one query per sequence: row b at position pos[b] over its own cache,

@@ -105,7 +105,7 @@ static void test_matmul(GPT2Pool *pools[3], GPT2DType dt, int T, int C, int OC, 
     float *bias = malloc((size_t)OC * sizeof(float)), *ref = malloc((size_t)T * OC * sizeof(float));
     float *out[3], *init = malloc((size_t)T * OC * sizeof(float));
     uint16_t *wh = malloc(nw * sizeof(uint16_t));
-    int8_t *wq = malloc(nw), *xq = malloc(2 * (size_t)T * C);
+    int8_t *wq = malloc(nw), *xq = malloc(gpt2_q8_scratch(T, C) + 1);
     uint16_t *wqs = malloc(nw / GPT2_Q8_GROUP * sizeof(uint16_t) + 4);
     float *xqs = malloc((size_t)T * C / GPT2_Q8_GROUP * 4 + 4);
     for (size_t i = 0; i < (size_t)T * C; i++) inp[i] = frand();
@@ -149,7 +149,7 @@ static void test_matmul(GPT2Pool *pools[3], GPT2DType dt, int T, int C, int OC, 
         }
     }
     // Each token alone (decode). The batched kernel computes every row exactly so, whatever the batch
-    // and the thread count; and int8 prefill (its register tile) does too.
+    // and the thread count.
     float *rows = malloc((size_t)T * OC * sizeof(float)), *batch = malloc((size_t)T * OC * sizeof(float));
     memcpy(rows, init, (size_t)T * OC * sizeof(float));
     for (int t = 0; t < T; t++)
@@ -162,11 +162,6 @@ static void test_matmul(GPT2Pool *pools[3], GPT2DType dt, int T, int C, int OC, 
                    "at a time\n", dt, T, C, OC, epi, gpt2_pool_threads(pools[p]));
             failures++;
         }
-    }
-    if (dt == GPT2_Q8 && memcmp(rows, out[0], (size_t)T * OC * sizeof(float)) != 0) {
-        printf("FAIL int8 matmul T=%d C=%d OC=%d epilogue %d: not bit-identical to one token at a time\n", T, C, OC,
-               epi);
-        failures++;
     }
     free(rows), free(batch);
     // and the naive float matmul on the dequantized weights is close to the int8 one
