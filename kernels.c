@@ -1009,14 +1009,13 @@ static inline void dot4(float out[4], const void *w, int bf16, const float *x, s
 #endif
 
 #if USE_AVX512
-// dot_f32's sums (dot_bf16's when bf16: w is then uint16_t) of R <= 4 input rows with ROWS_O weight
-// rows ldw elements apart, out (R, ROWS_O) ldo apart. On 512-bit vectors: lanes 0-7 and 8-15 of
-// acc[r][o][0] are dot_f32's accumulators a0 and a1, those of acc[r][o][1] a2 and a3, so every FMA
+// dot_f32's sums (dot_bf16's when bf16: w is then uint16_t) of R input rows with O weight rows ldw
+// elements apart, out (R, O) ldo apart, R O <= 16. On 512-bit vectors: lanes 0-7 and 8-15 of
+// acc[0][r][o] are dot_f32's accumulators a0 and a1, those of acc[1][r][o] a2 and a3, so every FMA
 // and every sum at the end is dot_f32's. Each weight vector is loaded once for the R rows and each
-// input vector once for the ROWS_O weight rows: 2 (R + ROWS_O) loads per 2 R ROWS_O FMAs of 16 lanes
-// (dot4 takes 5 loads per 4 FMAs of 8), so that a batch step is bound by the FMAs, not the loads.
-#define ROWS_O 4
-#define ROWS_K 1024 // inputs per pair of passes: 4 + ROWS_O rows of 4 KB fit in L1
+// input vector once for the O weight rows: R + O loads per R O FMAs of 16 lanes (dot4 takes 5 loads
+// per 4 FMAs of 8), so that a batch step is bound by the FMAs, not the loads.
+#define ROWS_K 1024 // inputs per pair of passes: R + O rows of 4 KB fit in L1
 static inline __m512 load16(const void *w, int bf16, size_t i) {
     if (!bf16) return _mm512_loadu_ps((const float *)w + i);
     __m512i u = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)((const uint16_t *)w + i)));
@@ -1024,42 +1023,41 @@ static inline __m512 load16(const void *w, int bf16, size_t i) {
 }
 static inline __attribute__((always_inline)) void dot_tile(float *out, size_t ldo, const void *w, size_t ldw,
                                                            int bf16, const float *x, size_t ldx, int n, int R,
-                                                           const char *next) {
+                                                           int O, const char *next) {
     // Two passes over each ROWS_K inputs, one per half of each step of 32 (a cache line of float32):
-    // half the accumulators at a time, so that the tile of R x ROWS_O is twice as large, while the
-    // rows' slices stay in L1 for the second pass; the other half waits in acc.
-    __m512 acc[2][4][ROWS_O];
+    // half the accumulators at a time, so that the tile of R x O is twice as large, while the rows'
+    // slices stay in L1 for the second pass; the other half waits in acc.
+    __m512 acc[2][8][4];
     for (int h = 0; h < 2; h++)
         for (int r = 0; r < R; r++)
-            for (int o = 0; o < ROWS_O; o++) acc[h][r][o] = _mm512_setzero_ps();
+            for (int o = 0; o < O; o++) acc[h][r][o] = _mm512_setzero_ps();
     const int n32 = n / 32 * 32;
     for (int c0 = 0; c0 < n32; c0 += ROWS_K)
         for (int h = 0; h < 2; h++) {
-            __m512 a[4][ROWS_O]; // (registers once R is a constant and the loops unrolled)
+            __m512 a[8][4]; // (registers once R and O are constants and the loops unrolled)
             for (int r = 0; r < R; r++)
-                for (int o = 0; o < ROWS_O; o++) a[r][o] = acc[h][r][o];
+                for (int o = 0; o < O; o++) a[r][o] = acc[h][r][o];
             for (int i = c0 + 16 * h; i < n32 && i < c0 + ROWS_K; i += 32) {
-                __m512 wv[ROWS_O];
-                for (int o = 0; o < ROWS_O; o++) wv[o] = load16(w, bf16, o * ldw + i);
+                __m512 wv[4];
+                for (int o = 0; o < O; o++) wv[o] = load16(w, bf16, o * ldw + i);
                 if (next) // the next weight rows, from memory while these compute
-                    for (int o = 0; o < ROWS_O; o++) _mm_prefetch(next + (o * ldw + i) * (bf16 ? 2 : 4), _MM_HINT_T0);
+                    for (int o = 0; o < O; o++) _mm_prefetch(next + (o * ldw + i) * (bf16 ? 2 : 4), _MM_HINT_T0);
                 for (int r = 0; r < R; r++) {
                     __m512 xv = _mm512_loadu_ps(x + r * ldx + i);
-                    for (int o = 0; o < ROWS_O; o++) a[r][o] = _mm512_fmadd_ps(wv[o], xv, a[r][o]);
+                    for (int o = 0; o < O; o++) a[r][o] = _mm512_fmadd_ps(wv[o], xv, a[r][o]);
                 }
             }
             for (int r = 0; r < R; r++)
-                for (int o = 0; o < ROWS_O; o++) acc[h][r][o] = a[r][o];
+                for (int o = 0; o < O; o++) acc[h][r][o] = a[r][o];
         }
-    int i = n / 32 * 32;
     for (int r = 0; r < R; r++)
-        for (int o = 0; o < ROWS_O; o++) {
+        for (int o = 0; o < O; o++) {
             const float *xr = x + r * ldx;
             const float *wf = (const float *)w + o * ldw;
             const uint16_t *wh = (const uint16_t *)w + o * ldw;
             __m256 a0 = _mm512_castps512_ps256(acc[0][r][o]), a1 = _mm512_extractf32x8_ps(acc[0][r][o], 1);
             __m256 a2 = _mm512_castps512_ps256(acc[1][r][o]), a3 = _mm512_extractf32x8_ps(acc[1][r][o], 1);
-            int k = i;
+            int k = n32;
             for (; k + 8 <= n; k += 8) // dot_f32's tail of eights, then its scalar tail
                 a0 = _mm256_fmadd_ps(bf16 ? load_bf16x8(wh + k) : _mm256_loadu_ps(wf + k), _mm256_loadu_ps(xr + k), a0);
             float v = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
@@ -1068,13 +1066,21 @@ static inline __attribute__((always_inline)) void dot_tile(float *out, size_t ld
         }
 }
 
-// dot_tile for R = 1..4 rows, each R its own unrolled copy.
+// The tile's shape for a batch of B: up to 4 rows by 4 weight rows; 5 to 8 rows by 2, so that such
+// a batch reads each weight once, all its rows at once.
+static int rows_o(int B) { return B > 4 && B <= 8 ? 2 : 4; }
+
+// dot_tile for R rows by rows_o weight rows, each shape its own unrolled copy.
 static void dot_rows(float *out, size_t ldo, const void *w, size_t ldw, int bf16, const float *x, size_t ldx, int n,
-                     int R, const char *next) {
-#define DOT_TILE(r, b) dot_tile(out, ldo, w, ldw, b, x, ldx, n, r, next)
-    if (bf16) R == 4 ? DOT_TILE(4, 1) : R == 3 ? DOT_TILE(3, 1) : R == 2 ? DOT_TILE(2, 1) : DOT_TILE(1, 1);
-    else R == 4 ? DOT_TILE(4, 0) : R == 3 ? DOT_TILE(3, 0) : R == 2 ? DOT_TILE(2, 0) : DOT_TILE(1, 0);
-#undef DOT_TILE
+                     int R, int O, const char *next) {
+#define SHAPE(r, o)                                                                \
+    if (R == r && O == o) {                                                        \
+        if (bf16) dot_tile(out, ldo, w, ldw, 1, x, ldx, n, r, o, next);            \
+        else dot_tile(out, ldo, w, ldw, 0, x, ldx, n, r, o, next);                 \
+        return;                                                                    \
+    }
+    SHAPE(1, 4) SHAPE(2, 4) SHAPE(3, 4) SHAPE(4, 4) SHAPE(5, 2) SHAPE(6, 2) SHAPE(7, 2) SHAPE(8, 2)
+#undef SHAPE
 }
 #endif
 
@@ -1090,34 +1096,32 @@ typedef struct {
     Epilogue epi;
 } RowsJob;
 
-// Outputs o0..o1-1 of every row: a few weight rows at a time (W_ROWS) stay in L1 while the B input
-// rows pass them (through dot_rows or dot4 for float32 and bfloat16), then the epilogue, as
-// matmul_task's.
-#if USE_AVX512
-#define W_ROWS ROWS_O
-#else
-#define W_ROWS 4
-#endif
+// Outputs o0..o1-1 of every row: a few weight rows at a time (W) stay in L1 while the B input rows
+// pass them (through dot_rows or dot4 for float32 and bfloat16), then the epilogue, as matmul_task's.
 static void matmul_rows_task(void *ctx, int task) {
     const RowsJob *j = ctx;
     const int C = j->C, OC = j->OC, B = j->B, o0 = task * j->rows;
     const int o1 = o0 + j->rows < OC ? o0 + j->rows : OC;
     const GPT2Matrix *w = j->w;
     const size_t wsize = w->type == GPT2_F32 ? 4 : 2;
-    for (int ob = o0; ob < o1; ob += W_ROWS) {
-        int oe = ob + W_ROWS < o1 ? ob + W_ROWS : o1, b = 0;
 #if USE_AVX512
-        if (w->type != GPT2_Q8 && oe - ob == ROWS_O)
-            for (; b < B; b += 4) {
-                float v[4 * ROWS_O];
-                int R = B - b < 4 ? B - b : 4;
+    const int W = rows_o(B), R_MAX = 16 / W;
+#else
+    const int W = 4;
+#endif
+    for (int ob = o0; ob < o1; ob += W) {
+        int oe = ob + W < o1 ? ob + W : o1, b = 0;
+#if USE_AVX512
+        if (w->type != GPT2_Q8 && oe - ob == W)
+            for (; b < B; b += R_MAX) {
+                float v[16];
+                int R = B - b < R_MAX ? B - b : R_MAX;
                 const char *wb = (const char *)w->data + (size_t)ob * C * wsize;
-                // the first rows prefetch the next block of weights, bf16's half size just below
-                const char *next = b == 0 && ob + 2 * ROWS_O <= o1 ? wb + (size_t)ROWS_O * C * wsize : NULL;
-                dot_rows(v, ROWS_O, wb, (size_t)C, w->type == GPT2_BF16, j->inp + (size_t)b * C, (size_t)C, C, R, next);
+                const char *next = ob + 2 * W <= o1 ? wb + (size_t)W * C * wsize : NULL;
+                dot_rows(v, W, wb, (size_t)C, w->type == GPT2_BF16, j->inp + (size_t)b * C, (size_t)C, C, R, W, next);
                 for (int r = 0; r < R; r++)
                     for (int o = ob; o < oe; o++) {
-                        float x = v[r * ROWS_O + o - ob];
+                        float x = v[r * W + o - ob];
                         finish(j->out + (size_t)(b + r) * OC + o, j->bias ? x + j->bias[o] : x, j->epi);
                     }
             }
