@@ -1015,7 +1015,7 @@ static inline void dot4(float out[4], const void *w, int bf16, const float *x, s
 // and every sum at the end is dot_f32's. Each weight vector is loaded once for the R rows and each
 // input vector once for the O weight rows: R + O loads per R O FMAs of 16 lanes (dot4 takes 5 loads
 // per 4 FMAs of 8), so that a batch step is bound by the FMAs, not the loads.
-#define ROWS_K 1024 // inputs per pair of passes: R + O rows of 4 KB fit in L1
+#define ROWS_K 256 // inputs per pair of passes: R + O rows of 1 KB, well inside L1
 static inline __m512 load16(const void *w, int bf16, size_t i) {
     if (!bf16) return _mm512_loadu_ps((const float *)w + i);
     __m512i u = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)((const uint16_t *)w + i)));
