@@ -490,6 +490,13 @@ static void tile_6x16(float *out, int ldo, const float *x, int ldx, const float 
 #endif
 
 #if USE_TILES
+// The bias of a tiled block (tokens 0..tT-1, outputs o0..oT-1), added after its partial sums.
+static void add_bias(const MatmulJob *j, int tT, int o0, int oT) {
+    if (j->bias)
+        for (int t = 0; t < tT; t++)
+            for (int o = o0; o < oT; o++) j->out[(size_t)t * j->OC + o] += j->bias[o];
+}
+
 // wt (k, n) = rows o..o+n-1, inputs c0..c0+k-1 of w, transposed and as float32 (bf16 widens
 // exactly, so bf16 prefill runs the float32 tile and computes the same sums).
 static void pack_panel(float *wt, const MatmulJob *j, int o, int n, int c0, int k) {
@@ -518,9 +525,7 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
                                                       C, wt, n, k, c0 > 0 || j->epi == OUT_ADD);
         }
     }
-    if (j->bias)
-        for (int t = 0; t < tT; t++)
-            for (int o = o0; o < oT; o++) j->out[(size_t)t * OC + o] += j->bias[o];
+    add_bias(j, tT, o0, oT);
 }
 #endif
 
@@ -535,6 +540,9 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
 // group's sum starts from -128 times its activations' sum (xg), which takes the excess back out, exactly.
 // Register tile: Q8_T tokens by Q8_O outputs, two vectors of Q8_L lanes: on 512-bit vectors
 // (AVX-512 VNNI) 4 x 32, 16 of the 32 registers; on 256-bit ones (AVX-VNNI) 3 x 16, 12 of the 16.
+// The tokens past the last whole tile (T mod Q8_T) and outputs past the last whole panel take
+// dot_q8, so an int8 prefill's last bits depend on T, as float32's do. The vector macros below
+// (vi_ for int32, vf_ for float) end with q8_tiles.
 #if USE_VNNI512
 #define Q8_L 16
 #define Q8_T 4
@@ -569,7 +577,8 @@ typedef __m256 VF;
 #define vf_from_vi _mm256_cvtepi32_ps
 #endif
 #define Q8_O (2 * Q8_L)
-#define Q8_MIN_T 32 // fewer tokens do not pay for readying the weights (a 4-token prompt took 3x as long)
+#define Q8_STEP (Q8_O * 4) // bytes of the panel per step: 4 weights of each of the Q8_O outputs
+#define Q8_MIN_T 32 // fewer tokens do not pay for readying the weights
 
 // out (Q8_T, Q8_O) = (load ? out : 0) + the groups g < G of x (Q8_T tokens, ldx apart; their scales
 // xs and corrections xg ldg apart) times the panel: wu (G, 8, 2, Q8_L, 4) the weights of step d of
@@ -579,14 +588,16 @@ static void q8_tile(float *out, int ldo, const int8_t *x, int ldx, const float *
     VF f[Q8_T][2];
     for (int t = 0; t < Q8_T; t++) f[t][0] = f[t][1] = vf_zero();
     for (int g = 0; g < G; g++) {
-        VI s[Q8_T][2]; // the group's exact sums, from its correction
+        // The group's exact sums, starting from xg = -128 times its activations' sum, which takes
+        // out the 128 added to every weight.
+        VI s[Q8_T][2];
         for (int t = 0; t < Q8_T; t++) s[t][0] = s[t][1] = vi_set1(xg[(size_t)t * ldg + g]);
         for (int d = 0; d < 8; d++) {
-            const uint8_t *wd = wu + (size_t)(g * 8 + d) * 8 * Q8_L;
-            VI w0 = vi_load(wd), w1 = vi_load(wd + 4 * Q8_L);
+            const uint8_t *wd = wu + (size_t)(g * 8 + d) * Q8_STEP;
+            VI w0 = vi_load(wd), w1 = vi_load(wd + Q8_STEP / 2);
             for (int t = 0; t < Q8_T; t++) {
                 int32_t four; // the token's 4 activations of this step, in every lane
-                memcpy(&four, x + (size_t)t * ldx + 32 * g + 4 * d, sizeof(four));
+                memcpy(&four, x + (size_t)t * ldx + GPT2_Q8_GROUP * g + 4 * d, sizeof(four));
                 VI xv = vi_set1(four);
                 s[t][0] = vi_dpbusd(s[t][0], w0, xv);
                 s[t][1] = vi_dpbusd(s[t][1], w1, xv);
@@ -605,23 +616,23 @@ static void q8_tile(float *out, int ldo, const int8_t *x, int ldx, const float *
         }
 }
 
-// Tokens 0..tT-1 (a multiple of Q8_T) by outputs o0..oT-1 (a multiple of Q8_O), TILE_K inputs (a
-// multiple of the group) at a time: each panel of Q8_O outputs made ready for q8_tile once, then
+// Tokens 0..tT-1 (a multiple of Q8_T) by outputs o0..oT-1 (oT - o0 a multiple of Q8_O), TILE_K
+// inputs (a multiple of the group) at a time: each panel of Q8_O outputs made ready for q8_tile once, then
 // every token tile against it; the bias at the end, as matmul_tiles.
 static void q8_tiles(const MatmulJob *j, int tT, int o0, int oT) {
     const int C = j->C, OC = j->OC, GC = C / GPT2_Q8_GROUP;
     enum { GK = TILE_K / GPT2_Q8_GROUP }; // groups per panel
-    uint8_t wu[GK * 8 * 8 * Q8_L];
-    float sw[GK * 2 * Q8_L];
+    uint8_t wu[GK * 8 * Q8_STEP]; // (G, 8, 2, Q8_L, 4), q8_tile's
+    float sw[GK * Q8_O];          // (G, 2, Q8_L)
     const int8_t *w = j->w->data;
     for (int c0 = 0; c0 < C; c0 += TILE_K) {
         int G = (C - c0 < TILE_K ? C - c0 : TILE_K) / GPT2_Q8_GROUP, g0 = c0 / GPT2_Q8_GROUP;
         for (int o = o0; o < oT; o += Q8_O) {
             for (int b = 0; b < Q8_O; b++) {
                 const int8_t *row = w + (size_t)(o + b) * C + c0;
-                int z = b / Q8_L, lane = b % Q8_L;
-                for (int i = 0; i < G * GPT2_Q8_GROUP; i++) // step i / 4 of the groups
-                    wu[(size_t)((i / 4) * 2 + z) * 4 * Q8_L + lane * 4 + i % 4] = (uint8_t)(row[i] ^ 0x80);
+                int z = b / Q8_L, lane = b % Q8_L; // output b is lane `lane` of vector z
+                for (int i = 0; i < G * GPT2_Q8_GROUP; i++) // input i: byte i % 4 of step i / 4 (= 8 g + d)
+                    wu[(size_t)(i / 4) * Q8_STEP + z * (Q8_STEP / 2) + lane * 4 + i % 4] = (uint8_t)(row[i] ^ 0x80);
                 for (int g = 0; g < G; g++)
                     sw[(g * 2 + z) * Q8_L + lane] = f16_to_f32(j->w->scale[(size_t)(o + b) * GC + g0 + g]);
             }
@@ -630,10 +641,20 @@ static void q8_tiles(const MatmulJob *j, int tT, int o0, int oT) {
                         j->xg + (size_t)t * GC + g0, GC, wu, sw, G, c0 > 0 || j->epi == OUT_ADD);
         }
     }
-    if (j->bias)
-        for (int t = 0; t < tT; t++)
-            for (int o = o0; o < oT; o++) j->out[(size_t)t * OC + o] += j->bias[o];
+    add_bias(j, tT, o0, oT);
 }
+#undef Q8_STEP
+#undef vi_set1
+#undef vi_load
+#undef vi_dpbusd
+#undef vf_zero
+#undef vf_set1
+#undef vf_load
+#undef vf_store
+#undef vf_add
+#undef vf_mul
+#undef vf_fmadd
+#undef vf_from_vi
 #endif
 
 #if USE_TILES
@@ -669,16 +690,22 @@ static void matmul_task(void *ctx, int i) {
         for (t = 0; t < j->T; t++) gelu_inplace(j->out + (size_t)t * j->OC + o0, o1 - o0);
 }
 
-size_t gpt2_q8_scratch(int T, int C) { return 2 * (size_t)T * C + (size_t)T * C / 8; }
+// xq's layout: the int8 rows (T, C), then xc (T, C/4) and xg (T, C/G) as int32.
+size_t gpt2_q8_scratch(int T, int C) {
+    return (size_t)T * C + ((size_t)T * (C / 4) + (size_t)T * (C / GPT2_Q8_GROUP)) * sizeof(int32_t);
+}
 
 // The int8 input in its scratch (gpt2_q8_scratch): inp (T, C) quantized to xq (T, C) with scales xqs
-// (T, C/G); then, for VNNI, xc (T, C/4) = -128 times the sum of each 4 consecutive activations
-// (what q8_group adds by treating each weight w as the unsigned w + 128, taken back out), and xg
-// (T, C/G) the same per group (q8_tile's).
-static void quantize_input(int8_t *xq, float *xqs, int32_t *xc, int32_t *xg, const float *inp, int T, int C) {
+// (T, C/G); then, for VNNI, *xc (T, C/4) = -128 times the sum of each 4 consecutive activations
+// (what q8_group adds by treating each weight w as the unsigned w + 128, taken back out), and *xg
+// (T, C/G) the same per group (q8_tile's). C is a multiple of GPT2_Q8_GROUP.
+static void quantize_input(int8_t *xq, float *xqs, const float *inp, int T, int C, const int32_t **xcp,
+                           const int32_t **xgp) {
+    int32_t *xc = (int32_t *)(void *)(xq + (size_t)T * C), *xg = xc + (size_t)T * (C / 4);
+    *xcp = xc, *xgp = xg;
     for (int t = 0; t < T; t++) {
-        const int8_t *x = xq + (size_t)t * C;
-        gpt2_quantize_row(xq + (size_t)t * C, xqs + (size_t)t * (C / GPT2_Q8_GROUP), inp + (size_t)t * C, C);
+        int8_t *x = xq + (size_t)t * C;
+        gpt2_quantize_row(x, xqs + (size_t)t * (C / GPT2_Q8_GROUP), inp + (size_t)t * C, C);
         if (!USE_VNNI) continue;
         int32_t *c = xc + (size_t)t * (C / 4);
         for (int l = 0; l < C / 4; l++) c[l] = -128 * (x[4 * l] + x[4 * l + 1] + x[4 * l + 2] + x[4 * l + 3]);
@@ -700,8 +727,8 @@ static int round16(int n) { return n < 16 ? 16 : (n + 15) / 16 * 16; }
 void gpt2_matmul(GPT2Pool *pool, float *out, const float *inp, const GPT2Matrix *w, const float *bias, int T,
                  Epilogue epi, int8_t *xq, float *xqs) {
     const int C = w->cols, OC = w->rows;
-    int32_t *xc = (int32_t *)(xq + (size_t)T * C), *xg = xc + (size_t)T * C / 4;
-    if (w->type == GPT2_Q8) quantize_input(xq, xqs, xc, xg, inp, T, C);
+    const int32_t *xc = NULL, *xg = NULL;
+    if (w->type == GPT2_Q8) quantize_input(xq, xqs, inp, T, C, &xc, &xg);
     // Prefill: blocks of PREFILL_ROWS rows.
     // Decode (T = 1) streams the rows from memory, and each task starts a new stream that the
     // prefetcher needs a while to pick up, so tasks should be few and long; but a thread that
@@ -967,7 +994,8 @@ const char *gpt2_kernels(void) {
 #if USE_AVX2
 // out[r] = dot_f32(w, x + r ldx, n) (or dot_bf16 when bf16: w is then uint16_t) for the four rows
 // r = 0..3 at once, each with dot_f32's four accumulators, its steps and its sums in its order; each
-// 8 weights loaded (and widened from bf16) once for the four rows.
+// 8 weights loaded (and widened from bf16) once for the four rows. For AVX2 builds; with AVX-512,
+// dot_tile does this on 512-bit vectors.
 static inline void dot4(float out[4], const void *w, int bf16, const float *x, size_t ldx, int n) {
     const float *wf = w, *x0 = x, *x1 = x + ldx, *x2 = x1 + ldx, *x3 = x2 + ldx;
     const uint16_t *wh = w;
@@ -1010,12 +1038,12 @@ static inline void dot4(float out[4], const void *w, int bf16, const float *x, s
 
 #if USE_AVX512
 // dot_f32's sums (dot_bf16's when bf16: w is then uint16_t) of R input rows with O weight rows ldw
-// elements apart, out (R, O) ldo apart, R O <= 16. On 512-bit vectors: lanes 0-7 and 8-15 of
+// elements apart, out (R, O) ldo apart; R <= 8, O <= 4, R O <= 16. On 512-bit vectors: lanes 0-7 and 8-15 of
 // acc[0][r][o] are dot_f32's accumulators a0 and a1, those of acc[1][r][o] a2 and a3, so every FMA
 // and every sum at the end is dot_f32's. Each weight vector is loaded once for the R rows and each
 // input vector once for the O weight rows: R + O loads per R O FMAs of 16 lanes (dot4 takes 5 loads
 // per 4 FMAs of 8), so that a batch step is bound by the FMAs, not the loads.
-#define ROWS_K 256 // inputs per pair of passes: R + O rows of 1 KB, well inside L1
+#define ROWS_K 256 // inputs per pair of passes (a multiple of 32): R + O rows of 1 KB, well inside L1
 static inline __m512 load16(const void *w, int bf16, size_t i) {
     if (!bf16) return _mm512_loadu_ps((const float *)w + i);
     __m512i u = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)((const uint16_t *)w + i)));
@@ -1024,9 +1052,10 @@ static inline __m512 load16(const void *w, int bf16, size_t i) {
 static inline __attribute__((always_inline)) void dot_tile(float *out, size_t ldo, const void *w, size_t ldw,
                                                            int bf16, const float *x, size_t ldx, int n, int R,
                                                            int O, const char *next) {
-    // Two passes over each ROWS_K inputs, one per half of each step of 32 (a cache line of float32):
-    // half the accumulators at a time, so that the tile of R x O is twice as large, while the rows'
-    // slices stay in L1 for the second pass; the other half waits in acc.
+    // Two passes over each ROWS_K inputs, one per half of each step of 32 (inputs 0-15, then 16-31):
+    // only one of an output's two accumulators is live at a time, so that 16 outputs fit in the
+    // registers rather than 8, while the rows' slices stay in L1 for the second pass; the other
+    // half waits in acc.
     __m512 acc[2][8][4];
     for (int h = 0; h < 2; h++)
         for (int r = 0; r < R; r++)
@@ -1081,6 +1110,10 @@ static void dot_rows(float *out, size_t ldo, const void *w, size_t ldw, int bf16
     }
     SHAPE(1, 4) SHAPE(2, 4) SHAPE(3, 4) SHAPE(4, 4) SHAPE(5, 2) SHAPE(6, 2) SHAPE(7, 2) SHAPE(8, 2)
 #undef SHAPE
+    for (int r = 0; r < R; r++) // any other shape: one dot product at a time, the same sums
+        for (int o = 0; o < O; o++)
+            out[r * ldo + o] = bf16 ? dot_bf16((const uint16_t *)w + o * ldw, x + r * ldx, n)
+                                    : dot_f32((const float *)w + o * ldw, x + r * ldx, n);
 }
 #endif
 
@@ -1113,18 +1146,20 @@ static void matmul_rows_task(void *ctx, int task) {
         int oe = ob + W < o1 ? ob + W : o1, b = 0;
 #if USE_AVX512
         if (w->type != GPT2_Q8 && oe - ob == W)
+        {
+            const char *wb = (const char *)w->data + (size_t)ob * C * wsize;
+            const char *next = ob + 2 * W <= o1 ? wb + (size_t)W * C * wsize : NULL; // to prefetch
             for (; b < B; b += R_MAX) {
                 float v[16];
                 int R = B - b < R_MAX ? B - b : R_MAX;
-                const char *wb = (const char *)w->data + (size_t)ob * C * wsize;
-                const char *next = ob + 2 * W <= o1 ? wb + (size_t)W * C * wsize : NULL;
                 dot_rows(v, W, wb, (size_t)C, w->type == GPT2_BF16, j->inp + (size_t)b * C, (size_t)C, C, R, W, next);
                 for (int r = 0; r < R; r++)
                     for (int o = ob; o < oe; o++) {
-                        float x = v[r * W + o - ob];
-                        finish(j->out + (size_t)(b + r) * OC + o, j->bias ? x + j->bias[o] : x, j->epi);
+                        float y = v[r * W + o - ob];
+                        finish(j->out + (size_t)(b + r) * OC + o, j->bias ? y + j->bias[o] : y, j->epi);
                     }
             }
+        }
 #elif DOT_ROWS > 1
         if (w->type != GPT2_Q8)
             for (; b + DOT_ROWS <= B; b += DOT_ROWS)
@@ -1157,8 +1192,8 @@ static void matmul_rows_task(void *ctx, int task) {
 void gpt2_matmul_rows(GPT2Pool *pool, float *out, const float *inp, const GPT2Matrix *w, const float *bias, int B,
                       Epilogue epi, int8_t *xq, float *xqs) {
     const int C = w->cols, OC = w->rows;
-    int32_t *xc = (int32_t *)(xq + (size_t)B * C), *xg = xc + (size_t)B * C / 4;
-    if (w->type == GPT2_Q8) quantize_input(xq, xqs, xc, xg, inp, B, C);
+    const int32_t *xc = NULL, *xg = NULL;
+    if (w->type == GPT2_Q8) quantize_input(xq, xqs, inp, B, C, &xc, &xg);
     // Blocks of 64 output rows (a multiple of 16, so that GELU's vector and scalar parts fall where
     // they do for T = 1): many more tasks than threads, as the work is compute bound.
     RowsJob j = {.out = out, .inp = inp, .xq = xq, .xqs = xqs, .xc = xc, .w = w, .bias = bias, .B = B, .C = C,

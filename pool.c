@@ -27,11 +27,12 @@
 #define SPIN_S 100e-6
 // Sharing a machine: when another process takes a core, a worker can be preempted while it holds a
 // task and the caller waits for it, so two threads can be slower than one. The pool therefore
-// measures instead of guessing: it runs TRIAL_S with its threads, then TRIAL_S with the caller
-// alone, compares the work done per second (each job says what it costs, in multiply-adds),
-// and uses the faster way for the next USE_S before measuring again (twice as long after each
-// trial that the caller alone wins, up to USE_MAX_S: trials cost when threads do not pay). The
-// caller alone must win by ALONE_MARGIN, so that noise on an idle machine never costs the threads.
+// measures instead of guessing: after USE_S / 2 with its threads (the program's first, cold jobs),
+// it runs TRIAL_S with its threads, then TRIAL_S with the caller alone, compares the work done per
+// second (each job says what it costs, in multiply-adds), and uses the faster way for the next USE_S
+// before measuring again (twice as long after each trial that the caller alone wins, up to
+// USE_MAX_S: trials cost when threads do not pay). The caller alone must win by ALONE_MARGIN, so
+// that noise on an idle machine never costs the threads.
 #define TRIAL_S 0.1
 #define USE_S 2.0
 #define USE_MAX_S 8.0
@@ -117,9 +118,8 @@ GPT2Pool *gpt2_pool_create(int n_threads) {
     for (; started < p->n_threads; started++)
         if (pthread_create(&p->threads[started - 1], NULL, worker_main, p) != 0) break;
     p->n_threads = started; // fewer threads if the system refused some: slower, still correct
-    // The first trial waits USE_S / 2 with the threads: a program's first jobs run cold (weights
-    // not yet in the caches and page tables), and a trial of threads measured then would lose to
-    // the warm trial alone that follows it.
+    // The first trial waits (see above): a trial of threads measured on the cold first jobs would
+    // lose to the warm trial alone that follows it.
     p->phase = USE_BEST, p->use_s = USE_S / 2;
     return p;
 }

@@ -105,7 +105,7 @@ static void test_matmul(GPT2Pool *pools[3], GPT2DType dt, int T, int C, int OC, 
     float *bias = malloc((size_t)OC * sizeof(float)), *ref = malloc((size_t)T * OC * sizeof(float));
     float *out[3], *init = malloc((size_t)T * OC * sizeof(float));
     uint16_t *wh = malloc(nw * sizeof(uint16_t));
-    int8_t *wq = malloc(nw), *xq = malloc(gpt2_q8_scratch(T, C) + 1);
+    int8_t *wq = malloc(nw), *xq = malloc(gpt2_q8_scratch(T, C) + 1); // + 1: never malloc(0)
     uint16_t *wqs = malloc(nw / GPT2_Q8_GROUP * sizeof(uint16_t) + 4);
     float *xqs = malloc((size_t)T * C / GPT2_Q8_GROUP * 4 + 4);
     for (size_t i = 0; i < (size_t)T * C; i++) inp[i] = frand();
@@ -301,9 +301,10 @@ int main(void) {
     const int shapes[][3] = {{1, 64, 1},  {1, 96, 50},  {1, 13, 7},    {3, 64, 100}, {4, 64, 48}, {5, 96, 97},
                              {8, 32, 144}, {13, 128, 49}, {17, 40, 200}, {64, 256, 96}, {2, 7, 5},
                              {7, 800, 33},  {12, 1000, 64}, {6, 384, 16},
-                             // partial prefill tiles: tokens, outputs and int8's groups past whole
-                             // blocks of eight (int8's tile from 32 tokens), rows wider than it takes
-                             {4, 32, 4}, {9, 288, 21}, {11, 544, 70}, {16, 512, 100}, {13, 96, 45}, {4, 8448, 8}, {37, 288, 21}, {34, 8448, 4}};
+                             // partial prefill tiles (int8's from 32 tokens): tokens, outputs, and
+                             // inputs past whole panels of 384; inputs not a multiple of 8
+                             {4, 32, 4}, {9, 288, 21}, {11, 544, 70}, {16, 512, 100}, {13, 96, 45}, {4, 8448, 8}, {37, 288, 21}, {34, 8448, 4},
+                             {37, 800, 70}, {34, 8448, 40}, {33, 1001, 50}, {9, 45, 70}};
     for (int d = 0; d < 3; d++)
         for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
             for (int e = 0; e < 3; e++) {
