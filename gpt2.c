@@ -286,7 +286,8 @@ void gpt2_free(GPT2 *m) {
     gpt2_aligned_free(m->converted);
     free(m->w.layers);
     GPT2Acts *a = &m->acts;
-    gpt2_aligned_free(a->x), gpt2_aligned_free(a->xn), gpt2_aligned_free(a->qkv), gpt2_aligned_free(a->att), gpt2_aligned_free(a->fch);
+    gpt2_aligned_free(a->x), gpt2_aligned_free(a->xn), gpt2_aligned_free(a->qkv), gpt2_aligned_free(a->att);
+    gpt2_aligned_free(a->fch);
     free(a->scratch), free(a->logits);
     free(a->xq), free(a->xqs);
     free(m->cache.k), free(m->cache.v);
@@ -422,7 +423,8 @@ static void batch_free(Batch *bt) {
         for (int b = 0; b < bt->B; b++) free(bt->cache[b].k), free(bt->cache[b].v);
     free(bt->cache), free(bt->cacheT), free(bt->start), free(bt->ran), free(bt->lg), free(bt->plog);
     free(bt->rows), free(bt->tokens), free(bt->pos), free(bt->rowT), free(bt->kc), free(bt->vc);
-    gpt2_aligned_free(bt->x), gpt2_aligned_free(bt->xn), gpt2_aligned_free(bt->att), gpt2_aligned_free(bt->qkv), gpt2_aligned_free(bt->fch);
+    gpt2_aligned_free(bt->x), gpt2_aligned_free(bt->xn), gpt2_aligned_free(bt->att), gpt2_aligned_free(bt->qkv);
+    gpt2_aligned_free(bt->fch);
     free(bt->rlog), free(bt->scores);
     free(bt->xq), free(bt->xqs);
 }

@@ -537,7 +537,8 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
 // times the same scale products), summed over the groups in order rather than in dot_q8's lanes:
 // prefill's bits differ from decode's in the last places, as float32's do. dpbusd multiplies
 // unsigned by signed bytes: the weights are taken as w + 128 (their sign bit flipped), and each
-// group's sum starts from -128 times its activations' sum (xg), which takes the excess back out, exactly.
+// group's sum starts from -128 times its activations' sum (xg), which takes the excess back out,
+// exactly.
 // Register tile: Q8_T tokens by Q8_O outputs, two vectors of Q8_L lanes: on 512-bit vectors
 // (AVX-512 VNNI) 4 x 32, 16 of the 32 registers; on 256-bit ones (AVX-VNNI) 3 x 16, 12 of the 16.
 // The tokens past the last whole tile (T mod Q8_T) and outputs past the last whole panel take
@@ -617,8 +618,8 @@ static void q8_tile(float *out, int ldo, const int8_t *x, int ldx, const float *
 }
 
 // Tokens 0..tT-1 (a multiple of Q8_T) by outputs o0..oT-1 (oT - o0 a multiple of Q8_O), TILE_K
-// inputs (a multiple of the group) at a time: each panel of Q8_O outputs made ready for q8_tile once, then
-// every token tile against it; the bias at the end, as matmul_tiles.
+// inputs (a multiple of the group) at a time: each panel of Q8_O outputs made ready for q8_tile
+// once, then every token tile against it; the bias at the end, as matmul_tiles.
 static void q8_tiles(const MatmulJob *j, int tT, int o0, int oT) {
     const int C = j->C, OC = j->OC, GC = C / GPT2_Q8_GROUP;
     enum { GK = TILE_K / GPT2_Q8_GROUP }; // groups per panel
@@ -735,8 +736,8 @@ void gpt2_matmul(GPT2Pool *pool, float *out, const float *inp, const GPT2Matrix 
     // finishes early waits for the others, so the last ones should be short. So: three quarters of
     // the rows in two tasks per thread, the last quarter in two more (multiples of 16 rows). The
     // blocks depend only on OC and the thread count, never on which thread runs what.
-    MatmulJob j = {.out = out, .inp = inp, .xq = xq, .xqs = xqs, .xc = xc, .xg = xg, .w = w, .bias = bias, .T = T, .C = C,
-                   .OC = OC, .epi = epi, .big = PREFILL_ROWS, .split = OC, .small = PREFILL_ROWS};
+    MatmulJob j = {.out = out, .inp = inp, .xq = xq, .xqs = xqs, .xc = xc, .xg = xg, .w = w, .bias = bias,
+                   .T = T, .C = C, .OC = OC, .epi = epi, .big = PREFILL_ROWS, .split = OC, .small = PREFILL_ROWS};
     if (T == 1) {
         int t = gpt2_pool_threads(pool);
         j.big = round16((3 * OC + 8 * t - 1) / (8 * t));
@@ -1038,9 +1039,9 @@ static inline void dot4(float out[4], const void *w, int bf16, const float *x, s
 
 #if USE_AVX512
 // dot_f32's sums (dot_bf16's when bf16: w is then uint16_t) of R input rows with O weight rows ldw
-// elements apart, out (R, O) ldo apart; R <= 8, O <= 4, R O <= 16. On 512-bit vectors: lanes 0-7 and 8-15 of
-// acc[0][r][o] are dot_f32's accumulators a0 and a1, those of acc[1][r][o] a2 and a3, so every FMA
-// and every sum at the end is dot_f32's. Each weight vector is loaded once for the R rows and each
+// elements apart, out (R, O) ldo apart; R <= 8, O <= 4, R O <= 16. On 512-bit vectors: lanes 0-7
+// and 8-15 of acc[0][r][o] are dot_f32's accumulators a0 and a1, those of acc[1][r][o] a2 and a3, so
+// every FMA and every sum at the end is dot_f32's. Each weight vector is loaded once for the R rows and each
 // input vector once for the O weight rows: R + O loads per R O FMAs of 16 lanes (dot4 takes 5 loads
 // per 4 FMAs of 8), so that a batch step is bound by the FMAs, not the loads.
 #define ROWS_K 256 // inputs per pair of passes (a multiple of 32): R + O rows of 1 KB, well inside L1
