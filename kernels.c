@@ -992,11 +992,11 @@ const char *gpt2_kernels(void) {
 // order), so a sequence's tokens do not depend on the others in its batch; the batch only shares
 // the pass over the weights.
 
-#if USE_AVX2
+#if USE_AVX2 && !USE_AVX512
 // out[r] = dot_f32(w, x + r ldx, n) (or dot_bf16 when bf16: w is then uint16_t) for the four rows
 // r = 0..3 at once, each with dot_f32's four accumulators, its steps and its sums in its order; each
-// 8 weights loaded (and widened from bf16) once for the four rows. For AVX2 builds; with AVX-512,
-// dot_tile does this on 512-bit vectors.
+// 8 weights loaded (and widened from bf16) once for the four rows. (With AVX-512, dot_tile below
+// does this on 512-bit vectors.)
 static inline void dot4(float out[4], const void *w, int bf16, const float *x, size_t ldx, int n) {
     const float *wf = w, *x0 = x, *x1 = x + ldx, *x2 = x1 + ldx, *x3 = x2 + ldx;
     const uint16_t *wh = w;
