@@ -1137,7 +1137,9 @@ static void matmul_rows_task(void *ctx, int task) {
     const int C = j->C, OC = j->OC, B = j->B, o0 = task * j->rows;
     const int o1 = o0 + j->rows < OC ? o0 + j->rows : OC;
     const GPT2Matrix *w = j->w;
-    const size_t wsize = w->type == GPT2_F32 ? 4 : 2;
+#if USE_AVX512 || DOT_ROWS > 1
+    const size_t wsize = w->type == GPT2_F32 ? 4 : 2; // bytes per weight, float32 or bf16
+#endif
 #if USE_AVX512
     const int W = rows_o(B), R_MAX = 16 / W;
 #else
@@ -1146,8 +1148,7 @@ static void matmul_rows_task(void *ctx, int task) {
     for (int ob = o0; ob < o1; ob += W) {
         int oe = ob + W < o1 ? ob + W : o1, b = 0;
 #if USE_AVX512
-        if (w->type != GPT2_Q8 && oe - ob == W)
-        {
+        if (w->type != GPT2_Q8 && oe - ob == W) {
             const char *wb = (const char *)w->data + (size_t)ob * C * wsize;
             const char *next = ob + 2 * W <= o1 ? wb + (size_t)W * C * wsize : NULL; // to prefetch
             for (; b < B; b += R_MAX) {
