@@ -151,9 +151,10 @@ def main(argv):
         print(f"| {ctx} | {slide:.1f} tok/s | {shift:.1f} tok/s | {shift / cached:.0%} of {cached:.1f} tok/s |")
 
     # More threads than cores: gpt2_build caps them at the cores online.
-    print("\nDecode fp32 with more threads than the %d cores:\n" % (os.cpu_count() or 1))
+    cores = os.cpu_count() or 1
+    print("\nDecode fp32 with more threads than the %d cores:\n" % cores)
     print("| threads asked | decode |\n|---|---|")
-    for t in (os.cpu_count() or 1, 8 * (os.cpu_count() or 1)):
+    for t in (cores, 8 * cores):
         print(f"| {t} | {best_of([bench, 'model', files['fp32'], str(t), 'decode'])['decode']:.1f} tok/s |")
 
     # Several processes on one checkpoint share its pages through the page cache: each process's RSS
