@@ -404,6 +404,7 @@ typedef struct {
     int *cacheT;           // (B) positions each cache holds
     int *start;            // (B) ids[start] sits at position 0 of the cache; -1: nothing cached
     int *ran;              // (B) 1: the window was run whole in this step
+    int *next;             // (B) the token each sequence drew this step
     const float **lg;      // (B) the logits of this step (NULL: none)
     float *plog;           // (B, V) logits of the whole-window runs
     // the rows of a decode step
@@ -421,7 +422,7 @@ typedef struct {
 static void batch_free(Batch *bt) {
     if (bt->owned)
         for (int b = 0; b < bt->B; b++) free(bt->cache[b].k), free(bt->cache[b].v);
-    free(bt->cache), free(bt->cacheT), free(bt->start), free(bt->ran), free(bt->lg), free(bt->plog);
+    free(bt->cache), free(bt->cacheT), free(bt->start), free(bt->ran), free(bt->next), free(bt->lg), free(bt->plog);
     free(bt->rows), free(bt->tokens), free(bt->pos), free(bt->rowT), free(bt->kc), free(bt->vc);
     gpt2_aligned_free(bt->x), gpt2_aligned_free(bt->xn), gpt2_aligned_free(bt->att), gpt2_aligned_free(bt->qkv);
     gpt2_aligned_free(bt->fch);
@@ -438,10 +439,11 @@ static int batch_alloc(GPT2 *m, Batch *bt, const GPT2Sequence *seqs, int B, char
     *bt = (Batch){.B = B, .owned = B > 1};
     bt->cache = calloc(B_, sizeof(GPT2KVCache));
     bt->cacheT = calloc(B_, sizeof(int)), bt->start = calloc(B_, sizeof(int)), bt->ran = calloc(B_, sizeof(int));
+    bt->next = calloc(B_, sizeof(int));
     bt->lg = calloc(B_, sizeof(float *));
     bt->rows = malloc(B_ * sizeof(int)), bt->tokens = malloc(B_ * sizeof(int));
     bt->pos = malloc(B_ * sizeof(int)), bt->rowT = malloc(B_ * sizeof(int));
-    if (!bt->cache || !bt->cacheT || !bt->start || !bt->ran || !bt->lg || !bt->rows || !bt->tokens || !bt->pos ||
+    if (!bt->cache || !bt->cacheT || !bt->start || !bt->ran || !bt->next || !bt->lg || !bt->rows || !bt->tokens || !bt->pos ||
         !bt->rowT)
         goto oom;
     for (int b = 0; b < B; b++) bt->start[b] = -1;
@@ -567,6 +569,18 @@ static void run_window(GPT2 *m, Batch *bt, const GPT2Sequence *seqs, int b, int 
     bt->lg[b] = lg;
 }
 
+typedef struct {
+    GPT2Sequence *seqs;
+    const float *const *lg; // (B) this step's logits of each sequence (NULL: none)
+    int *next;              // (B) out: the token drawn
+} DrawJob;
+
+static void draw_task(void *ctx, int b) {
+    const DrawJob *j = ctx;
+    GPT2Sequence *s = &j->seqs[b];
+    if (j->lg[b]) j->next[b] = sampler_sample(s->sampler, j->lg[b], s->ids, s->n);
+}
+
 int gpt2_generate_batch(GPT2 *m, GPT2Sequence *seqs, int B, int eos, int flags, char *err) {
     if (B < 1) return fail(err, "gpt2_generate_batch: %d sequences (at least 1)", B);
     for (int b = 0; b < B; b++) {
@@ -581,6 +595,9 @@ int gpt2_generate_batch(GPT2 *m, GPT2Sequence *seqs, int B, int eos, int flags, 
                 return fail(err, "gpt2_generate_batch: sequence %d: token %d of the prompt is %d, outside 0..%d", b, i,
                             s->ids[i], m->config.V - 1);
     }
+    int shared = 0; // two sequences with one sampler draw from it in turn, in order
+    for (int b = 0; b < B && !shared; b++)
+        for (int o = 0; o < b && !shared; o++) shared = seqs[o].sampler == seqs[b].sampler;
     Batch bt;
     if (batch_alloc(m, &bt, seqs, B, err)) return -1;
     for (int b = 0; b < B; b++) seqs[b].n = seqs[b].n_prompt;
@@ -612,11 +629,17 @@ int gpt2_generate_batch(GPT2 *m, GPT2Sequence *seqs, int B, int eos, int flags, 
             forward_rows(m, &bt, n_rows);
             for (int r = 0; r < n_rows; r++) bt.lg[bt.rows[r]] = bt.rlog + (size_t)r * m->config.V;
         }
-        // each sequence's draw, in order: sample, stop at eos, else append
+        // each sequence's draw (across the threads when no two share a sampler), then in order:
+        // stop at eos, else append
+        DrawJob dj = {.seqs = seqs, .lg = bt.lg, .next = bt.next};
+        if (shared || B == 1)
+            for (int b = 0; b < B; b++) draw_task(&dj, b);
+        else // (the cost: a few passes over each sequence's V logits)
+            gpt2_pool_for(m->pool, B, draw_task, &dj, 4.0 * m->config.V * active);
         for (int b = 0; b < B; b++) {
             GPT2Sequence *s = &seqs[b];
             if (!bt.lg[b]) continue;
-            int next = sampler_sample(s->sampler, bt.lg[b], s->ids, s->n);
+            int next = bt.next[b];
             if (next == eos) {
                 s->done = 1;
                 continue;

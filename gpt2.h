@@ -254,7 +254,9 @@ int gpt2_generate(GPT2 *model, Sampler *sampler, int *ids, int n_prompt, int max
 // gpt2_generate's loop: its ids, and so its text, are bit for bit what gpt2_generate gives it alone,
 // for any batch and any thread count. A sequence leaves the batch when it ends (eos, max_new, or
 // its on_token returns non-zero); the call returns when all have ended. Prompts are run one sequence
-// at a time (those with the same prompt share that run), the new tokens in one batch.
+// at a time (those with the same prompt share that run), the new tokens in one batch; the draws
+// run across the threads, except when two sequences share a sampler (they then draw from it in
+// turn, in sequence order).
 //
 // flags: GPT2_CONTEXT_SHIFT changes what happens when a sequence outgrows its context. By default
 // the window slides one token per step and is run again whole, as generate() does (exact, and a

@@ -18,10 +18,39 @@ static inline float hsum8(__m256 v) {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
 }
+#if !USE_AVX512 // (which widens bf16 in load16)
 static inline __m256 load_bf16x8(const uint16_t *p) {
     __m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
     return _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
 }
+#endif
+#if USE_AVX512
+static inline float hsum16(__m512 v) {
+    return hsum8(_mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)));
+}
+// Lanes 0..n-1 of a mask; n % 16 of them for the last step of a row of n.
+static inline __mmask16 tail_mask(int n) { return (__mmask16)((1u << (n % 16)) - 1); }
+// w[i..i+16) as float32 (w is uint16_t when bf16, which widens exactly), lanes outside m zero.
+static inline __m512 load16(const void *w, int bf16, size_t i, __mmask16 m) {
+    if (!bf16) return _mm512_maskz_loadu_ps(m, (const float *)w + i);
+    __m512i u = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, (const uint16_t *)w + i));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
+}
+// The dot product of AVX-512 builds, float32 or bf16 weights: one accumulator of 16 lanes, the last
+// n % 16 products masked in, then hsum16. One accumulator, not four: a row streams in from memory
+// far slower than one chain of FMAs runs, and with one vector per output the batched tile (dot_tile)
+// keeps 24 outputs' sums in registers and gives every row exactly these bits.
+static float dot16(const void *w, int bf16, const float *x, int n) {
+    __m512 a = _mm512_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) a = _mm512_fmadd_ps(load16(w, bf16, i, 0xffff), _mm512_loadu_ps(x + i), a);
+    if (i < n) {
+        __mmask16 m = tail_mask(n);
+        a = _mm512_fmadd_ps(load16(w, bf16, i, m), _mm512_maskz_loadu_ps(m, x + i), a);
+    }
+    return hsum16(a);
+}
+#endif
 static inline __m256 load_f16x8(const uint16_t *p) {
 #ifdef __F16C__
     return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
@@ -61,13 +90,15 @@ static inline F32x8 load_bf16x8(const uint16_t *p) {
 }
 #endif
 
-// Four independent accumulators keep the FMA pipes busy while the row streams in from memory. One
-// row at a time: reading two or four rows at once (to load each x once for all of them) ran at less
+// Four independent accumulators keep the FMA pipes busy while the row streams in from memory (on
+// 512-bit vectors one suffices: dot16). One row at a time: reading two or four rows at once (to load each x once for all of them) ran at less
 // than half the speed on AMD Zen 4, for float32 and int8 alike.
 static float dot_f32(const float *w, const float *x, int n) {
     int i = 0;
     float sum = 0.0f;
-#if USE_AVX2
+#if USE_AVX512
+    return dot16(w, 0, x, n);
+#elif USE_AVX2
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     for (; i + 32 <= n; i += 32) {
         a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
@@ -100,7 +131,9 @@ static float dot_f32(const float *w, const float *x, int n) {
 static float dot_bf16(const uint16_t *w, const float *x, int n) {
     int i = 0;
     float sum = 0.0f;
-#if USE_AVX2
+#if USE_AVX512
+    return dot16(w, 1, x, n);
+#elif USE_AVX2
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     for (; i + 32 <= n; i += 32) {
         a0 = _mm256_fmadd_ps(load_bf16x8(w + i), _mm256_loadu_ps(x + i), a0);
@@ -995,8 +1028,8 @@ const char *gpt2_kernels(void) {
 #if USE_AVX2 && !USE_AVX512
 // out[r] = dot_f32(w, x + r ldx, n) (or dot_bf16 when bf16: w is then uint16_t) for the four rows
 // r = 0..3 at once, each with dot_f32's four accumulators, its steps and its sums in its order; each
-// 8 weights loaded (and widened from bf16) once for the four rows. (With AVX-512, dot_tile below
-// does this on 512-bit vectors.)
+// 8 weights loaded (and widened from bf16) once for the four rows. (AVX-512 builds sum as dot16
+// does, and batch with dot_tile below.)
 static inline void dot4(float out[4], const void *w, int bf16, const float *x, size_t ldx, int n) {
     const float *wf = w, *x0 = x, *x1 = x + ldx, *x2 = x1 + ldx, *x3 = x2 + ldx;
     const uint16_t *wh = w;
@@ -1037,87 +1070,6 @@ static inline void dot4(float out[4], const void *w, int bf16, const float *x, s
 #define DOT_ROWS 1
 #endif
 
-#if USE_AVX512
-// dot_f32's sums (dot_bf16's when bf16: w is then uint16_t) of R input rows with O weight rows ldw
-// elements apart, out (R, O) ldo apart; R <= 8, O <= 4, R O <= 16. On 512-bit vectors: lanes 0-7
-// and 8-15 of acc[0][r][o] are dot_f32's accumulators a0 and a1, those of acc[1][r][o] a2 and a3, so
-// every FMA and every sum at the end is dot_f32's. Each weight vector is loaded once for the R rows and each
-// input vector once for the O weight rows: R + O loads per R O FMAs of 16 lanes (dot4 takes 5 loads
-// per 4 FMAs of 8), so that a batch step is bound by the FMAs, not the loads.
-#define ROWS_K 256 // inputs per pair of passes (a multiple of 32): R + O rows of 1 KB, well inside L1
-static inline __m512 load16(const void *w, int bf16, size_t i) {
-    if (!bf16) return _mm512_loadu_ps((const float *)w + i);
-    __m512i u = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)((const uint16_t *)w + i)));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
-}
-static inline __attribute__((always_inline)) void dot_tile(float *out, size_t ldo, const void *w, size_t ldw,
-                                                           int bf16, const float *x, size_t ldx, int n, int R,
-                                                           int O, const char *next) {
-    // Two passes over each ROWS_K inputs, one per half of each step of 32 (inputs 0-15, then 16-31):
-    // only one of an output's two accumulators is live at a time, so that 16 outputs fit in the
-    // registers rather than 8, while the rows' slices stay in L1 for the second pass; the other
-    // half waits in acc.
-    __m512 acc[2][8][4];
-    for (int h = 0; h < 2; h++)
-        for (int r = 0; r < R; r++)
-            for (int o = 0; o < O; o++) acc[h][r][o] = _mm512_setzero_ps();
-    const int n32 = n / 32 * 32;
-    for (int c0 = 0; c0 < n32; c0 += ROWS_K)
-        for (int h = 0; h < 2; h++) {
-            __m512 a[8][4]; // (registers once R and O are constants and the loops unrolled)
-            for (int r = 0; r < R; r++)
-                for (int o = 0; o < O; o++) a[r][o] = acc[h][r][o];
-            for (int i = c0 + 16 * h; i < n32 && i < c0 + ROWS_K; i += 32) {
-                __m512 wv[4];
-                for (int o = 0; o < O; o++) wv[o] = load16(w, bf16, o * ldw + i);
-                if (next) // the next weight rows, from memory while these compute
-                    for (int o = 0; o < O; o++) _mm_prefetch(next + (o * ldw + i) * (bf16 ? 2 : 4), _MM_HINT_T0);
-                for (int r = 0; r < R; r++) {
-                    __m512 xv = _mm512_loadu_ps(x + r * ldx + i);
-                    for (int o = 0; o < O; o++) a[r][o] = _mm512_fmadd_ps(wv[o], xv, a[r][o]);
-                }
-            }
-            for (int r = 0; r < R; r++)
-                for (int o = 0; o < O; o++) acc[h][r][o] = a[r][o];
-        }
-    for (int r = 0; r < R; r++)
-        for (int o = 0; o < O; o++) {
-            const float *xr = x + r * ldx;
-            const float *wf = (const float *)w + o * ldw;
-            const uint16_t *wh = (const uint16_t *)w + o * ldw;
-            __m256 a0 = _mm512_castps512_ps256(acc[0][r][o]), a1 = _mm512_extractf32x8_ps(acc[0][r][o], 1);
-            __m256 a2 = _mm512_castps512_ps256(acc[1][r][o]), a3 = _mm512_extractf32x8_ps(acc[1][r][o], 1);
-            int k = n32;
-            for (; k + 8 <= n; k += 8) // dot_f32's tail of eights, then its scalar tail
-                a0 = _mm256_fmadd_ps(bf16 ? load_bf16x8(wh + k) : _mm256_loadu_ps(wf + k), _mm256_loadu_ps(xr + k), a0);
-            float v = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-            for (; k < n; k++) v += (bf16 ? bf16_to_f32(wh[k]) : wf[k]) * xr[k];
-            out[r * ldo + o] = v;
-        }
-}
-
-// The tile's shape for a batch of B: up to 4 rows by 4 weight rows; 5 to 8 rows by 2, so that such
-// a batch reads each weight once, all its rows at once.
-static int rows_o(int B) { return B > 4 && B <= 8 ? 2 : 4; }
-
-// dot_tile for R rows by rows_o weight rows, each shape its own unrolled copy.
-static void dot_rows(float *out, size_t ldo, const void *w, size_t ldw, int bf16, const float *x, size_t ldx, int n,
-                     int R, int O, const char *next) {
-#define SHAPE(r, o)                                                                \
-    if (R == r && O == o) {                                                        \
-        if (bf16) dot_tile(out, ldo, w, ldw, 1, x, ldx, n, r, o, next);            \
-        else dot_tile(out, ldo, w, ldw, 0, x, ldx, n, r, o, next);                 \
-        return;                                                                    \
-    }
-    SHAPE(1, 4) SHAPE(2, 4) SHAPE(3, 4) SHAPE(4, 4) SHAPE(5, 2) SHAPE(6, 2) SHAPE(7, 2) SHAPE(8, 2)
-#undef SHAPE
-    for (int r = 0; r < R; r++) // any other shape: one dot product at a time, the same sums
-        for (int o = 0; o < O; o++)
-            out[r * ldo + o] = bf16 ? dot_bf16((const uint16_t *)w + o * ldw, x + r * ldx, n)
-                                    : dot_f32((const float *)w + o * ldw, x + r * ldx, n);
-}
-#endif
-
 typedef struct {
     float *out;        // (B, OC)
     const float *inp;  // (B, C)
@@ -1130,62 +1082,118 @@ typedef struct {
     Epilogue epi;
 } RowsJob;
 
-// Outputs o0..o1-1 of every row: a few weight rows at a time (W) stay in L1 while the B input rows
-// pass them (through dot_rows or dot4 for float32 and bfloat16), then the epilogue, as matmul_task's.
+#if USE_AVX512
+// acc (R, O) += the products of R input rows (ldx apart) with O weight rows (ldw apart) over inputs
+// i0..i1-1, as dot16 computes them (i0 a multiple of 16; i1 too, or n, whose tail is masked as
+// dot16's): lane j of acc[r][o] is lane j of dot16's accumulator for that pair, so hsum16 of it
+// is dot16's result. Per step of 16 inputs, R + O loads for R O FMAs.
+#define TILE_R 4 // input rows of a tile
+#define TILE_W 6 // weight rows of a tile: 24 accumulators, R loaded inputs and one weight in registers
+static inline __attribute__((always_inline)) void dot_tile(__m512 *acc, const void *w, size_t ldw, int bf16,
+                                                           const float *x, size_t ldx, int i0, int i1, int n,
+                                                           int R, const char *next) {
+    __m512 a[TILE_R][TILE_W]; // (registers once R is a constant and the loops unrolled)
+    for (int r = 0; r < R; r++)
+        for (int o = 0; o < TILE_W; o++) a[r][o] = acc[r * TILE_W + o];
+    // one step of 16 inputs from i, lanes outside m zero
+#define STEP(m)                                                                       \
+    do {                                                                              \
+        __m512 xv[TILE_R];                                                            \
+        for (int r = 0; r < R; r++) xv[r] = _mm512_maskz_loadu_ps(m, x + r * ldx + i); \
+        for (int o = 0; o < TILE_W; o++) {                                            \
+            __m512 wv = load16(w, bf16, o * ldw + i, m);                              \
+            for (int r = 0; r < R; r++) a[r][o] = _mm512_fmadd_ps(wv, xv[r], a[r][o]);  \
+        }                                                                             \
+    } while (0)
+    int i = i0;
+    if (next) // the next weight rows, from memory while these compute
+        for (; i + 16 <= i1; i += 16) {
+            for (int o = 0; o < TILE_W; o++) _mm_prefetch(next + (o * ldw + i) * (bf16 ? 2 : 4), _MM_HINT_T0);
+            STEP(0xffff);
+        }
+    for (; i + 16 <= i1; i += 16) STEP(0xffff);
+    if (i < i1) STEP(tail_mask(n));
+#undef STEP
+    for (int r = 0; r < R; r++)
+        for (int o = 0; o < TILE_W; o++) acc[r * TILE_W + o] = a[r][o];
+}
+
+// dot_tile for R = 1..TILE_R rows, each its own unrolled copy.
+static void dot_rows(__m512 *acc, const void *w, size_t ldw, int bf16, const float *x, size_t ldx, int i0, int i1,
+                     int n, int R, const char *next) {
+#define SHAPE(r)                                                         \
+    if (R == r) {                                                        \
+        if (bf16) dot_tile(acc, w, ldw, 1, x, ldx, i0, i1, n, r, next);  \
+        else dot_tile(acc, w, ldw, 0, x, ldx, i0, i1, n, r, next);       \
+        return;                                                          \
+    }
+    SHAPE(1) SHAPE(2) SHAPE(3) SHAPE(4)
+#undef SHAPE
+}
+
+// The weight rows ob..ob+TILE_W-1 against every input row, TILE_GROUP rows at a time: CHUNK inputs
+// of the weight rows (12 KB of float32) stay in L1 while the group's rows pass them, TILE_R at a time.
+#define TILE_GROUP 16 // rows whose sums are kept at once: 16 TILE_W vectors, 6 KB
+#define CHUNK 512     // a multiple of 16
+static void matmul_rows_tiles(const RowsJob *j, int ob, int o1) {
+    const int C = j->C, B = j->B;
+    const int bf16 = j->w->type == GPT2_BF16;
+    const size_t row = (size_t)C * (bf16 ? 2 : 4); // bytes of a weight row
+    const char *w = (const char *)j->w->data + ob * row;
+    const char *next = ob + 2 * TILE_W <= o1 ? w + TILE_W * row : NULL; // prefetched by the first tile
+    for (int b0 = 0; b0 < B; b0 += TILE_GROUP) {
+        const int nb = B - b0 < TILE_GROUP ? B - b0 : TILE_GROUP;
+        __m512 acc[TILE_GROUP * TILE_W];
+        for (int k = 0; k < nb * TILE_W; k++) acc[k] = _mm512_setzero_ps();
+        for (int c0 = 0; c0 < C; c0 += CHUNK)
+            for (int r = 0; r < nb; r += TILE_R)
+                dot_rows(acc + r * TILE_W, w, (size_t)C, bf16, j->inp + (size_t)(b0 + r) * C, (size_t)C, c0,
+                         c0 + CHUNK < C ? c0 + CHUNK : C, C, nb - r < TILE_R ? nb - r : TILE_R,
+                         b0 == 0 && r == 0 ? next : NULL);
+        for (int r = 0; r < nb; r++)
+            for (int o = 0; o < TILE_W; o++) {
+                float y = hsum16(acc[r * TILE_W + o]);
+                finish(j->out + (size_t)(b0 + r) * j->OC + ob + o, j->bias ? y + j->bias[ob + o] : y, j->epi);
+            }
+    }
+}
+#endif
+
+
+// Outputs o0..o1-1 of every row: with AVX-512, TILE_W weight rows at a time through
+// matmul_rows_tiles; with AVX2, each weight row once for DOT_ROWS input rows (dot4); the rest one
+// dot product at a time. Then the epilogue, as matmul_task's.
 static void matmul_rows_task(void *ctx, int task) {
     const RowsJob *j = ctx;
     const int C = j->C, OC = j->OC, B = j->B, o0 = task * j->rows;
     const int o1 = o0 + j->rows < OC ? o0 + j->rows : OC;
     const GPT2Matrix *w = j->w;
-#if USE_AVX512 || DOT_ROWS > 1
-    const size_t wsize = w->type == GPT2_F32 ? 4 : 2; // bytes per weight, float32 or bf16
-#endif
+    int o = o0;
 #if USE_AVX512
-    const int W = rows_o(B), R_MAX = 16 / W;
-#else
-    const int W = 4;
+    if (w->type != GPT2_Q8)
+        for (; o + TILE_W <= o1; o += TILE_W) matmul_rows_tiles(j, o, o1);
 #endif
-    for (int ob = o0; ob < o1; ob += W) {
-        int oe = ob + W < o1 ? ob + W : o1, b = 0;
-#if USE_AVX512
-        if (w->type != GPT2_Q8 && oe - ob == W) {
-            const char *wb = (const char *)w->data + (size_t)ob * C * wsize;
-            const char *next = ob + 2 * W <= o1 ? wb + (size_t)W * C * wsize : NULL; // to prefetch
-            for (; b < B; b += R_MAX) {
-                float v[16];
-                int R = B - b < R_MAX ? B - b : R_MAX;
-                dot_rows(v, W, wb, (size_t)C, w->type == GPT2_BF16, j->inp + (size_t)b * C, (size_t)C, C, R, W, next);
-                for (int r = 0; r < R; r++)
-                    for (int o = ob; o < oe; o++) {
-                        float y = v[r * W + o - ob];
-                        finish(j->out + (size_t)(b + r) * OC + o, j->bias ? y + j->bias[o] : y, j->epi);
-                    }
-            }
+    for (; o < o1; o++) {
+        int b = 0;
+#if DOT_ROWS > 1
+        const char *wo = (const char *)w->data + (size_t)o * C * (w->type == GPT2_F32 ? 4 : 2);
+        for (; w->type != GPT2_Q8 && b + DOT_ROWS <= B; b += DOT_ROWS) {
+            float v[DOT_ROWS];
+            if (w->type == GPT2_F32) dot4(v, wo, 0, j->inp + (size_t)b * C, (size_t)C, C); // (inlined per format)
+            else dot4(v, wo, 1, j->inp + (size_t)b * C, (size_t)C, C);
+            for (int r = 0; r < DOT_ROWS; r++)
+                finish(j->out + (size_t)(b + r) * OC + o, j->bias ? v[r] + j->bias[o] : v[r], j->epi);
         }
-#elif DOT_ROWS > 1
-        if (w->type != GPT2_Q8)
-            for (; b + DOT_ROWS <= B; b += DOT_ROWS)
-                for (int o = ob; o < oe; o++) {
-                    float v[DOT_ROWS];
-                    const char *wo = (const char *)w->data + (size_t)o * C * wsize;
-                    if (w->type == GPT2_F32) // (two calls: each inlined with its format fixed)
-                        dot4(v, wo, 0, j->inp + (size_t)b * C, (size_t)C, C);
-                    else
-                        dot4(v, wo, 1, j->inp + (size_t)b * C, (size_t)C, C);
-                    for (int r = 0; r < DOT_ROWS; r++)
-                        finish(j->out + (size_t)(b + r) * OC + o, j->bias ? v[r] + j->bias[o] : v[r], j->epi);
-                }
 #endif
-        for (; b < B; b++)
-            for (int o = ob; o < oe; o++) {
-                size_t wo = (size_t)o * C, xo = (size_t)b * C;
-                float v;
-                if (w->type == GPT2_F32) v = dot_f32((const float *)w->data + wo, j->inp + xo, C);
-                else if (w->type == GPT2_BF16) v = dot_bf16((const uint16_t *)w->data + wo, j->inp + xo, C);
-                else v = dot_q8((const int8_t *)w->data + wo, w->scale + wo / GPT2_Q8_GROUP, j->xq + xo,
-                                j->xqs + xo / GPT2_Q8_GROUP, j->xc + xo / 4, C);
-                finish(j->out + xo / C * OC + o, j->bias ? v + j->bias[o] : v, j->epi);
-            }
+        for (; b < B; b++) {
+            size_t wo = (size_t)o * C, xo = (size_t)b * C;
+            float v;
+            if (w->type == GPT2_F32) v = dot_f32((const float *)w->data + wo, j->inp + xo, C);
+            else if (w->type == GPT2_BF16) v = dot_bf16((const uint16_t *)w->data + wo, j->inp + xo, C);
+            else v = dot_q8((const int8_t *)w->data + wo, w->scale + wo / GPT2_Q8_GROUP, j->xq + xo,
+                            j->xqs + xo / GPT2_Q8_GROUP, j->xc + xo / 4, C);
+            finish(j->out + (size_t)b * OC + o, j->bias ? v + j->bias[o] : v, j->epi);
+        }
     }
     if (j->epi == OUT_GELU) // over the task's block, whose start is a multiple of 16 as matmul_task's
         for (int b = 0; b < B; b++) gelu_inplace(j->out + (size_t)b * OC + o0, o1 - o0);
@@ -1196,10 +1204,10 @@ void gpt2_matmul_rows(GPT2Pool *pool, float *out, const float *inp, const GPT2Ma
     const int C = w->cols, OC = w->rows;
     const int32_t *xc = NULL, *xg = NULL;
     if (w->type == GPT2_Q8) quantize_input(xq, xqs, inp, B, C, &xc, &xg);
-    // Blocks of 64 output rows (a multiple of 16, so that GELU's vector and scalar parts fall where
-    // they do for T = 1): many more tasks than threads, as the work is compute bound.
+    // Blocks of 48 output rows (a multiple of 16, so that GELU's vector and scalar parts fall where
+    // they do for T = 1, and of TILE_W): many more tasks than threads, as the work is compute bound.
     RowsJob j = {.out = out, .inp = inp, .xq = xq, .xqs = xqs, .xc = xc, .w = w, .bias = bias, .B = B, .C = C,
-                 .OC = OC, .rows = 64, .epi = epi};
+                 .OC = OC, .rows = 48, .epi = epi};
     gpt2_pool_for(pool, (OC + j.rows - 1) / j.rows, matmul_rows_task, &j, (double)B * C * OC);
 }
 
