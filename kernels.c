@@ -530,32 +530,73 @@ static void add_bias(const MatmulJob *j, int tT, int o0, int oT) {
             for (int o = o0; o < oT; o++) j->out[(size_t)t * j->OC + o] += j->bias[o];
 }
 
+#if USE_AVX512
+// Rows p = 0..15 of out (ldo apart) = lane p of r[0..15]: a 16 x 16 transpose in registers, in
+// three rounds of shuffles (pairs of rows, then fours within 128-bit lanes, then the lanes).
+static void transpose16(float *out, size_t ldo, const __m512 r[16]) {
+    __m512 t[16], u[16];
+    for (int j = 0; j < 16; j += 2)
+        t[j] = _mm512_unpacklo_ps(r[j], r[j + 1]), t[j + 1] = _mm512_unpackhi_ps(r[j], r[j + 1]);
+    for (int q = 0; q < 16; q += 4) { // u[q + m], lane L: column 4L + m of rows q..q+3
+        u[q] = _mm512_shuffle_ps(t[q], t[q + 2], 0x44), u[q + 1] = _mm512_shuffle_ps(t[q], t[q + 2], 0xEE);
+        u[q + 2] = _mm512_shuffle_ps(t[q + 1], t[q + 3], 0x44), u[q + 3] = _mm512_shuffle_ps(t[q + 1], t[q + 3], 0xEE);
+    }
+    for (int m = 0; m < 4; m++) {
+        __m512 v0 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0x88), v1 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0xDD);
+        __m512 v2 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0x88), v3 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0xDD);
+        _mm512_storeu_ps(out + (size_t)m * ldo, _mm512_shuffle_f32x4(v0, v2, 0x88));
+        _mm512_storeu_ps(out + (size_t)(4 + m) * ldo, _mm512_shuffle_f32x4(v1, v3, 0x88));
+        _mm512_storeu_ps(out + (size_t)(8 + m) * ldo, _mm512_shuffle_f32x4(v0, v2, 0xDD));
+        _mm512_storeu_ps(out + (size_t)(12 + m) * ldo, _mm512_shuffle_f32x4(v1, v3, 0xDD));
+    }
+}
+#endif
+
 // wt (k, n) = rows o..o+n-1, inputs c0..c0+k-1 of w, transposed and as float32 (bf16 widens
-// exactly, so bf16 prefill runs the float32 tile and computes the same sums).
+// exactly, so bf16 prefill runs the float32 tile and computes the same sums). n is a multiple of 16.
 static void pack_panel(float *wt, const MatmulJob *j, int o, int n, int c0, int k) {
+    const int bf16 = j->w->type == GPT2_BF16;
+    int p0 = 0;
+#if USE_AVX512 // 16 x 16 blocks through registers: 16 loads and 64 shuffles instead of 256 loads
+    for (; p0 + 16 <= k; p0 += 16)
+        for (int b0 = 0; b0 < n; b0 += 16) {
+            __m512 r[16];
+            for (int b = 0; b < 16; b++) r[b] = load16(j->w->data, bf16, (size_t)(o + b0 + b) * j->C + c0 + p0, 0xffff);
+            transpose16(wt + (size_t)p0 * n + b0, (size_t)n, r);
+        }
+#endif
     for (int b = 0; b < n; b++) {
         size_t off = (size_t)(o + b) * j->C + c0;
-        if (j->w->type == GPT2_F32)
-            for (int p = 0; p < k; p++) wt[p * n + b] = ((const float *)j->w->data)[off + p];
+        if (!bf16)
+            for (int p = p0; p < k; p++) wt[p * n + b] = ((const float *)j->w->data)[off + p];
         else
-            for (int p = 0; p < k; p++) wt[p * n + b] = bf16_to_f32(((const uint16_t *)j->w->data)[off + p]);
+            for (int p = p0; p < k; p++) wt[p * n + b] = bf16_to_f32(((const uint16_t *)j->w->data)[off + p]);
     }
 }
 
 // The tiled part of a block: tokens 0..tT-1 by outputs o0..oT-1. Partial sums over each TILE_K
 // slice of the inputs accumulate in out (OUT_ADD starts from the residual already there); the bias
-// is added at the end.
+// is added at the end. The last tT % TILE_T tokens run as one more tile, padded.
 static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
-    const int C = j->C, OC = j->OC;
+    const int C = j->C, OC = j->OC, full = tT / TILE_T * TILE_T, rest = tT - full;
     float wt[TILE_K * TILE_O * TILE_WIDE];
+    float xpad[TILE_T * TILE_K] = {0}, opad[TILE_T * TILE_O * TILE_WIDE]; // the last rest < TILE_T tokens
     for (int c0 = 0; c0 < C; c0 += TILE_K) {
-        int k = C - c0 < TILE_K ? C - c0 : TILE_K;
+        int k = C - c0 < TILE_K ? C - c0 : TILE_K, load = c0 > 0 || j->epi == OUT_ADD;
+        for (int t = 0; t < rest; t++) memcpy(xpad + t * k, j->inp + (size_t)(full + t) * C + c0, k * sizeof(float));
         for (int o = o0, n; o < oT; o += n) {
             n = oT - o >= TILE_WIDE * TILE_O ? TILE_WIDE * TILE_O : TILE_O; // 32 outputs at once with AVX-512
+            void (*tile)(float *, int, const float *, int, const float *, int, int, int) =
+                n == TILE_O ? tile_6x16 : tile_wide;
             pack_panel(wt, j, o, n, c0, k);
-            for (int t = 0; t < tT; t += TILE_T)
-                (n == TILE_O ? tile_6x16 : tile_wide)(j->out + (size_t)t * OC + o, OC, j->inp + (size_t)t * C + c0,
-                                                      C, wt, n, k, c0 > 0 || j->epi == OUT_ADD);
+            for (int t = 0; t < full; t += TILE_T)
+                tile(j->out + (size_t)t * OC + o, OC, j->inp + (size_t)t * C + c0, C, wt, n, k, load);
+            if (rest == 0) continue;
+            // the last tokens as a whole tile through opad, padded with rows whose sums are dropped
+            float *out = j->out + (size_t)full * OC + o;
+            for (int t = 0; t < rest && load; t++) memcpy(opad + t * n, out + (size_t)t * OC, n * sizeof(float));
+            tile(opad, n, xpad, k, wt, n, k, load);
+            for (int t = 0; t < rest; t++) memcpy(out + (size_t)t * OC, opad + t * n, n * sizeof(float));
         }
     }
     add_bias(j, tT, o0, oT);
@@ -716,7 +757,7 @@ static void matmul_task(void *ctx, int i) {
         t = matmul_tiled(j, q8_tiles, Q8_T, Q8_O, o0, o1);
 #endif
 #if USE_TILES
-    if (j->T >= TILE_T && j->w->type != GPT2_Q8) t = matmul_tiled(j, matmul_tiles, TILE_T, TILE_O, o0, o1);
+    if (j->T >= TILE_T && j->w->type != GPT2_Q8) t = matmul_tiled(j, matmul_tiles, 1, TILE_O, o0, o1);
 #endif
     for (; t < j->T; t++)
         for (int o = o0; o < o1; o++) finish(j->out + (size_t)t * j->OC + o, matmul_one(j, t, o), j->epi);
