@@ -462,34 +462,47 @@ int explore_score(GPT2 *m, const int *ids, int n, int window, int stride, int n_
     float *out = malloc((size_t)EVAL_CHUNK * V * sizeof(float)); // (EVAL_CHUNK, V)
     int *top = malloc((size_t)(n_top + 1) * sizeof(int));
     double *top_lp = malloc((size_t)(n_top + 1) * sizeof(double));
-    if (!out || !top || !top_lp) {
-        free(out), free(top), free(top_lp);
+    int *group = malloc((size_t)m->config.maxT * sizeof(int)); // (G, window) tokens of a batch of windows
+    if (!out || !top || !top_lp || !group) {
+        free(out), free(top), free(top_lp), free(group);
         return fail(err, "explore_score: out of memory for %d x %d logits", EVAL_CHUNK, V);
     }
     double sum = 0.0;
     long scored = 0;
-    int stop = 0;
-    for (int begin = 0, prev_end = 0; !stop; begin += stride) {
-        int end = begin + window < n ? begin + window : n;
-        // targets first..end-1, each predicted from position t-1 of this window; the window's first
-        // token is never a target (nothing before it in the window)
-        int first = prev_end > begin + 1 ? prev_end : begin + 1;
-        gpt2_forward(m, ids + begin, end - begin, 0);
-        for (int t = first; t < end && !stop; t += EVAL_CHUNK) {
-            int cnt = end - t < EVAL_CHUNK ? end - t : EVAL_CHUNK;
-            gpt2_logits(m, t - 1 - begin, cnt, out);
-            for (int j = 0; j < cnt && !stop; j++) {
-                double nll;
-                stop = score_row(out + (size_t)j * V, V, ids, t + j, n_top, top, top_lp, on_scored, ctx, &nll);
-                sum += nll, scored++;
-            }
+    int stop = 0, done = 0;
+    for (int begin = 0, prev_end = 0; !stop && !done;) {
+        // G windows from begin, stride apart: as many whole ones as one gpt2_forward_batch takes, so
+        // that short windows share each pass over the weights; else the one window, maybe cut at n
+        int G = 1;
+        while (G < m->config.maxT / window && begin + (G - 1) * stride + window < n && begin + G * stride + window <= n)
+            G++;
+        if (G == 1) gpt2_forward(m, ids + begin, (begin + window < n ? begin + window : n) - begin, 0);
+        else {
+            for (int g = 0; g < G; g++) memcpy(group + g * window, ids + begin + g * stride, window * sizeof(int));
+            gpt2_forward_batch(m, group, G, window);
         }
-        prev_end = end;
-        if (progress) progress_bar(progress, end, n);
-        if (end == n) break;
+        for (int g = 0; g < G && !stop; g++) {
+            int b = begin + g * stride, end = b + window < n ? b + window : n;
+            // targets first..end-1, each predicted from position t-1 of this window (row g window +
+            // t-1-b); the window's first token is never a target (nothing before it in the window)
+            int first = prev_end > b + 1 ? prev_end : b + 1;
+            for (int t = first; t < end && !stop; t += EVAL_CHUNK) {
+                int cnt = end - t < EVAL_CHUNK ? end - t : EVAL_CHUNK;
+                gpt2_logits(m, g * window + t - 1 - b, cnt, out);
+                for (int j = 0; j < cnt && !stop; j++) {
+                    double nll;
+                    stop = score_row(out + (size_t)j * V, V, ids, t + j, n_top, top, top_lp, on_scored, ctx, &nll);
+                    sum += nll, scored++;
+                }
+            }
+            prev_end = end;
+            if (progress) progress_bar(progress, end, n);
+            done = end == n;
+        }
+        begin += G * stride;
     }
     if (progress && stop) fputc('\n', progress);
-    free(out), free(top), free(top_lp);
+    free(out), free(top), free(top_lp), free(group);
     *nll_sum = sum;
     *n_scored = scored;
     return 0;

@@ -323,18 +323,21 @@ static int valid_call(const GPT2Config *c, const int *tokens, int T, int pos) {
 // The forward pass over a KV cache (L, NH, cacheT, hs) of cacheT positions: the model's own
 // (cacheT = maxT), or a sequence's of gpt2_generate_batch (as many as its window reaches). The
 // comments give each step's output shape and, on the right, the PyTorch it mirrors (nanoGPT's
-// model.py, which Hugging Face's GPT-2 computes too).
-static const float *forward(GPT2 *m, const GPT2KVCache *cache, int cacheT, const int *tokens, int T, int pos) {
+// model.py, which Hugging Face's GPT-2 computes too). B > 1 runs B sequences of T tokens from
+// position 0 (pos = 0) as B T rows (gpt2_forward_batch), sequence b's keys and values at positions
+// b T.. of the cache, where its attention sees them as a cache of its own.
+static const float *forward(GPT2 *m, const GPT2KVCache *cache, int cacheT, const int *tokens, int B, int T,
+                            int pos) {
     const GPT2Config *c = &m->config;
     const GPT2Weights *w = &m->w;
     GPT2Acts *a = &m->acts;
-    const int C = c->C, NH = c->NH, hs = C / NH;
+    const int C = c->C, NH = c->NH, hs = C / NH, BT = B * T;
 
-    // x (T, C) = wte[tokens] + wpe[pos..pos+T-1]                        x = wte(idx) + wpe(pos)
-    for (int t = 0; t < T; t++) {
-        float *x = a->x + (size_t)t * C;
-        const float *p = w->wpe + (size_t)(pos + t) * C;
-        gpt2_matrix_row(x, &w->wte, tokens[t]);
+    // x (BT, C) = wte[tokens] + wpe[pos..pos+T-1]                       x = wte(idx) + wpe(pos)
+    for (int r = 0; r < BT; r++) {
+        float *x = a->x + (size_t)r * C;
+        const float *p = w->wpe + (size_t)(pos + r % T) * C;
+        gpt2_matrix_row(x, &w->wte, tokens[r]);
         for (int i = 0; i < C; i++) x[i] += p[i];
     }
     for (int l = 0; l < c->L; l++) {
@@ -343,42 +346,51 @@ static const float *forward(GPT2 *m, const GPT2KVCache *cache, int cacheT, const
         float *vcache = cache->v + (size_t)l * NH * cacheT * hs; // (NH, cacheT, hs)
 
         // ---- attention                                                 x = x + attn(ln_1(x))
-        // xn (T, C) = layernorm(x)                                       ln_1(x)
-        gpt2_layernorm(a->xn, a->x, lw->ln1w, lw->ln1b, T, C);
-        // qkv (T, 3C) = xn · qkvw^T + qkvb                               c_attn(x)
-        linear(m, a->qkv, a->xn, &lw->qkvw, lw->qkvb, T, OUT_SET);
-        // q, k, v (T, C) each: the three thirds of every row of qkv,    q, k, v = ....split(C, dim=2)
-        //   read in place (their rows are 3C floats apart)
-        const float *q = a->qkv, *k = a->qkv + C, *v = a->qkv + 2 * C;
-        // the new keys and values join the cache at positions pos..pos+T-1, head by head
-        cache_store(kcache, k, 3 * C, T, pos, NH, hs, cacheT);
-        cache_store(vcache, v, 3 * C, T, pos, NH, hs, cacheT);
-        // att (T, C) = softmax(q · K^T / sqrt(hs), causal) · V, per head  scaled_dot_product_attention(
-        //   over the keys K and values V of positions 0..pos+T-1;            q, k, v, is_causal=True)
-        //   the plain loops: gpt2_attention_naive in kernels.c
-        gpt2_attention(m->pool, a->att, q, 3 * C, kcache, vcache, a->scratch, T, pos, C, NH, cacheT);
-        // x (T, C) += att · attprojw^T + attprojb                        x + c_proj(y)
-        linear(m, a->x, a->att, &lw->attprojw, lw->attprojb, T, OUT_ADD);
+        // xn (BT, C) = layernorm(x)                                      ln_1(x)
+        gpt2_layernorm(a->xn, a->x, lw->ln1w, lw->ln1b, BT, C);
+        // qkv (BT, 3C) = xn · qkvw^T + qkvb                              c_attn(x)
+        linear(m, a->qkv, a->xn, &lw->qkvw, lw->qkvb, BT, OUT_SET);
+        for (int b = 0; b < B; b++) { // each sequence's attention on its own positions
+            size_t r0 = (size_t)b * T; // its first row, and its first position in the cache
+            // q, k, v (T, C) each: the three thirds of every row of qkv, q, k, v = ....split(C, dim=2)
+            //   read in place (their rows are 3C floats apart)
+            const float *q = a->qkv + r0 * 3 * C, *k = q + C, *v = q + 2 * C;
+            // the new keys and values join the cache at positions pos..pos+T-1, head by head
+            cache_store(kcache + r0 * hs, k, 3 * C, T, pos, NH, hs, cacheT);
+            cache_store(vcache + r0 * hs, v, 3 * C, T, pos, NH, hs, cacheT);
+            // att (T, C) = softmax(q · K^T / sqrt(hs), causal) · V, per head  scaled_dot_product_attention(
+            //   over the keys K and values V of positions 0..pos+T-1;            q, k, v, is_causal=True)
+            //   the plain loops: gpt2_attention_naive in kernels.c
+            gpt2_attention(m->pool, a->att + r0 * C, q, 3 * C, kcache + r0 * hs, vcache + r0 * hs, a->scratch, T,
+                           pos, C, NH, cacheT);
+        }
+        // x (BT, C) += att · attprojw^T + attprojb                       x + c_proj(y)
+        linear(m, a->x, a->att, &lw->attprojw, lw->attprojb, BT, OUT_ADD);
 
         // ---- MLP                                                       x = x + mlp(ln_2(x))
-        // xn (T, C) = layernorm(x)                                       ln_2(x)
-        gpt2_layernorm(a->xn, a->x, lw->ln2w, lw->ln2b, T, C);
-        // fch (T, 4C) = gelu(xn · fcw^T + fcb)                           gelu(c_fc(x))
-        linear(m, a->fch, a->xn, &lw->fcw, lw->fcb, T, OUT_GELU);
-        // x (T, C) += fch · fcprojw^T + fcprojb                          x + c_proj(h)
-        linear(m, a->x, a->fch, &lw->fcprojw, lw->fcprojb, T, OUT_ADD);
+        // xn (BT, C) = layernorm(x)                                      ln_2(x)
+        gpt2_layernorm(a->xn, a->x, lw->ln2w, lw->ln2b, BT, C);
+        // fch (BT, 4C) = gelu(xn · fcw^T + fcb)                          gelu(c_fc(x))
+        linear(m, a->fch, a->xn, &lw->fcw, lw->fcb, BT, OUT_GELU);
+        // x (BT, C) += fch · fcprojw^T + fcprojb                         x + c_proj(h)
+        linear(m, a->x, a->fch, &lw->fcprojw, lw->fcprojb, BT, OUT_ADD);
     }
-    // xn (T, C) = layernorm(x)                                           ln_f(x)
-    gpt2_layernorm(a->xn, a->x, w->lnfw, w->lnfb, T, C);
-    m->last_T = T; // the rows of xn that gpt2_logits may read
-    // logits (V) = xn[T-1] · wte[:V]^T, the last position only          lm_head(x[:, [-1], :])
-    gpt2_logits(m, T - 1, 1, a->logits);
+    // xn (BT, C) = layernorm(x)                                          ln_f(x)
+    gpt2_layernorm(a->xn, a->x, w->lnfw, w->lnfb, BT, C);
+    m->last_T = BT; // the rows of xn that gpt2_logits may read
+    // logits (V) = xn[BT-1] · wte[:V]^T, the last position only         lm_head(x[:, [-1], :])
+    gpt2_logits(m, BT - 1, 1, a->logits);
     return a->logits;
 }
 
 const float *gpt2_forward(GPT2 *m, const int *tokens, int T, int pos) {
     if (!valid_call(&m->config, tokens, T, pos)) return NULL;
-    return forward(m, &m->cache, m->config.maxT, tokens, T, pos);
+    return forward(m, &m->cache, m->config.maxT, tokens, 1, T, pos);
+}
+
+const float *gpt2_forward_batch(GPT2 *m, const int *tokens, int B, int T) {
+    if (B < 1 || T < 1 || B > m->config.maxT / T || !valid_call(&m->config, tokens, B * T, 0)) return NULL;
+    return forward(m, &m->cache, m->config.maxT, tokens, B, T, 0);
 }
 
 int gpt2_logits(GPT2 *m, int t0, int n, float *out) {
@@ -548,7 +560,7 @@ static void run_window(GPT2 *m, Batch *bt, const GPT2Sequence *seqs, int b, int 
     const int *ids = seqs[b].ids + s0;
     bt->start[b] = s0, bt->ran[b] = 1;
     if (bt->B == 1) {
-        bt->lg[b] = forward(m, &bt->cache[b], bt->cacheT[b], ids, T, 0);
+        bt->lg[b] = forward(m, &bt->cache[b], bt->cacheT[b], ids, 1, T, 0);
         return;
     }
     float *lg = bt->plog + (size_t)b * V;
@@ -565,7 +577,7 @@ static void run_window(GPT2 *m, Batch *bt, const GPT2Sequence *seqs, int b, int 
         bt->lg[b] = lg;
         return;
     }
-    memcpy(lg, forward(m, &bt->cache[b], bt->cacheT[b], ids, T, 0), (size_t)V * sizeof(float));
+    memcpy(lg, forward(m, &bt->cache[b], bt->cacheT[b], ids, 1, T, 0), (size_t)V * sizeof(float));
     bt->lg[b] = lg;
 }
 
@@ -624,7 +636,7 @@ int gpt2_generate_batch(GPT2 *m, GPT2Sequence *seqs, int B, int eos, int flags, 
         if (active == 0) break;
         if (n_rows == 1) { // alone: gpt2_forward's decode, whose threads suit one row
             int b = bt.rows[0];
-            bt.lg[b] = forward(m, &bt.cache[b], bt.cacheT[b], &bt.tokens[0], 1, bt.pos[0]);
+            bt.lg[b] = forward(m, &bt.cache[b], bt.cacheT[b], &bt.tokens[0], 1, 1, bt.pos[0]);
         } else if (n_rows > 1) {
             forward_rows(m, &bt, n_rows);
             for (int r = 0; r < n_rows; r++) bt.lg[bt.rows[r]] = bt.rlog + (size_t)r * m->config.V;

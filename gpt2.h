@@ -140,8 +140,17 @@ void gpt2_free(GPT2 *model);
 // T >= 1, pos >= 0, pos + T <= maxT and every token is in 0..V-1.
 const float *gpt2_forward(GPT2 *model, const int *tokens, int T, int pos);
 
-// Logits (n, V) of positions t0..t0+n-1 of the last gpt2_forward call (for scoring a text); -1
-// when they are not all among its T positions.
+// B independent sequences of T tokens each, tokens (B, T) row by row, each from position 0, in one
+// pass over the weights (B T <= maxT): the logits of B calls gpt2_forward(tokens + b T, T, 0) (the
+// same bits with float32 and bfloat16 weights when T >= 6; with int8 an activation may round to the
+// other int8 step, as between int8's prefill and decode) without reading the weights B times, which
+// pays when T is small (scoring a text in short windows).
+// gpt2_logits then reads row b T + t. Returns the logits (V) of the last sequence's last token;
+// NULL, with nothing computed, unless B >= 1, T >= 1, B T <= maxT and every token is in 0..V-1.
+const float *gpt2_forward_batch(GPT2 *model, const int *tokens, int B, int T);
+
+// Logits (n, V) of positions t0..t0+n-1 of the last gpt2_forward or gpt2_forward_batch call (for
+// scoring a text); -1 when they are not all among its positions.
 int gpt2_logits(GPT2 *model, int t0, int n, float *out);
 
 // The kernel set compiled in: "avx2", "avx2+vnni", "neon", "neon+dotprod" or "portable".

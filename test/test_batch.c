@@ -1,6 +1,7 @@
 // test_batch.c: gpt2_generate_batch against gpt2_generate, bit for bit. Every sequence of a batch
 // must give the ids, and pass to its on_token the logits, that the same prompt, sampler and context
-// give alone, whatever the other sequences in the batch do.
+// give alone, whatever the other sequences in the batch do. And gpt2_forward_batch against
+// gpt2_forward, one sequence at a time.
 //
 //   build/native/test_batch build/test
 //
@@ -13,6 +14,7 @@
 #include "../gpt2.h"
 #include "../util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +150,56 @@ static void compare(const char *label, const Spec *sp, int B, const int *ids0, c
     }
 }
 
+// gpt2_forward_batch of B sequences of T tokens against B calls of gpt2_forward: every row's logits
+// bit for bit for float32 and bfloat16 weights when T >= 6 (both run the same tiles); else within
+// 1e-5 of the largest logit's magnitude (the sums' order), or 3% for int8 (an activation can round
+// to the other int8 step, as between int8's prefill and decode). Also its bad arguments.
+static void test_forward_batch(GPT2 *m, const char *label, int exact, uint64_t seed) {
+    const int V = m->config.V, maxT = m->config.maxT;
+    const int shapes[][2] = {{2, 6}, {5, 3}, {2, maxT / 2}, {maxT / 7, 7}, {maxT / 13, 13}, {maxT, 1}};
+    int tokens[1024];
+    float *batch = malloc((size_t)maxT * V * sizeof(float)), *alone = malloc((size_t)maxT * V * sizeof(float));
+    float *last_row = malloc(V * sizeof(float));
+    for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++) {
+        int B = shapes[si][0], T = shapes[si][1];
+        if (B < 1 || B * T > maxT) continue;
+        for (int i = 0; i < B * T; i++) tokens[i] = (int)(splitmix64(&seed) % (uint64_t)V);
+        const float *last = gpt2_forward_batch(m, tokens, B, T);
+        if (!last || gpt2_logits(m, 0, B * T, batch) != 0) {
+            printf("FAIL %s: gpt2_forward_batch B = %d, T = %d: no logits\n", label, B, T);
+            failures++;
+            continue;
+        }
+        memcpy(last_row, last, V * sizeof(float));
+        for (int b = 0; b < B; b++) {
+            last = gpt2_forward(m, tokens + b * T, T, 0);
+            gpt2_logits(m, 0, T, alone + (size_t)b * T * V);
+        }
+        if (exact && T >= 6 && memcmp(last, last_row, V * sizeof(float)) != 0) {
+            printf("FAIL %s: gpt2_forward_batch B = %d, T = %d: returns other logits than gpt2_forward\n", label, B, T);
+            failures++;
+        }
+        double worst = 0.0, scale = 1e-30;
+        for (size_t i = 0; i < (size_t)B * T * V; i++) {
+            double d = fabs((double)batch[i] - alone[i]);
+            worst = d > worst ? d : worst;
+            scale = fabs(alone[i]) > scale ? fabs(alone[i]) : scale;
+        }
+        if (getenv("TB_VERBOSE")) printf("%s: gpt2_forward_batch B = %d, T = %d: %g of %g\n", label, B, T, worst, scale);
+        if ((exact && T >= 6) ? worst != 0.0 : worst > (exact ? 1e-5 : 0.03) * scale) {
+            printf("FAIL %s: gpt2_forward_batch B = %d, T = %d: logits differ from the sequences alone by %g\n", label,
+                   B, T, worst);
+            failures++;
+        }
+    }
+    if (gpt2_forward_batch(m, tokens, 0, 1) || gpt2_forward_batch(m, tokens, 1, 0) ||
+        gpt2_forward_batch(m, tokens, 2, maxT / 2 + 1) || gpt2_forward_batch(m, NULL, 1, 1)) {
+        printf("FAIL %s: gpt2_forward_batch accepted bad arguments\n", label);
+        failures++;
+    }
+    free(batch), free(alone), free(last_row);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) return fprintf(stderr, "usage: test_batch MODELS_DIR (build/test)\n"), 2;
     static const struct { const char *file; int int8; } models[] = {
@@ -166,6 +218,10 @@ int main(int argc, char **argv) {
             GPT2 m;
             GPT2Options opt = {.quantize_int8 = models[mi].int8, .threads = threads};
             if (gpt2_build(&m, path, &opt, err) != 0) return fprintf(stderr, "%s\n", err), 1;
+            char name[256];
+            snprintf(name, sizeof(name), "%s%s, %d thread(s)", models[mi].file, models[mi].int8 ? " --quantize int8" : "",
+                     threads);
+            test_forward_batch(&m, name, !models[mi].int8, 77 * mi + threads);
             for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++)
                 for (int flags = 0; flags <= GPT2_CONTEXT_SHIFT; flags++) {
                     int B = sizes[si];

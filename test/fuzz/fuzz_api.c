@@ -110,11 +110,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         uint8_t op = *in.p++;
         GPT2 *m = &models[op >> 7];
         switch (op & 3) {
-        case 0: { // gpt2_forward: NULL exactly when the call is invalid
-            int T = next_int(&in), pos = next_int(&in), n = T > 0 && T <= 2 * MAXT ? T : 1;
+        case 0: { // gpt2_forward, or gpt2_forward_batch of B sequences: NULL exactly when the call is invalid
+            int T = next_int(&in), pos = next_int(&in), B = op & 4 ? pos : 1;
+            long BT = (long)B * T;
+            int n = T > 0 && B > 0 && BT <= 2 * MAXT ? (int)BT : 1;
             int *ids = next_ids(&in, n);
-            const float *logits = gpt2_forward(m, ids, T, pos);
-            int valid = T >= 1 && T <= 2 * MAXT && pos >= 0 && pos <= MAXT - T && valid_ids(ids, T);
+            const float *logits = op & 4 ? gpt2_forward_batch(m, ids, B, T) : gpt2_forward(m, ids, T, pos);
+            int valid = op & 4 ? T >= 1 && B >= 1 && BT <= MAXT && valid_ids(ids, n)
+                               : T >= 1 && T <= 2 * MAXT && pos >= 0 && pos <= MAXT - T && valid_ids(ids, T);
             if (!logits != !valid) abort();
             if (logits) finite_logits(logits);
             free(ids);
