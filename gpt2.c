@@ -455,8 +455,8 @@ static int batch_alloc(GPT2 *m, Batch *bt, const GPT2Sequence *seqs, int B, char
     bt->lg = calloc(B_, sizeof(float *));
     bt->rows = malloc(B_ * sizeof(int)), bt->tokens = malloc(B_ * sizeof(int));
     bt->pos = malloc(B_ * sizeof(int)), bt->rowT = malloc(B_ * sizeof(int));
-    if (!bt->cache || !bt->cacheT || !bt->start || !bt->ran || !bt->next || !bt->lg || !bt->rows || !bt->tokens || !bt->pos ||
-        !bt->rowT)
+    if (!bt->cache || !bt->cacheT || !bt->start || !bt->ran || !bt->next || !bt->lg || !bt->rows || !bt->tokens ||
+        !bt->pos || !bt->rowT)
         goto oom;
     for (int b = 0; b < B; b++) bt->start[b] = -1;
     if (B == 1) {

@@ -91,8 +91,8 @@ static inline F32x8 load_bf16x8(const uint16_t *p) {
 #endif
 
 // Four independent accumulators keep the FMA pipes busy while the row streams in from memory (on
-// 512-bit vectors one suffices: dot16). One row at a time: reading two or four rows at once (to load each x once for all of them) ran at less
-// than half the speed on AMD Zen 4, for float32 and int8 alike.
+// 512-bit vectors one suffices: dot16). One row at a time: reading two or four rows at once (to load
+// each x once for all of them) ran at less than half the speed on AMD Zen 4, for float32 and int8 alike.
 static float dot_f32(const float *w, const float *x, int n) {
     int i = 0;
     float sum = 0.0f;
@@ -543,7 +543,8 @@ static void transpose16(float *out, size_t ldo, const __m512 r[16]) {
     }
     for (int m = 0; m < 4; m++) {
         __m512 v0 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0x88), v1 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0xDD);
-        __m512 v2 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0x88), v3 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0xDD);
+        __m512 v2 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0x88);
+        __m512 v3 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0xDD);
         _mm512_storeu_ps(out + (size_t)m * ldo, _mm512_shuffle_f32x4(v0, v2, 0x88));
         _mm512_storeu_ps(out + (size_t)(4 + m) * ldo, _mm512_shuffle_f32x4(v1, v3, 0x88));
         _mm512_storeu_ps(out + (size_t)(8 + m) * ldo, _mm512_shuffle_f32x4(v0, v2, 0xDD));
@@ -1149,7 +1150,7 @@ static inline __attribute__((always_inline)) void dot_tile(__m512 *acc, const vo
     int i = i0;
     if (next) // the next weight rows, from memory while these compute
         for (; i + 16 <= i1; i += 16) {
-            for (int o = 0; o < TILE_W; o++) _mm_prefetch(next + (o * ldw + i) * (bf16 ? 2 : 4), _MM_HINT_T0);
+            for (int o = 0; o < TILE_W; o++) _mm_prefetch(next + (o * ldw + i) * (bf16 ? 2 : 4), _MM_HINT_T1);
             STEP(0xffff);
         }
     for (; i + 16 <= i1; i += 16) STEP(0xffff);
@@ -1199,7 +1200,6 @@ static void matmul_rows_tiles(const RowsJob *j, int ob, int o1) {
     }
 }
 #endif
-
 
 // Outputs o0..o1-1 of every row: with AVX-512, TILE_W weight rows at a time through
 // matmul_rows_tiles; with AVX2, each weight row once for DOT_ROWS input rows (dot4); the rest one
