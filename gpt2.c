@@ -641,16 +641,16 @@ int gpt2_generate_batch(GPT2 *m, GPT2Sequence *seqs, int B, int eos, int flags, 
             forward_rows(m, &bt, n_rows);
             for (int r = 0; r < n_rows; r++) bt.lg[bt.rows[r]] = bt.rlog + (size_t)r * m->config.V;
         }
-        // each sequence's draw (across the threads when no two share a sampler), then in order:
-        // stop at eos, else append
+        // each sequence's draw, then in order: stop at eos, else append. The draws run across the
+        // threads first, unless two sequences share a sampler: then each draws in turn, just before
+        // its on_token (which may read the sampler's probabilities).
         DrawJob dj = {.seqs = seqs, .lg = bt.lg, .next = bt.next};
-        if (shared || B == 1)
-            for (int b = 0; b < B; b++) draw_task(&dj, b);
-        else // (the cost: a few passes over each sequence's V logits)
+        if (!shared && B > 1) // (the cost: a few passes over each sequence's V logits)
             gpt2_pool_for(m->pool, B, draw_task, &dj, 4.0 * m->config.V * active);
         for (int b = 0; b < B; b++) {
             GPT2Sequence *s = &seqs[b];
             if (!bt.lg[b]) continue;
+            if (shared || B == 1) draw_task(&dj, b);
             int next = bt.next[b];
             if (next == eos) {
                 s->done = 1;

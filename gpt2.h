@@ -123,7 +123,7 @@ typedef struct {
     void *map;         // the checkpoint, mapped read-only
     size_t map_size;   // its size in bytes
     void *converted;   // tensors converted or quantized at load time (NULL when all are in the file)
-    int last_T;        // tokens of the last gpt2_forward call (for gpt2_logits)
+    int last_T;        // rows of the last gpt2_forward or gpt2_forward_batch call (for gpt2_logits)
 } GPT2;
 
 typedef struct {
@@ -142,11 +142,13 @@ const float *gpt2_forward(GPT2 *model, const int *tokens, int T, int pos);
 
 // B independent sequences of T tokens each, tokens (B, T) row by row, each from position 0, in one
 // pass over the weights (B T <= maxT): the logits of B calls gpt2_forward(tokens + b T, T, 0) (the
-// same bits with float32 and bfloat16 weights when T >= 6; with int8 an activation may round to the
-// other int8 step, as between int8's prefill and decode) without reading the weights B times, which
-// pays when T is small (scoring a text in short windows).
-// gpt2_logits then reads row b T + t. Returns the logits (V) of the last sequence's last token;
-// NULL, with nothing computed, unless B >= 1, T >= 1, B T <= maxT and every token is in 0..V-1.
+// same bits with float32 and bfloat16 weights when T >= 6; int8's rows take other kernels by their
+// place among the B T, so an activation may round to the other int8 step, as between int8's prefill
+// and decode) without reading the weights B times, which pays when T is small (scoring a text in
+// short windows). gpt2_logits then reads row b T + t. The KV cache then holds sequence b at positions
+// b T..b T+T-1, so only sequence 0 can be continued by gpt2_forward at pos T. Returns the logits (V)
+// of the last sequence's last token; NULL, with nothing computed, unless B >= 1, T >= 1, B T <= maxT
+// and every token is in 0..V-1.
 const float *gpt2_forward_batch(GPT2 *model, const int *tokens, int B, int T);
 
 // Logits (n, V) of positions t0..t0+n-1 of the last gpt2_forward or gpt2_forward_batch call (for
@@ -283,7 +285,7 @@ typedef struct {
     int n_prompt;           // >= 1
     int max_new;            // new tokens at most (>= 0)
     int context;            // the model sees the last `context` tokens (1..maxT)
-    Sampler *sampler;       // this sequence's own (its generator, its filters)
+    Sampler *sampler;       // this sequence's own, from its own sampler_build (its generator, filters, buffers)
     gpt2_on_token on_token; // with each new id (NULL: none); non-zero ends this sequence only
     void *ctx;              // on_token's first argument
     int n;                  // out: the sequence's length, prompt included

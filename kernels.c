@@ -581,7 +581,9 @@ static void pack_panel(float *wt, const MatmulJob *j, int o, int n, int c0, int 
 static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
     const int C = j->C, OC = j->OC, full = tT / TILE_T * TILE_T, rest = tT - full;
     float wt[TILE_K * TILE_O * TILE_WIDE];
-    float xpad[TILE_T * TILE_K] = {0}, opad[TILE_T * TILE_O * TILE_WIDE]; // the last rest < TILE_T tokens
+    float xpad[TILE_T * TILE_K], opad[TILE_T * TILE_O * TILE_WIDE]; // the last rest < TILE_T tokens
+    if (rest) // padding rows of zeros, never of NaNs or denormals left in the stack
+        memset(xpad, 0, sizeof(xpad)), memset(opad, 0, sizeof(opad));
     for (int c0 = 0; c0 < C; c0 += TILE_K) {
         int k = C - c0 < TILE_K ? C - c0 : TILE_K, load = c0 > 0 || j->epi == OUT_ADD;
         for (int t = 0; t < rest; t++) memcpy(xpad + t * k, j->inp + (size_t)(full + t) * C + c0, k * sizeof(float));
@@ -617,7 +619,8 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
 // Register tile: Q8_T tokens by Q8_O outputs, two vectors of Q8_L lanes: on 512-bit vectors
 // (AVX-512 VNNI) 4 x 32, 16 of the 32 registers; on 256-bit ones (AVX-VNNI) 3 x 16, 12 of the 16.
 // The tokens past the last whole tile (T mod Q8_T) and outputs past the last whole panel take
-// dot_q8, so an int8 prefill's last bits depend on T, as float32's do. The vector macros below
+// dot_q8, so an int8 prefill's last bits depend on T (float32's do not once T >= TILE_T, as
+// matmul_tiles pads its last tile). The vector macros below
 // (vi_ for int32, vf_ for float) end with q8_tiles.
 #if USE_VNNI512
 #define Q8_L 16
@@ -758,7 +761,8 @@ static void matmul_task(void *ctx, int i) {
         t = matmul_tiled(j, q8_tiles, Q8_T, Q8_O, o0, o1);
 #endif
 #if USE_TILES
-    if (j->T >= TILE_T && j->w->type != GPT2_Q8) t = matmul_tiled(j, matmul_tiles, 1, TILE_O, o0, o1);
+    if (j->T >= TILE_T && j->w->type != GPT2_Q8) // every token: matmul_tiles pads the last tile itself
+        t = matmul_tiled(j, matmul_tiles, 1, TILE_O, o0, o1);
 #endif
     for (; t < j->T; t++)
         for (int o = o0; o < o1; o++) finish(j->out + (size_t)t * j->OC + o, matmul_one(j, t, o), j->epi);
@@ -1160,7 +1164,7 @@ static inline __attribute__((always_inline)) void dot_tile(__m512 *acc, const vo
         for (int o = 0; o < TILE_W; o++) acc[r * TILE_W + o] = a[r][o];
 }
 
-// dot_tile for R = 1..TILE_R rows, each its own unrolled copy.
+// dot_tile for R = 1..TILE_R rows (matmul_rows_tiles passes no other), each its own unrolled copy.
 static void dot_rows(__m512 *acc, const void *w, size_t ldw, int bf16, const float *x, size_t ldx, int i0, int i1,
                      int n, int R, const char *next) {
 #define SHAPE(r)                                                         \

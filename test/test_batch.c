@@ -157,7 +157,7 @@ static void compare(const char *label, const Spec *sp, int B, const int *ids0, c
 static void test_forward_batch(GPT2 *m, const char *label, int exact, uint64_t seed) {
     const int V = m->config.V, maxT = m->config.maxT;
     const int shapes[][2] = {{2, 6}, {5, 3}, {2, maxT / 2}, {maxT / 7, 7}, {maxT / 13, 13}, {maxT, 1}};
-    int tokens[1024];
+    int *tokens = malloc((size_t)maxT * sizeof(int));
     float *batch = malloc((size_t)maxT * V * sizeof(float)), *alone = malloc((size_t)maxT * V * sizeof(float));
     float *last_row = malloc(V * sizeof(float));
     for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++) {
@@ -197,7 +197,7 @@ static void test_forward_batch(GPT2 *m, const char *label, int exact, uint64_t s
         printf("FAIL %s: gpt2_forward_batch accepted bad arguments\n", label);
         failures++;
     }
-    free(batch), free(alone), free(last_row);
+    free(tokens), free(batch), free(alone), free(last_row);
 }
 
 int main(int argc, char **argv) {

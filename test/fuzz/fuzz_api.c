@@ -112,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         switch (op & 3) {
         case 0: { // gpt2_forward, or gpt2_forward_batch of B sequences: NULL exactly when the call is invalid
             int T = next_int(&in), pos = next_int(&in), B = op & 4 ? pos : 1;
-            long BT = (long)B * T;
+            long long BT = (long long)B * T;
             int n = T > 0 && B > 0 && BT <= 2 * MAXT ? (int)BT : 1;
             int *ids = next_ids(&in, n);
             const float *logits = op & 4 ? gpt2_forward_batch(m, ids, B, T) : gpt2_forward(m, ids, T, pos);
