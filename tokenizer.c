@@ -245,12 +245,8 @@ const unsigned char *tokenizer_decode(const Tokenizer *t, int id, size_t *len) {
 
 // 1 when s (n bytes) is the beginning, but not all, of a valid UTF-8 sequence.
 static int unfinished_utf8(const unsigned char *s, size_t n) {
-    unsigned char c = s[0];
-    size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-    if (n >= len) return 0;
-    // the second byte's range excludes overlong forms, surrogates and code points past U+10FFFF
-    unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80, hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
-    if (n >= 2 && (s[1] < lo || s[1] > hi)) return 0;
+    if (n >= (size_t)utf8_length(s[0])) return 0; // complete, or no start of a sequence
+    if (n >= 2 && !utf8_second(s[0], s[1])) return 0;
     for (size_t i = 2; i < n; i++)
         if ((s[i] & 0xc0) != 0x80) return 0;
     return 1;

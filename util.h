@@ -47,16 +47,25 @@ static inline double now_seconds(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+// The length (2, 3 or 4) of the UTF-8 sequence that the byte c starts; 0 when it starts none.
+static inline int utf8_length(unsigned char c) {
+    return c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+}
+
+// 1 when b may be the second byte after the first byte c: its range excludes overlong forms,
+// surrogates and code points past U+10FFFF (Unicode's table 3-7).
+static inline int utf8_second(unsigned char c, unsigned char b) {
+    unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80, hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+    return b >= lo && b <= hi;
+}
+
 // Length (2, 3 or 4) of the valid UTF-8 sequence of more than one byte at s[0..n), with its code point
 // in *cp; 0 when s does not start one (ASCII, a stray continuation byte, an overlong form, a
 // surrogate, beyond U+10FFFF, or cut short: GPT-2's byte-level tokens often hold part of a character).
 static inline int utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
     unsigned char c = s[0];
-    int len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-    if (len == 0 || (size_t)len > n) return 0;
-    // the second byte's range excludes overlong forms, surrogates and code points past U+10FFFF
-    unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80, hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
-    if (s[1] < lo || s[1] > hi) return 0;
+    int len = utf8_length(c);
+    if (len == 0 || (size_t)len > n || !utf8_second(c, s[1])) return 0;
     uint32_t v = c & (0x7f >> len);
     for (int i = 1; i < len; i++) {
         if ((s[i] & 0xc0) != 0x80) return 0;

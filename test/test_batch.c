@@ -1,7 +1,7 @@
 // test_batch.c: gpt2_generate_batch against gpt2_generate, bit for bit. Every sequence of a batch
 // must give the ids, and pass to its on_token the logits, that the same prompt, sampler and context
 // give alone, whatever the other sequences in the batch do. And gpt2_forward_batch against
-// gpt2_forward, one sequence at a time.
+// gpt2_forward, one sequence at a time, and two sequences that share a sampler.
 //
 //   build/native/test_batch build/test
 //
@@ -200,6 +200,61 @@ static void test_forward_batch(GPT2 *m, const char *label, int exact, uint64_t s
     free(tokens), free(batch), free(alone), free(last_row);
 }
 
+// on_token of a sequence sharing its sampler: the probability its token had when it was drawn.
+typedef struct {
+    const Sampler *s;
+    float p[16];
+    int steps;
+} SharedView;
+
+static int shared_on_token(void *ctx, int token, const float *logits) {
+    SharedView *v = ctx;
+    (void)logits;
+    if (v->steps < 16) v->p[v->steps] = v->s->probs[token];
+    v->steps++;
+    return 0;
+}
+
+// Two sequences sharing one sampler draw from it in turn, in sequence order, each just before its
+// on_token (which sees the distribution of its own draw): against that loop written out, with a
+// model (and so a KV cache) per sequence.
+static void test_shared_sampler(const char *path, GPT2 *m) {
+    enum { N_NEW = 12 };
+    char err[GPT2_ERR_LEN];
+    SamplerConfig cfg = sampler_defaults();
+    cfg.temperature = 1.3f, cfg.top_k = 20, cfg.seed = 5;
+    Sampler s, ref;
+    GPT2 alone[2];
+    if (sampler_build(&s, m->config.V, &cfg, err) || sampler_build(&ref, m->config.V, &cfg, err) ||
+        gpt2_build(&alone[0], path, NULL, err) || gpt2_build(&alone[1], path, NULL, err)) {
+        printf("FAIL shared sampler: %s\n", err);
+        failures++;
+        return;
+    }
+    int ids[2][4 + N_NEW] = {{3, 1, 4, 1}, {5, 9, 2, 6}}, want[2][4 + N_NEW];
+    float want_p[2][N_NEW];
+    memcpy(want, ids, sizeof(ids));
+    GPT2Sequence seqs[2];
+    SharedView views[2] = {{.s = &s}, {.s = &s}};
+    for (int b = 0; b < 2; b++)
+        seqs[b] = (GPT2Sequence){.ids = ids[b], .n_prompt = 4, .max_new = N_NEW, .context = m->config.maxT,
+                                 .sampler = &s, .on_token = shared_on_token, .ctx = &views[b]};
+    gpt2_generate_batch(m, seqs, 2, -1, 0, err);
+    for (int step = 0, n = 4; step < N_NEW; step++, n++)
+        for (int b = 0; b < 2; b++) {
+            const float *lg = step == 0 ? gpt2_forward(&alone[b], want[b], 4, 0)
+                                        : gpt2_forward(&alone[b], &want[b][n - 1], 1, n - 1);
+            want[b][n] = sampler_sample(&ref, lg, want[b], n);
+            want_p[b][step] = ref.probs[want[b][n]];
+        }
+    if (seqs[0].n != 4 + N_NEW || seqs[1].n != 4 + N_NEW || memcmp(ids, want, sizeof(ids)) != 0 ||
+        memcmp(views[0].p, want_p[0], sizeof(want_p[0])) != 0 || memcmp(views[1].p, want_p[1], sizeof(want_p[1])) != 0) {
+        printf("FAIL two sequences sharing a sampler: not the draws in turn\n");
+        failures++;
+    }
+    sampler_free(&s), sampler_free(&ref), gpt2_free(&alone[0]), gpt2_free(&alone[1]);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) return fprintf(stderr, "usage: test_batch MODELS_DIR (build/test)\n"), 2;
     static const struct { const char *file; int int8; } models[] = {
@@ -262,6 +317,7 @@ int main(int argc, char **argv) {
             failures++;
         }
         if (gpt2_generate_batch(&m, bad, 0, -1, 0, err) != -1) printf("FAIL gpt2_generate_batch with B = 0\n"), failures++;
+        test_shared_sampler(path, &m);
         sampler_free(&s);
         gpt2_free(&m);
     }
