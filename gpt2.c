@@ -607,9 +607,9 @@ int gpt2_generate_batch(GPT2 *m, GPT2Sequence *seqs, int B, int eos, int flags, 
                 return fail(err, "gpt2_generate_batch: sequence %d: token %d of the prompt is %d, outside 0..%d", b, i,
                             s->ids[i], m->config.V - 1);
     }
-    int shared = 0; // two sequences with one sampler draw from it in turn, in order
-    for (int b = 0; b < B && !shared; b++)
-        for (int o = 0; o < b && !shared; o++) shared = seqs[o].sampler == seqs[b].sampler;
+    int in_turn = B == 1; // draw one sequence after the other: alone, or when two share a sampler
+    for (int b = 0; b < B && !in_turn; b++)
+        for (int o = 0; o < b && !in_turn; o++) in_turn = seqs[o].sampler == seqs[b].sampler;
     Batch bt;
     if (batch_alloc(m, &bt, seqs, B, err)) return -1;
     for (int b = 0; b < B; b++) seqs[b].n = seqs[b].n_prompt;
@@ -645,12 +645,12 @@ int gpt2_generate_batch(GPT2 *m, GPT2Sequence *seqs, int B, int eos, int flags, 
         // threads first, unless two sequences share a sampler: then each draws in turn, just before
         // its on_token (which may read the sampler's probabilities).
         DrawJob dj = {.seqs = seqs, .lg = bt.lg, .next = bt.next};
-        if (!shared && B > 1) // (the cost: a few passes over each sequence's V logits)
+        if (!in_turn) // (the cost: a few passes over each sequence's V logits)
             gpt2_pool_for(m->pool, B, draw_task, &dj, 4.0 * m->config.V * active);
         for (int b = 0; b < B; b++) {
             GPT2Sequence *s = &seqs[b];
             if (!bt.lg[b]) continue;
-            if (shared || B == 1) draw_task(&dj, b);
+            if (in_turn) draw_task(&dj, b);
             int next = bt.next[b];
             if (next == eos) {
                 s->done = 1;
