@@ -105,6 +105,8 @@ $(O)/$(SHARED): $(addprefix $(O)/pic/,$(LIB_SRCS:.c=.o))
 	$(CC) $(ALL_CFLAGS) $(SHARED_LDFLAGS) -o $@ $^ $(LDLIBS)
 %.run: %
 	printf '#!/bin/sh\nexec %s "%s" "$$@"\n' "$(RUN)" "$(abspath $<)" >$@ && chmod +x $@
+# Built only for its .run script, and still wanted by the next make test-engine.
+.SECONDARY: $(O)/accuracy$(X)
 # Tools: random_checkpoint writes deterministic random checkpoints for the tests and the benchmarks
 # (a program of the build machine, also in a cross build).
 HOST_CC ?= $(if $(CROSS),cc,$(CC))
@@ -169,8 +171,9 @@ check-html: $(EXE)
 
 # The CLI against the PyTorch reference on the exported random test models; bf16 and int8 within
 # their bounds of float32 (test/accuracy.c).
+# ENGINE_ARGS=--int8-only: int8 against float32 alone, for a build where only the int8 kernel differs.
 test-engine: $(call wrap,$(EXE) $(O)/accuracy$(X)) test-models
-	$(PYTHON) test/test_engine.py ./$(call wrap,$(EXE)) build/test $(call wrap,$(O)/accuracy$(X))
+	$(PYTHON) test/test_engine.py ./$(call wrap,$(EXE)) build/test $(call wrap,$(O)/accuracy$(X)) $(ENGINE_ARGS)
 
 # gpt2_generate_batch against gpt2_generate, bit for bit: every format, 1-3 threads, batches of 1 to 64.
 test-batch: $(O)/test_batch$(X) test-models

@@ -2,13 +2,14 @@
 """The engine against the PyTorch reference (test/reference.py wrote the fixtures), through the CLI
 exactly as a user runs it. Standard library only.
 
-    python3 test/test_engine.py ./gpt2 build/test build/native/accuracy
+    python3 test/test_engine.py ./gpt2 build/test build/native/accuracy [--int8-only]
 
 For each test model (tiny: maxT 16, small: maxT 64): last-position logits within ATOL of the
 reference for several prompts, greedy ids identical to generate() of Raschka's book (test/reference.py) (window sliding,
 context < maxT, an end-of-text stop), greedy ids with --context-shift identical to the reference's
 generate_shift(), identical logits for 1, 2 and 3 threads, the bf16 checkpoint
 against the reference run on the same bf16-rounded weights, and bf16 and int8 against float32.
+--int8-only runs only int8 against float32: for a build whose other kernels another run has tested.
 """
 import json
 import os
@@ -54,7 +55,31 @@ def greedy(exe, model, case, extra=()):
     return [int(x) for x in p.stdout.split()]
 
 
-def check_model(exe, accuracy, models, fixtures, name):
+def check_model(exe, accuracy, models, fixtures, name, int8_only):
+    if not int8_only:
+        check_float(exe, models, fixtures, name)
+    model = os.path.join(models, f"{name}.bin")
+    # the reduced formats against float32: worst logit error and argmax agreement over 256 steps
+    for label, other, extra, atol, agree in (
+            ("bf16", os.path.join(models, f"{name}_bf16.bin"), [], BF16_ATOL, BF16_AGREE),
+            ("int8", model, ["int8"], INT8_ATOL, INT8_AGREE)):
+        if int8_only and label != "int8":
+            continue
+        p = run([accuracy, model, other, *extra, "256"])
+        if not check(f"{other} {label}: accuracy", p.returncode == 0,
+                     f"exit {p.returncode}: {p.stderr.decode().strip()}"):
+            continue
+        r = json.loads(p.stdout)
+        check(f"{other} {label} against float32", r["worst_logit_diff"] <= atol and r["argmax_agree"] >= agree,
+              f"worst logit |diff| {r['worst_logit_diff']:.3g} (bound {atol}), "
+              f"argmax agrees on {r['argmax_agree']} of 256 steps (at least {agree})")
+        print(f"  {name} {label} vs float32 over 256 greedy steps: worst logit |diff| {r['worst_logit_diff']:.3g} "
+              f"(bound {atol}), argmax agrees on {r['argmax_agree']} (at least {agree}), "
+              f"own greedy run identical for {r['greedy_identical_steps']} steps")
+
+
+def check_float(exe, models, fixtures, name):
+    """float32 and bf16 against the reference: logits, greedy ids, --context-shift, thread counts."""
     with open(os.path.join(fixtures, f"ref_{name}.json")) as f:
         ref = json.load(f)
     for variant, logit_key, greedy_key in (("", "logits", "greedy"), ("_bf16", "logits_bf16", "greedy_bf16")):
@@ -108,27 +133,14 @@ def check_model(exe, accuracy, models, fixtures, name):
     check(f"{model}: greedy ids independent of the thread count", ids["1"] == ids["2"] == ids["3"])
     print(f"  {name}: 1, 2 and 3 threads give bit-identical logits and identical ids")
 
-    # the reduced formats against float32: worst logit error and argmax agreement over 256 steps
-    for label, other, extra, atol, agree in (
-            ("bf16", os.path.join(models, f"{name}_bf16.bin"), [], BF16_ATOL, BF16_AGREE),
-            ("int8", model, ["int8"], INT8_ATOL, INT8_AGREE)):
-        p = run([accuracy, model, other, *extra, "256"])
-        if not check(f"{other} {label}: accuracy", p.returncode == 0,
-                     f"exit {p.returncode}: {p.stderr.decode().strip()}"):
-            continue
-        r = json.loads(p.stdout)
-        check(f"{other} {label} against float32", r["worst_logit_diff"] <= atol and r["argmax_agree"] >= agree,
-              f"worst logit |diff| {r['worst_logit_diff']:.3g} (bound {atol}), "
-              f"argmax agrees on {r['argmax_agree']} of 256 steps (at least {agree})")
-        print(f"  {name} {label} vs float32 over 256 greedy steps: worst logit |diff| {r['worst_logit_diff']:.3g} "
-              f"(bound {atol}), argmax agrees on {r['argmax_agree']} (at least {agree}), "
-              f"own greedy run identical for {r['greedy_identical_steps']} steps")
-
 
 def main(argv):
     exe, models, accuracy = argv[1], argv[2], argv[3]
+    if argv[4:] not in ([], ["--int8-only"]):
+        sys.exit(f"test_engine: unknown arguments {argv[4:]}")
+    int8_only = argv[4:] == ["--int8-only"]
     for name in ("tiny", "small"):
-        check_model(exe, accuracy, models, FIXTURES, name)
+        check_model(exe, accuracy, models, FIXTURES, name, int8_only)
     return finish("test_engine")
 
 
