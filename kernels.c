@@ -1138,7 +1138,7 @@ typedef struct {
 #define TILE_W 6 // weight rows of a tile: 24 accumulators, R loaded inputs and one weight in registers
 static inline __attribute__((always_inline)) void dot_tile(__m512 *acc, const void *w, size_t ldw, int bf16,
                                                            const float *x, size_t ldx, int i0, int i1, int n,
-                                                           int R, const char *next) {
+                                                           int R, const char *next, size_t pstride, int np) {
     __m512 a[TILE_R][TILE_W]; // (registers once R is a constant and the loops unrolled)
     for (int r = 0; r < R; r++)
         for (int o = 0; o < TILE_W; o++) a[r][o] = acc[r * TILE_W + o];
@@ -1155,7 +1155,7 @@ static inline __attribute__((always_inline)) void dot_tile(__m512 *acc, const vo
     int i = i0;
     if (next) // the next weight rows, from memory while these compute
         for (; i + 16 <= i1; i += 16) {
-            for (int o = 0; o < TILE_W; o++) _mm_prefetch(next + (o * ldw + i) * (bf16 ? 2 : 4), _MM_HINT_T1);
+            for (int k = 0; k < np; k++) _mm_prefetch(next + k * pstride + i * (bf16 ? 2 : 4), _MM_HINT_T1);
             STEP(0xffff);
         }
     for (; i + 16 <= i1; i += 16) STEP(0xffff);
@@ -1167,12 +1167,12 @@ static inline __attribute__((always_inline)) void dot_tile(__m512 *acc, const vo
 
 // dot_tile for R = 1..TILE_R rows (matmul_rows_tiles passes no other), each its own unrolled copy.
 static void dot_rows(__m512 *acc, const void *w, size_t ldw, int bf16, const float *x, size_t ldx, int i0, int i1,
-                     int n, int R, const char *next) {
-#define SHAPE(r)                                                         \
-    if (R == r) {                                                        \
-        if (bf16) dot_tile(acc, w, ldw, 1, x, ldx, i0, i1, n, r, next);  \
-        else dot_tile(acc, w, ldw, 0, x, ldx, i0, i1, n, r, next);       \
-        return;                                                          \
+                     int n, int R, const char *next, size_t pstride, int np) {
+#define SHAPE(r)                                                                       \
+    if (R == r) {                                                                      \
+        if (bf16) dot_tile(acc, w, ldw, 1, x, ldx, i0, i1, n, r, next, pstride, np);  \
+        else dot_tile(acc, w, ldw, 0, x, ldx, i0, i1, n, r, next, pstride, np);       \
+        return;                                                                        \
     }
     SHAPE(1) SHAPE(2) SHAPE(3) SHAPE(4)
 #undef SHAPE
@@ -1187,16 +1187,19 @@ static void matmul_rows_tiles(const RowsJob *j, int ob, int o1) {
     const int bf16 = j->w->type == GPT2_BF16;
     const size_t row = (size_t)C * (bf16 ? 2 : 4); // bytes of a weight row
     const char *w = (const char *)j->w->data + ob * row;
-    const char *next = ob + 2 * TILE_W <= o1 ? w + TILE_W * row : NULL; // prefetched by the first tile
+    const char *next = ob + 2 * TILE_W <= o1 ? w + TILE_W * row : NULL; // prefetched by the first group
+    const int nt = ((B < TILE_GROUP ? B : TILE_GROUP) + TILE_R - 1) / TILE_R; // its tiles
     for (int b0 = 0; b0 < B; b0 += TILE_GROUP) {
         const int nb = B - b0 < TILE_GROUP ? B - b0 : TILE_GROUP;
         __m512 acc[TILE_GROUP * TILE_W];
         for (int k = 0; k < nb * TILE_W; k++) acc[k] = _mm512_setzero_ps();
         for (int c0 = 0; c0 < C; c0 += CHUNK)
-            for (int r = 0; r < nb; r += TILE_R)
+            for (int r = 0; r < nb; r += TILE_R) {
+                const int t = r / TILE_R; // the first group's tile t prefetches rows t, t + nt, ...
                 dot_rows(acc + r * TILE_W, w, (size_t)C, bf16, j->inp + (size_t)(b0 + r) * C, (size_t)C, c0,
                          c0 + CHUNK < C ? c0 + CHUNK : C, C, nb - r < TILE_R ? nb - r : TILE_R,
-                         b0 == 0 && r == 0 ? next : NULL);
+                         b0 == 0 && next && t < TILE_W ? next + t * row : NULL, nt * row, (TILE_W - 1 - t) / nt + 1);
+            }
         for (int r = 0; r < nb; r++)
             for (int o = 0; o < TILE_W; o++) {
                 float y = hsum16(acc[r * TILE_W + o]);
