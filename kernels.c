@@ -386,16 +386,16 @@ static float matmul_one(const MatmulJob *j, int t, int o) {
 // outputs (12 accumulators of AVX2, 2 x 12 of NEON) is updated by broadcasting one input of each
 // token against TILE_O weights. The weights are first packed transposed, (k, TILE_O), TILE_K inputs
 // at a time, so the packed panel (24 KB) stays in L1 while all T tokens stream past it from L2.
+// With AVX-512 the tile is 6 tokens by 64 outputs (24 accumulators): its panel (96 KB) is read from
+// L2, but each step's 10 loads feed 24 FMAs.
 #define USE_TILES (USE_AVX2 || USE_NEON)
 #define TILE_T 6
 #define TILE_O 16
 #define TILE_K 384
 #if USE_AVX512
-#define TILE_WIDE 2 // tile_6x32: two tiles' outputs at once
-#define tile_wide tile_6x32
+#define TILE_WIDE 4 // tile_6x64: four tiles' outputs at once
 #else
 #define TILE_WIDE 1
-#define tile_wide tile_6x16
 #endif
 
 #if USE_AVX2
@@ -460,6 +460,42 @@ static void tile_6x32(float *out, int ldo, const float *x, int ldx, const float 
     __m512 acc[TILE_T][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
     for (int a = 0; a < TILE_T; a++)
         for (int b = 0; b < 2; b++) {
+            float *o = out + (size_t)a * ldo + 16 * b;
+            _mm512_storeu_ps(o, load ? _mm512_add_ps(acc[a][b], _mm512_loadu_ps(o)) : acc[a][b]);
+        }
+}
+
+// out (TILE_T, 64) = (load ? out : 0) + x (TILE_T, k) . wt (k, 64): four strips of 16 outputs, 24
+// accumulators, so that each step's 6 broadcasts and 4 loads feed 24 FMAs (tile_6x32's 8 feed 12).
+static void tile_6x64(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k, int load) {
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+    __m512 c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+    __m512 c40 = c00, c41 = c00, c42 = c00, c43 = c00, c50 = c00, c51 = c00, c52 = c00, c53 = c00;
+    const float *x0 = x, *x1 = x + ldx, *x2 = x1 + ldx, *x3 = x2 + ldx, *x4 = x3 + ldx, *x5 = x4 + ldx;
+#define ROW(xa, ca0, ca1, ca2, ca3)                   \
+    do {                                               \
+        __m512 b = _mm512_set1_ps(xa[p]);              \
+        ca0 = _mm512_fmadd_ps(b, w0, ca0);             \
+        ca1 = _mm512_fmadd_ps(b, w1, ca1);             \
+        ca2 = _mm512_fmadd_ps(b, w2, ca2);             \
+        ca3 = _mm512_fmadd_ps(b, w3, ca3);             \
+    } while (0)
+    for (int p = 0; p < k; p++) {
+        const float *wp = wt + (size_t)p * ldw;
+        __m512 w0 = _mm512_loadu_ps(wp), w1 = _mm512_loadu_ps(wp + 16), w2 = _mm512_loadu_ps(wp + 32),
+               w3 = _mm512_loadu_ps(wp + 48);
+        ROW(x0, c00, c01, c02, c03);
+        ROW(x1, c10, c11, c12, c13);
+        ROW(x2, c20, c21, c22, c23);
+        ROW(x3, c30, c31, c32, c33);
+        ROW(x4, c40, c41, c42, c43);
+        ROW(x5, c50, c51, c52, c53);
+    }
+#undef ROW
+    __m512 acc[TILE_T][4] = {{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23},
+                             {c30, c31, c32, c33}, {c40, c41, c42, c43}, {c50, c51, c52, c53}};
+    for (int a = 0; a < TILE_T; a++)
+        for (int b = 0; b < 4; b++) {
             float *o = out + (size_t)a * ldo + 16 * b;
             _mm512_storeu_ps(o, load ? _mm512_add_ps(acc[a][b], _mm512_loadu_ps(o)) : acc[a][b]);
         }
@@ -589,9 +625,13 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
         int k = C - c0 < TILE_K ? C - c0 : TILE_K, load = c0 > 0 || j->epi == OUT_ADD;
         for (int t = 0; t < rest; t++) memcpy(xpad + t * k, j->inp + (size_t)(full + t) * C + c0, k * sizeof(float));
         for (int o = o0, n; o < oT; o += n) {
-            n = oT - o >= TILE_WIDE * TILE_O ? TILE_WIDE * TILE_O : TILE_O; // 32 outputs at once with AVX-512
-            void (*tile)(float *, int, const float *, int, const float *, int, int, int) =
-                n == TILE_O ? tile_6x16 : tile_wide;
+            // the widest tile that fits: with AVX-512, 64 outputs at once, then 32, then 16
+            void (*tile)(float *, int, const float *, int, const float *, int, int, int) = tile_6x16;
+            n = TILE_O;
+#if USE_AVX512
+            if (oT - o >= 4 * TILE_O) tile = tile_6x64, n = 4 * TILE_O;
+            else if (oT - o >= 2 * TILE_O) tile = tile_6x32, n = 2 * TILE_O;
+#endif
             pack_panel(wt, j, o, n, c0, k);
             for (int t = 0; t < full; t += TILE_T)
                 tile(j->out + (size_t)t * OC + o, OC, j->inp + (size_t)t * C + c0, C, wt, n, k, load);
