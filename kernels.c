@@ -944,7 +944,16 @@ typedef struct {
 #define ATTENTION_ROWS 6 // queries scored at once in prefill (the register tile's TILE_T)
 
 // Rows of the scores scratch: maxT rounded up to whole register tiles.
-static int scores_ld(int maxT) { return (maxT + 15) / 16 * 16; }
+// Keys scored at once by prefill's attention tile (tile_6x64 on AVX-512, else tile_6x16); the
+// scores' rows are padded to a multiple of it.
+#if USE_AVX512
+#define KEY_TILE 64
+#define KEY_TILE_FN tile_6x64
+#else
+#define KEY_TILE 16
+#define KEY_TILE_FN tile_6x16
+#endif
+static int scores_ld(int maxT) { return (maxT + KEY_TILE - 1) / KEY_TILE * KEY_TILE; }
 
 size_t gpt2_attention_scratch(int C, int NH, int maxT) {
     return ((size_t)NH * ATTENTION_ROWS + C) * scores_ld(maxT);
@@ -1038,9 +1047,9 @@ static void attention_tile(const AttentionJob *j, int h, int t0, float *s, int l
     const int C = j->C, hs = C / j->NH, n = j->pos + t0 + TILE_T; // n: keys the last query sees
     const float scale = 1.0f / sqrtf((float)hs);
     float inv[TILE_T];
-    // scores (6, n) = q (6, hs) . k^T, 16 keys at a time
-    for (int k0 = 0; k0 < n; k0 += TILE_O)
-        tile_6x16(s + k0, ld, j->q + (size_t)t0 * j->ldq + h * hs, j->ldq, kt + (size_t)k0 * hs, TILE_O, hs, 0);
+    // scores (6, n) = q (6, hs) . k^T, KEY_TILE keys at a time
+    for (int k0 = 0; k0 < n; k0 += KEY_TILE)
+        KEY_TILE_FN(s + k0, ld, j->q + (size_t)t0 * j->ldq + h * hs, j->ldq, kt + (size_t)k0 * hs, KEY_TILE, hs, 0);
     // causal softmax per query; the masked keys get weight 0 for the product below
     for (int a = 0; a < TILE_T; a++) {
         float *row = s + (size_t)a * ld, max = -INFINITY;
@@ -1052,23 +1061,27 @@ static void attention_tile(const AttentionJob *j, int h, int t0, float *s, int l
         inv[a] = 1.0f / exp_shifted(row, na, max);
         for (int k = na; k < n; k++) row[k] = 0.0f;
     }
-    // out (6, hs) = weights (6, n) . v (n, hs), 16 channels at a time straight from the cache rows
+    // out (6, hs) = weights (6, n) . v (n, hs), 64 or 16 channels at a time straight from the cache rows
     float *o = j->out + (size_t)t0 * C + h * hs;
     const float *v = j->vcache + (size_t)h * j->maxT * hs;
-    for (int i0 = 0; i0 < hs; i0 += TILE_O) tile_6x16(o + i0, C, s, ld, v + i0, hs, n, 0);
+    int i0 = 0;
+#if USE_AVX512
+    for (; i0 + 64 <= hs; i0 += 64) tile_6x64(o + i0, C, s, ld, v + i0, hs, n, 0);
+#endif
+    for (; i0 < hs; i0 += TILE_O) tile_6x16(o + i0, C, s, ld, v + i0, hs, n, 0);
     for (int a = 0; a < TILE_T; a++)
         for (int i = 0; i < hs; i++) o[(size_t)a * C + i] *= inv[a];
 }
 
-// kt = the keys 0..n-1 of head h as the tile wants them: blocks of 16 keys, each (hs, 16), zeros
-// past n. Packed once per head, used by every query tile.
+// kt = the keys 0..n-1 of head h as the tile wants them: blocks of KEY_TILE keys, each (hs,
+// KEY_TILE), zeros past n. Packed once per head, used by every query tile.
 static void pack_keys(float *kt, const AttentionJob *j, int h, int n) {
     const int hs = j->C / j->NH;
-    for (int k0 = 0; k0 < n; k0 += TILE_O)
-        for (int b = 0; b < TILE_O; b++) {
-            const float *key = j->kcache + ((size_t)h * j->maxT + k0 + b) * hs;
+    for (int k0 = 0; k0 < n; k0 += KEY_TILE)
+        for (int b = 0; b < KEY_TILE; b++) {
             float *dst = kt + (size_t)k0 * hs + b;
-            for (int p = 0; p < hs; p++) dst[p * TILE_O] = k0 + b < n ? key[p] : 0.0f;
+            const float *key = j->kcache + ((size_t)h * j->maxT + k0 + b) * hs;
+            for (int p = 0; p < hs; p++) dst[p * KEY_TILE] = k0 + b < n ? key[p] : 0.0f;
         }
 }
 #endif
