@@ -435,38 +435,9 @@ static void tile_6x16(float *out, int ldo, const float *x, int ldx, const float 
     }
 }
 #if USE_AVX512
-// out (TILE_T, 32) = (load ? out : 0) + x (TILE_T, k) . wt (k, 32): tile_6x16 on 512-bit vectors,
-// two strips of 16 outputs at once. Each output is the same chain of FMAs, so the same bits.
-static void tile_6x32(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k, int load) {
-    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-    __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    const float *x0 = x, *x1 = x + ldx, *x2 = x1 + ldx, *x3 = x2 + ldx, *x4 = x3 + ldx, *x5 = x4 + ldx;
-#define ROW(xa, ca0, ca1)                             \
-    do {                                               \
-        __m512 b = _mm512_set1_ps(xa[p]);              \
-        ca0 = _mm512_fmadd_ps(b, w0, ca0);             \
-        ca1 = _mm512_fmadd_ps(b, w1, ca1);             \
-    } while (0)
-    for (int p = 0; p < k; p++) {
-        __m512 w0 = _mm512_loadu_ps(wt + (size_t)p * ldw), w1 = _mm512_loadu_ps(wt + (size_t)p * ldw + 16);
-        ROW(x0, c00, c01);
-        ROW(x1, c10, c11);
-        ROW(x2, c20, c21);
-        ROW(x3, c30, c31);
-        ROW(x4, c40, c41);
-        ROW(x5, c50, c51);
-    }
-#undef ROW
-    __m512 acc[TILE_T][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-    for (int a = 0; a < TILE_T; a++)
-        for (int b = 0; b < 2; b++) {
-            float *o = out + (size_t)a * ldo + 16 * b;
-            _mm512_storeu_ps(o, load ? _mm512_add_ps(acc[a][b], _mm512_loadu_ps(o)) : acc[a][b]);
-        }
-}
-
-// out (TILE_T, 64) = (load ? out : 0) + x (TILE_T, k) . wt (k, 64): four strips of 16 outputs, 24
-// accumulators, so that each step's 6 broadcasts and 4 loads feed 24 FMAs (tile_6x32's 8 feed 12).
+// out (TILE_T, 64) = (load ? out : 0) + x (TILE_T, k) . wt (k, 64): tile_6x16 on 512-bit vectors,
+// four strips of 16 outputs at once, so that each step's 6 broadcasts and 4 loads feed 24 FMAs. Each
+// output is the same chain of FMAs, so the same bits.
 static void tile_6x64(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k, int load) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
     __m512 c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
@@ -625,12 +596,11 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
         int k = C - c0 < TILE_K ? C - c0 : TILE_K, load = c0 > 0 || j->epi == OUT_ADD;
         for (int t = 0; t < rest; t++) memcpy(xpad + t * k, j->inp + (size_t)(full + t) * C + c0, k * sizeof(float));
         for (int o = o0, n; o < oT; o += n) {
-            // the widest tile that fits: with AVX-512, 64 outputs at once, then 32, then 16
+            // 64 outputs at once with AVX-512 where they fit, else 16
             void (*tile)(float *, int, const float *, int, const float *, int, int, int) = tile_6x16;
             n = TILE_O;
 #if USE_AVX512
             if (oT - o >= 4 * TILE_O) tile = tile_6x64, n = 4 * TILE_O;
-            else if (oT - o >= 2 * TILE_O) tile = tile_6x32, n = 2 * TILE_O;
 #endif
             pack_panel(wt, j, o, n, c0, k);
             for (int t = 0; t < full; t += TILE_T)
@@ -943,9 +913,8 @@ typedef struct {
 
 #define ATTENTION_ROWS 6 // queries scored at once in prefill (the register tile's TILE_T)
 
-// Rows of the scores scratch: maxT rounded up to whole register tiles.
-// Keys scored at once by prefill's attention tile (tile_6x64 on AVX-512, else tile_6x16); the
-// scores' rows are padded to a multiple of it.
+// Keys scored at once by prefill's attention tile: tile_6x64 with AVX-512, else tile_6x16. The rows of
+// the scores scratch are maxT rounded up to whole tiles.
 #if USE_AVX512
 #define KEY_TILE 64
 #define KEY_TILE_FN tile_6x64
@@ -1079,8 +1048,8 @@ static void pack_keys(float *kt, const AttentionJob *j, int h, int n) {
     const int hs = j->C / j->NH;
     for (int k0 = 0; k0 < n; k0 += KEY_TILE)
         for (int b = 0; b < KEY_TILE; b++) {
-            float *dst = kt + (size_t)k0 * hs + b;
             const float *key = j->kcache + ((size_t)h * j->maxT + k0 + b) * hs;
+            float *dst = kt + (size_t)k0 * hs + b;
             for (int p = 0; p < hs; p++) dst[p * KEY_TILE] = k0 + b < n ? key[p] : 0.0f;
         }
 }
@@ -1241,7 +1210,7 @@ static void matmul_rows_tiles(const RowsJob *j, int ob, int o1) {
     const size_t row = (size_t)C * (bf16 ? 2 : 4); // bytes of a weight row
     const char *w = (const char *)j->w->data + ob * row;
     const char *next = ob + 2 * TILE_W <= o1 ? w + TILE_W * row : NULL; // prefetched by the first group
-    const int nt = ((B < TILE_GROUP ? B : TILE_GROUP) + TILE_R - 1) / TILE_R; // its tiles
+    const int nt = ((B < TILE_GROUP ? B : TILE_GROUP) + TILE_R - 1) / TILE_R; // the first group's tiles
     for (int b0 = 0; b0 < B; b0 += TILE_GROUP) {
         const int nb = B - b0 < TILE_GROUP ? B - b0 : TILE_GROUP;
         __m512 acc[TILE_GROUP * TILE_W];

@@ -218,13 +218,9 @@ static void renormalize(float *p, int n) {
 // Logits that are not finite (a caller's, or a penalty's overflow) made usable: NaN can never be
 // drawn (-inf), +inf is the largest float; when no logit is above -inf, every token is as likely.
 static void make_finite(float *x, int n) {
-    int any = 0;
-    for (int i = 0; i < n; i++) {
-        if (isnan(x[i])) x[i] = -INFINITY;
-        else if (x[i] == INFINITY) x[i] = FLT_MAX;
-        any |= x[i] > -INFINITY;
-    }
-    if (!any) memset(x, 0, (size_t)n * sizeof(float));
+    for (int i = 0; i < n; i++) // (no branch and no reduction in the loop, so the compiler vectorizes it)
+        x[i] = isnan(x[i]) ? -INFINITY : x[i] == INFINITY ? FLT_MAX : x[i];
+    if (x[argmax(x, n)] == -INFINITY) memset(x, 0, (size_t)n * sizeof(float));
 }
 
 void sampler_probs(Sampler *s, const float *logits, const int *history, int n_history) {

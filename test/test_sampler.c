@@ -230,6 +230,25 @@ static void check_fixed(void) {
     if (!(s.probs[3] == 1.0f)) fail("tiny temperature", "p(3) = %g with T = 1e-38, expected 1", s.probs[3]);
     sampler_free(&s);
 
+    // logits that are not finite: NaN never drawn, +inf the largest, none above -inf: uniform
+    const float odd[5] = {NAN, 2.0f, INFINITY, NAN, 1.0f};
+    cfg = sampler_defaults();
+    sampler_build(&s, 5, &cfg, err);
+    g = sampler_sample(&s, odd, NULL, 0);
+    if (g != 2) fail("non-finite logits", "greedy picked %d, expected 2 (+inf)", g);
+    sampler_free(&s);
+    cfg.temperature = 1.0f;
+    sampler_build(&s, 5, &cfg, err);
+    sampler_probs(&s, odd, NULL, 0);
+    if (s.probs[0] != 0.0f || s.probs[3] != 0.0f || s.probs[2] != 1.0f)
+        fail("non-finite logits", "p = %g %g %g %g %g, expected 0 for the NaNs and 1 for +inf", s.probs[0],
+             s.probs[1], s.probs[2], s.probs[3], s.probs[4]);
+    const float none[5] = {NAN, -INFINITY, NAN, -INFINITY, -INFINITY};
+    sampler_probs(&s, none, NULL, 0);
+    for (int i = 0; i < 5; i++)
+        if (!(fabsf(s.probs[i] - 0.2f) <= 1e-6f)) fail("no finite logit", "p(%d) = %g, expected 0.2", i, s.probs[i]);
+    sampler_free(&s);
+
     // the same seed gives the same draws; sampler_probs + sampler_draw equals sampler_sample
     Sampler a, b;
     cfg = sampler_defaults();
