@@ -105,8 +105,8 @@ $(O)/$(SHARED): $(addprefix $(O)/pic/,$(LIB_SRCS:.c=.o))
 	$(CC) $(ALL_CFLAGS) $(SHARED_LDFLAGS) -o $@ $^ $(LDLIBS)
 %.run: %
 	printf '#!/bin/sh\nexec %s "%s" "$$@"\n' "$(RUN)" "$(abspath $<)" >$@ && chmod +x $@
-# Built only for its .run script, and still wanted by the next make test-engine.
-.SECONDARY: $(O)/accuracy$(X)
+# Built only for their .run scripts, and still wanted by the next make test-engine or test-explore.
+.SECONDARY: $(O)/accuracy$(X) $(O)/example$(X)
 # Tools: random_checkpoint writes deterministic random checkpoints for the tests and the benchmarks
 # (a program of the build machine, also in a cross build).
 HOST_CC ?= $(if $(CROSS),cc,$(CC))

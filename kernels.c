@@ -435,8 +435,8 @@ static void tile_6x16(float *out, int ldo, const float *x, int ldx, const float 
     }
 }
 #if USE_AVX512
-// out (TILE_T, 64) = (load ? out : 0) + x (TILE_T, k) . wt (k, 64): tile_6x16 on 512-bit vectors,
-// four strips of 16 outputs at once, so that each step's 6 broadcasts and 4 loads feed 24 FMAs. Each
+// out (TILE_T, 64) = (load ? out : 0) + x (TILE_T, k) . wt (k, 64): tile_6x16's loop with four
+// 16-lane strips of outputs at once, so that each step's 6 broadcasts and 4 loads feed 24 FMAs. Each
 // output is the same chain of FMAs, so the same bits.
 static void tile_6x64(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k, int load) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
@@ -600,7 +600,7 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
             void (*tile)(float *, int, const float *, int, const float *, int, int, int) = tile_6x16;
             n = TILE_O;
 #if USE_AVX512
-            if (oT - o >= 4 * TILE_O) tile = tile_6x64, n = 4 * TILE_O;
+            if (oT - o >= TILE_WIDE * TILE_O) tile = tile_6x64, n = TILE_WIDE * TILE_O;
 #endif
             pack_panel(wt, j, o, n, c0, k);
             for (int t = 0; t < full; t += TILE_T)
@@ -916,7 +916,7 @@ typedef struct {
 // Keys scored at once by prefill's attention tile: tile_6x64 with AVX-512, else tile_6x16. The rows of
 // the scores scratch are maxT rounded up to whole tiles.
 #if USE_AVX512
-#define KEY_TILE 64
+#define KEY_TILE (TILE_WIDE * TILE_O)
 #define KEY_TILE_FN tile_6x64
 #else
 #define KEY_TILE 16
@@ -1035,7 +1035,7 @@ static void attention_tile(const AttentionJob *j, int h, int t0, float *s, int l
     const float *v = j->vcache + (size_t)h * j->maxT * hs;
     int i0 = 0;
 #if USE_AVX512
-    for (; i0 + 64 <= hs; i0 += 64) tile_6x64(o + i0, C, s, ld, v + i0, hs, n, 0);
+    for (; i0 + TILE_WIDE * TILE_O <= hs; i0 += TILE_WIDE * TILE_O) tile_6x64(o + i0, C, s, ld, v + i0, hs, n, 0);
 #endif
     for (; i0 < hs; i0 += TILE_O) tile_6x16(o + i0, C, s, ld, v + i0, hs, n, 0);
     for (int a = 0; a < TILE_T; a++)
@@ -1048,9 +1048,13 @@ static void pack_keys(float *kt, const AttentionJob *j, int h, int n) {
     const int hs = j->C / j->NH;
     for (int k0 = 0; k0 < n; k0 += KEY_TILE)
         for (int b = 0; b < KEY_TILE; b++) {
-            const float *key = j->kcache + ((size_t)h * j->maxT + k0 + b) * hs;
             float *dst = kt + (size_t)k0 * hs + b;
-            for (int p = 0; p < hs; p++) dst[p * KEY_TILE] = k0 + b < n ? key[p] : 0.0f;
+            if (k0 + b >= n) {
+                for (int p = 0; p < hs; p++) dst[p * KEY_TILE] = 0.0f;
+                continue;
+            }
+            const float *key = j->kcache + ((size_t)h * j->maxT + k0 + b) * hs;
+            for (int p = 0; p < hs; p++) dst[p * KEY_TILE] = key[p];
         }
 }
 #endif
@@ -1203,6 +1207,7 @@ static void dot_rows(__m512 *acc, const void *w, size_t ldw, int bf16, const flo
 // The weight rows ob..ob+TILE_W-1 against every input row, TILE_GROUP rows at a time: CHUNK inputs
 // of the weight rows (12 KB of float32) stay in L1 while the group's rows pass them, TILE_R at a time.
 #define TILE_GROUP 16 // rows whose sums are kept at once: 16 TILE_W vectors, 6 KB
+_Static_assert(TILE_GROUP / TILE_R <= TILE_W, "each tile of a group prefetches at least one weight row");
 #define CHUNK 512     // a multiple of 16
 static void matmul_rows_tiles(const RowsJob *j, int ob, int o1) {
     const int C = j->C, B = j->B;
@@ -1217,10 +1222,11 @@ static void matmul_rows_tiles(const RowsJob *j, int ob, int o1) {
         for (int k = 0; k < nb * TILE_W; k++) acc[k] = _mm512_setzero_ps();
         for (int c0 = 0; c0 < C; c0 += CHUNK)
             for (int r = 0; r < nb; r += TILE_R) {
-                const int t = r / TILE_R; // the first group's tile t prefetches rows t, t + nt, ...
+                // the first group's tile t prefetches rows t, t + nt, ...: ceil((TILE_W - t) / nt) of them
+                const int t = r / TILE_R;
                 dot_rows(acc + r * TILE_W, w, (size_t)C, bf16, j->inp + (size_t)(b0 + r) * C, (size_t)C, c0,
                          c0 + CHUNK < C ? c0 + CHUNK : C, C, nb - r < TILE_R ? nb - r : TILE_R,
-                         b0 == 0 && next && t < TILE_W ? next + t * row : NULL, nt * row, (TILE_W - 1 - t) / nt + 1);
+                         b0 == 0 && next ? next + t * row : NULL, nt * row, (TILE_W - t + nt - 1) / nt);
             }
         for (int r = 0; r < nb; r++)
             for (int o = 0; o < TILE_W; o++) {

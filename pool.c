@@ -114,9 +114,17 @@ GPT2Pool *gpt2_pool_create(int n_threads) {
     pthread_cond_init(&p->finished, NULL);
     p->threads = calloc((size_t)p->n_threads, sizeof(pthread_t));
     if (!p->threads) { gpt2_pool_free(p); return NULL; }
+    // Stacks of at least 1 MB: a prefill task keeps a 96 KB panel on its stack, more than musl's
+    // default of 128 KB leaves room for (glibc's is 8 MB, macOS's 512 KB).
+    pthread_attr_t attr;
+    size_t stack = 0;
+    int have_attr = pthread_attr_init(&attr) == 0;
+    if (have_attr && pthread_attr_getstacksize(&attr, &stack) == 0 && stack < ((size_t)1 << 20))
+        pthread_attr_setstacksize(&attr, (size_t)1 << 20);
     int started = 1;
     for (; started < p->n_threads; started++)
-        if (pthread_create(&p->threads[started - 1], NULL, worker_main, p) != 0) break;
+        if (pthread_create(&p->threads[started - 1], have_attr ? &attr : NULL, worker_main, p) != 0) break;
+    if (have_attr) pthread_attr_destroy(&attr);
     p->n_threads = started; // fewer threads if the system refused some: slower, still correct
     // The first trial waits (see above): a trial of threads measured on the cold first jobs would
     // lose to the warm trial alone that follows it.

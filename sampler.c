@@ -118,9 +118,9 @@ static void apply_top_k(Sampler *s) {
         if (s->logits[i] < min_val) s->logits[i] = -INFINITY;
 }
 
-// The lowest id of the largest of x (n, no NaN), as torch.argmax: the largest value in eight
-// independent chains (one would wait for each comparison before the next; a sixth of the time),
-// then the first id that holds it.
+// The lowest id of the largest of x (n, no NaN), as torch.argmax: the largest value first, in eight
+// independent chains (one chain waits on each comparison; eight take a sixth of the time), then the
+// first id that holds it.
 static int argmax(const float *x, int n) {
     float m[8];
     for (int j = 0; j < 8; j++) m[j] = x[0];
@@ -218,7 +218,7 @@ static void renormalize(float *p, int n) {
 // Logits that are not finite (a caller's, or a penalty's overflow) made usable: NaN can never be
 // drawn (-inf), +inf is the largest float; when no logit is above -inf, every token is as likely.
 static void make_finite(float *x, int n) {
-    for (int i = 0; i < n; i++) // (no branch and no reduction in the loop, so the compiler vectorizes it)
+    for (int i = 0; i < n; i++) // (no branch and no reduction in the loop: gcc vectorizes it only so)
         x[i] = isnan(x[i]) ? -INFINITY : x[i] == INFINITY ? FLT_MAX : x[i];
     if (x[argmax(x, n)] == -INFINITY) memset(x, 0, (size_t)n * sizeof(float));
 }

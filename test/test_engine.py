@@ -60,11 +60,10 @@ def check_model(exe, accuracy, models, fixtures, name, int8_only):
         check_float(exe, models, fixtures, name)
     model = os.path.join(models, f"{name}.bin")
     # the reduced formats against float32: worst logit error and argmax agreement over 256 steps
-    for label, other, extra, atol, agree in (
-            ("bf16", os.path.join(models, f"{name}_bf16.bin"), [], BF16_ATOL, BF16_AGREE),
-            ("int8", model, ["int8"], INT8_ATOL, INT8_AGREE)):
-        if int8_only and label != "int8":
-            continue
+    formats = [("int8", model, ["int8"], INT8_ATOL, INT8_AGREE)]
+    if not int8_only:
+        formats.insert(0, ("bf16", os.path.join(models, f"{name}_bf16.bin"), [], BF16_ATOL, BF16_AGREE))
+    for label, other, extra, atol, agree in formats:
         p = run([accuracy, model, other, *extra, "256"])
         if not check(f"{other} {label}: accuracy", p.returncode == 0,
                      f"exit {p.returncode}: {p.stderr.decode().strip()}"):

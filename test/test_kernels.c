@@ -204,8 +204,8 @@ static void attention_double(float *out, const float *qkv, const float *kc, cons
     free(s);
 }
 
-static void test_attention(GPT2Pool *pools[3], int T, int pos, int C, int NH) {
-    int maxT = pos + T;
+// maxT: the cache's positions, at least pos + T (the rest unused, as in a model's cache)
+static void test_attention(GPT2Pool *pools[3], int T, int pos, int C, int NH, int maxT) {
     float *qkv = malloc((size_t)T * 3 * C * sizeof(float)), *kc = malloc((size_t)maxT * C * sizeof(float));
     float *vc = malloc((size_t)maxT * C * sizeof(float)), *ref = malloc((size_t)T * C * sizeof(float));
     float *scratch = malloc(gpt2_attention_scratch(C, NH, maxT) * sizeof(float)), *out[3];
@@ -311,9 +311,14 @@ int main(void) {
                 if (dts[d] == GPT2_Q8 && shapes[s][1] % GPT2_Q8_GROUP) continue;
                 test_matmul(pools, dts[d], shapes[s][0], shapes[s][1], shapes[s][2], (Epilogue)e);
             }
-    const int att[][4] = {{1, 0, 64, 4}, {1, 9, 64, 4}, {5, 0, 96, 3}, {7, 4, 48, 2}, {16, 0, 64, 1}, {3, 30, 120, 5},
-                           {12, 5, 128, 4}, {13, 0, 96, 6}, {6, 37, 192, 3}, {20, 3, 64, 2}};
-    for (size_t i = 0; i < sizeof(att) / sizeof(att[0]); i++) test_attention(pools, att[i][0], att[i][1], att[i][2], att[i][3]);
+    // T, pos, C, NH, and positions in the cache beyond pos + T (prefill's keys are packed in blocks of
+    // 16 or 64, its score rows padded to them)
+    const int att[][5] = {{1, 0, 64, 4, 0},   {1, 9, 64, 4, 0},    {5, 0, 96, 3, 0},   {7, 4, 48, 2, 0},
+                          {16, 0, 64, 1, 0},  {3, 30, 120, 5, 0},  {12, 5, 128, 4, 0}, {13, 0, 96, 6, 0},
+                          {6, 37, 192, 3, 0}, {20, 3, 64, 2, 0},   {20, 3, 64, 2, 77}, {70, 0, 160, 2, 30},
+                          {6, 59, 256, 4, 65}, {13, 0, 768, 12, 117}};
+    for (size_t i = 0; i < sizeof(att) / sizeof(att[0]); i++)
+        test_attention(pools, att[i][0], att[i][1], att[i][2], att[i][3], att[i][1] + att[i][0] + att[i][4]);
     test_layernorm();
     test_gelu();
     test_quantize();
