@@ -118,10 +118,9 @@ static void apply_top_k(Sampler *s) {
         if (s->logits[i] < min_val) s->logits[i] = -INFINITY;
 }
 
-// The lowest id of the largest of x (n, no NaN), as torch.argmax: the largest value first, in eight
-// independent chains (one chain waits on each comparison; eight take a sixth of the time), then the
-// first id that holds it.
-static int argmax(const float *x, int n) {
+// The largest of x (n, no NaN), in eight independent chains (one chain waits on each comparison;
+// eight take a sixth of the time).
+static float max_value(const float *x, int n) {
     float m[8];
     for (int j = 0; j < 8; j++) m[j] = x[0];
     int i = 0;
@@ -129,8 +128,14 @@ static int argmax(const float *x, int n) {
         for (int j = 0; j < 8; j++) m[j] = x[i + j] > m[j] ? x[i + j] : m[j];
     for (; i < n; i++) m[0] = x[i] > m[0] ? x[i] : m[0];
     for (int j = 1; j < 8; j++) m[0] = m[j] > m[0] ? m[j] : m[0];
-    for (i = 0; i < n; i++)
-        if (x[i] == m[0]) return i;
+    return m[0];
+}
+
+// The lowest id of the largest of x (n, no NaN), as torch.argmax.
+static int argmax(const float *x, int n) {
+    float max = max_value(x, n);
+    for (int i = 0; i < n; i++)
+        if (x[i] == max) return i;
     return 0;
 }
 
@@ -138,7 +143,7 @@ static int argmax(const float *x, int n) {
 // Divide rather than multiply by 1/T, as the book's `logits / temperature` does: with a tiny T, 1/T
 // overflows to inf and (max - max) * inf would be NaN, while (max - max) / T is 0.
 static void softmax_temperature(Sampler *s) {
-    float max = s->logits[argmax(s->logits, s->V)], t = s->cfg.temperature;
+    float max = max_value(s->logits, s->V), t = s->cfg.temperature;
     double sum = 0.0;
     for (int i = 0; i < s->V; i++) {
         // expf(-inf) is 0: filtered tokens skip the call (top-k leaves k of V)
@@ -204,7 +209,7 @@ static void apply_top_p(Sampler *s) {
 
 static void apply_min_p(Sampler *s) {
     if (s->cfg.min_p <= 0.0f) return;
-    float limit = s->cfg.min_p * s->probs[argmax(s->probs, s->V)];
+    float limit = s->cfg.min_p * max_value(s->probs, s->V);
     for (int i = 0; i < s->V; i++)
         if (s->probs[i] < limit) s->probs[i] = 0.0f;
 }
@@ -220,7 +225,7 @@ static void renormalize(float *p, int n) {
 static void make_finite(float *x, int n) {
     for (int i = 0; i < n; i++) // (no branch and no reduction in the loop: gcc vectorizes it only so)
         x[i] = isnan(x[i]) ? -INFINITY : x[i] == INFINITY ? FLT_MAX : x[i];
-    if (x[argmax(x, n)] == -INFINITY) memset(x, 0, (size_t)n * sizeof(float));
+    if (max_value(x, n) == -INFINITY) memset(x, 0, (size_t)n * sizeof(float));
 }
 
 void sampler_probs(Sampler *s, const float *logits, const int *history, int n_history) {
