@@ -56,10 +56,10 @@ wrap = $(if $(RUN),$(addsuffix .run,$(1)),$(1))
 
 # The library (gpt2.h: every symbol it exports starts with gpt2_, tokenizer_ or sampler_): the model,
 # its kernels, the tokenizer, the sampler. The command line adds its charts and scoring (explore.c),
-# the --sweep metrics (metrics.c) and main.c.
+# the --sweep metrics (metrics.c), its flags (cli.c) and main.c.
 LIB_SRCS = gpt2.c kernels.c quantize.c pool.c platform.c tokenizer.c sampler.c
-CLI_SRCS = explore.c metrics.c main.c
-HEADERS = gpt2.h kernels.h layout.h pool.h platform.h util.h explore.h metrics.h unicode_tables.h unicode_width.h
+CLI_SRCS = explore.c metrics.c cli.c main.c
+HEADERS = gpt2.h kernels.h layout.h pool.h platform.h util.h explore.h metrics.h cli.h unicode_tables.h unicode_width.h
 # One version, for --version (gpt2.h's GPT2_VERSION_STRING), the shared library and pkg-config.
 VERSION := $(shell sed -n 's/^\#define GPT2_VERSION_STRING "\([^"]*\)".*/\1/p' gpt2.h)
 SOVERSION := $(firstword $(subst ., ,$(VERSION)))
@@ -221,8 +221,8 @@ test-faults: $(EXE) build/random_checkpoint test-models
 # without libFuzzer by test/fuzz/replay.c, with this build's compiler and flags.
 FUZZ_TARGETS = tokenizer tokenizer_file checkpoint cli api
 $(O)/replay_%: test/fuzz/fuzz_%.c test/fuzz/replay.c test/fuzz/scratch_file.h $(LIB)
-	$(CC) $(ALL_CFLAGS) -I. -o $@ $(filter-out main.c,$(filter %.c,$^)) $(LIB) $(LDLIBS)
-$(O)/replay_cli: main.c explore.c metrics.c
+	$(CC) $(ALL_CFLAGS) -I. -o $@ $(filter %.c,$^) $(LIB) $(LDLIBS)
+$(O)/replay_cli: cli.c
 test-fuzz-corpus: $(addprefix $(O)/replay_,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \
 		$(O)/replay_$$t test/fuzz/corpus/$$t $$(ls -d test/fuzz/regress/$$t 2>/dev/null) || exit 1; done
@@ -266,8 +266,8 @@ FUZZ_CFLAGS = -O2 -g $(GPT2_CFLAGS) $(NATIVE) -fsanitize=fuzzer,address,undefine
 FUZZ_SECONDS ?= 30
 build/fuzz/fuzz_%: test/fuzz/fuzz_%.c $(LIB_SRCS) explore.c metrics.c $(HEADERS)
 	@mkdir -p build/fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -o $@ $< $(LIB_SRCS) explore.c metrics.c -lm
-build/fuzz/fuzz_cli: main.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -o $@ $(filter %.c,$^) -lm
+build/fuzz/fuzz_cli: cli.c
 fuzz: $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p build/fuzz/corpus/$$t; opts=; \

@@ -1,10 +1,12 @@
 // fuzz_cli: any argv -> cli_parse accepts it with every value in range, or refuses it with exit status 2
 // and a one-line usage message on stderr; --help and --version give CLI_HELP and CLI_VERSION. The
-// input is the arguments after "gpt2", separated by NUL bytes. main.c is included with its main()
-// compiled out (as llama2.c's test.c does).
-#define GPT2_NO_MAIN
-#pragma GCC diagnostic ignored "-Wunused-function" // main.c's run_* are compiled, never called
-#include "../../main.c"
+// input is the arguments after "gpt2", separated by NUL bytes.
+#include "cli.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define MAX_ARGS 64
 
@@ -47,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (a.prompt && a.prompt_len != strlen(a.prompt)) abort();
     } else if (r == EXIT_USAGE) {
         if (strncmp(msg, "gpt2: ", 6) != 0 || !strstr(msg, "(see gpt2 --help)\n")) abort(); // no usage message
-    } else if ((r != CLI_HELP && r != CLI_VERSION) || usage_text[0] == '\0') {
+    } else if ((r != CLI_HELP && r != CLI_VERSION) || cli_usage[0] == '\0') {
         abort(); // neither accepted, nor help or version, nor a usage error
     }
     for (int i = 0; i < argc; i++) free(all[i]);
