@@ -347,7 +347,7 @@ static const float *forward(GPT2 *m, const GPT2KVCache *cache, int cacheT, const
 
         // ---- attention                                                 x = x + attn(ln_1(x))
         // xn (BT, C) = layernorm(x)                                      ln_1(x)
-        gpt2_layernorm(a->xn, a->x, lw->ln1w, lw->ln1b, BT, C);
+        gpt2_layernorm(m->pool, a->xn, a->x, lw->ln1w, lw->ln1b, BT, C);
         // qkv (BT, 3C) = xn · qkvw^T + qkvb                              c_attn(x)
         linear(m, a->qkv, a->xn, &lw->qkvw, lw->qkvb, BT, OUT_SET);
         for (int b = 0; b < B; b++) { // each sequence's attention on its own positions
@@ -369,14 +369,14 @@ static const float *forward(GPT2 *m, const GPT2KVCache *cache, int cacheT, const
 
         // ---- MLP                                                       x = x + mlp(ln_2(x))
         // xn (BT, C) = layernorm(x)                                      ln_2(x)
-        gpt2_layernorm(a->xn, a->x, lw->ln2w, lw->ln2b, BT, C);
+        gpt2_layernorm(m->pool, a->xn, a->x, lw->ln2w, lw->ln2b, BT, C);
         // fch (BT, 4C) = gelu(xn · fcw^T + fcb)                          gelu(c_fc(x))
         linear(m, a->fch, a->xn, &lw->fcw, lw->fcb, BT, OUT_GELU);
         // x (BT, C) += fch · fcprojw^T + fcprojb                         x + c_proj(h)
         linear(m, a->x, a->fch, &lw->fcprojw, lw->fcprojb, BT, OUT_ADD);
     }
     // xn (BT, C) = layernorm(x)                                          ln_f(x)
-    gpt2_layernorm(a->xn, a->x, w->lnfw, w->lnfb, BT, C);
+    gpt2_layernorm(m->pool, a->xn, a->x, w->lnfw, w->lnfb, BT, C);
     m->last_T = BT; // the rows of xn that gpt2_logits may read
     // logits (V) = xn[BT-1] · wte[:V]^T, the last position only         lm_head(x[:, [-1], :])
     gpt2_logits(m, BT - 1, 1, a->logits);
@@ -511,7 +511,7 @@ static void forward_rows(GPT2 *m, Batch *bt, int n) {
     for (int l = 0; l < c->L; l++) {
         const GPT2Layer *lw = &w->layers[l];
         // ---- attention                                                 x = x + attn(ln_1(x))
-        gpt2_layernorm(bt->xn, bt->x, lw->ln1w, lw->ln1b, n, C);
+        gpt2_layernorm(m->pool, bt->xn, bt->x, lw->ln1w, lw->ln1b, n, C);
         gpt2_matmul_rows(m->pool, bt->qkv, bt->xn, &lw->qkvw, lw->qkvb, n, OUT_SET, xq, xqs);
         for (int r = 0; r < n; r++) { // each row's key and value join its own cache
             const GPT2KVCache *kv = &bt->cache[bt->rows[r]];
@@ -527,11 +527,11 @@ static void forward_rows(GPT2 *m, Batch *bt, int n) {
                             NH, maxT);
         gpt2_matmul_rows(m->pool, bt->x, bt->att, &lw->attprojw, lw->attprojb, n, OUT_ADD, xq, xqs);
         // ---- MLP                                                       x = x + mlp(ln_2(x))
-        gpt2_layernorm(bt->xn, bt->x, lw->ln2w, lw->ln2b, n, C);
+        gpt2_layernorm(m->pool, bt->xn, bt->x, lw->ln2w, lw->ln2b, n, C);
         gpt2_matmul_rows(m->pool, bt->fch, bt->xn, &lw->fcw, lw->fcb, n, OUT_GELU, xq, xqs);
         gpt2_matmul_rows(m->pool, bt->x, bt->fch, &lw->fcprojw, lw->fcprojb, n, OUT_ADD, xq, xqs);
     }
-    gpt2_layernorm(bt->xn, bt->x, w->lnfw, w->lnfb, n, C);            // ln_f(x)
+    gpt2_layernorm(m->pool, bt->xn, bt->x, w->lnfw, w->lnfb, n, C);    // ln_f(x)
     GPT2Matrix head = w->wte;                                          // lm_head(x)
     head.rows = c->V;
     gpt2_matmul_rows(m->pool, bt->rlog, bt->xn, &head, NULL, n, OUT_SET, xq, xqs);

@@ -567,8 +567,10 @@ static void pack_panel(float *wt, const MatmulJob *j, int o, int n, int c0, int 
     const int bf16 = j->w->type == GPT2_BF16;
     int p0 = 0;
 #if USE_AVX512 // 16 x 16 blocks through registers: 16 loads and 64 shuffles instead of 256 loads
-    for (; p0 + 16 <= k; p0 += 16)
-        for (int b0 = 0; b0 < n; b0 += 16) {
+    // 16 rows at a time, each from front to back: 16 streams from memory that the prefetcher
+    // follows, where all n rows at once were too many (prefill: 15% less time packing, perf)
+    for (int b0 = 0; b0 < n; b0 += 16)
+        for (p0 = 0; p0 + 16 <= k; p0 += 16) {
             __m512 r[16];
             for (int b = 0; b < 16; b++) r[b] = load16(j->w->data, bf16, (size_t)(o + b0 + b) * j->C + c0 + p0, 0xffff);
             transpose16(wt + (size_t)p0 * n + b0, (size_t)n, r);
@@ -858,7 +860,7 @@ void gpt2_matmul_naive(float *out, const float *inp, const GPT2Matrix *w, const 
 // ----------------------------------------------------------------------------------------------
 // LayerNorm and attention.
 
-void gpt2_layernorm(float *out, const float *inp, const float *w, const float *b, int T, int C) {
+static void layernorm_rows(float *out, const float *inp, const float *w, const float *b, int T, int C) {
     for (int t = 0; t < T; t++) {
         const float *x = inp + (size_t)t * C;
         float *y = out + (size_t)t * C;
@@ -870,6 +872,25 @@ void gpt2_layernorm(float *out, const float *inp, const float *w, const float *b
         float m = (float)mean, rstd = (float)(1.0 / sqrt(var + 1e-5));
         for (int i = 0; i < C; i++) y[i] = (x[i] - m) * rstd * w[i] + b[i];
     }
+}
+
+typedef struct {
+    float *out;
+    const float *inp, *w, *b;
+    int T, C;
+} NormJob;
+
+#define NORM_ROWS 16 // rows per task
+
+static void layernorm_task(void *ctx, int i) {
+    const NormJob *j = ctx;
+    int t0 = i * NORM_ROWS, n = j->T - t0 < NORM_ROWS ? j->T - t0 : NORM_ROWS;
+    layernorm_rows(j->out + (size_t)t0 * j->C, j->inp + (size_t)t0 * j->C, j->w, j->b, n, j->C);
+}
+
+void gpt2_layernorm(GPT2Pool *pool, float *out, const float *inp, const float *w, const float *b, int T, int C) {
+    NormJob j = {.out = out, .inp = inp, .w = w, .b = b, .T = T, .C = C};
+    gpt2_pool_for(pool, (T + NORM_ROWS - 1) / NORM_ROWS, layernorm_task, &j, 3.0 * T * C);
 }
 
 // The plain attention, the maths in the most direct form: for each query of each head, its scores
@@ -954,6 +975,36 @@ static float exp_shifted(float *s, int n, float max) {
     return sum;
 }
 
+// s[k] *= scale for k < n; returns the largest (NaNs skipped, as the comparison `s[k] > max` skips them).
+static float scale_max(float *s, int n, float scale) {
+    int k = 0;
+    float max = -INFINITY;
+#if USE_AVX2
+    __m256 m = _mm256_set1_ps(-INFINITY), f = _mm256_set1_ps(scale);
+    for (; k + 8 <= n; k += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(s + k), f);
+        _mm256_storeu_ps(s + k, v);
+        m = _mm256_max_ps(v, m); // m when v is NaN
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, m);
+    for (int i = 0; i < 8; i++) max = lanes[i] > max ? lanes[i] : max;
+#elif USE_NEON
+    float32x4_t m = vdupq_n_f32(-INFINITY);
+    for (; k + 4 <= n; k += 4) {
+        float32x4_t v = vmulq_n_f32(vld1q_f32(s + k), scale);
+        vst1q_f32(s + k, v);
+        m = vmaxnmq_f32(m, v); // the number when one is NaN
+    }
+    max = vmaxnmvq_f32(m);
+#endif
+    for (; k < n; k++) {
+        s[k] *= scale;
+        max = s[k] > max ? s[k] : max;
+    }
+    return max;
+}
+
 // o (hs) = sum over k < n of p[k] * norm * v (n, hs)[k]: the softmax weights p, not yet divided by
 // their sum, times norm = 1 / sum.
 static void weighted_sum(float *o, const float *p, float norm, const float *v, int n, int hs) {
@@ -1021,13 +1072,9 @@ static void attention_tile(const AttentionJob *j, int h, int t0, float *s, int l
         KEY_TILE_FN(s + k0, ld, j->q + (size_t)t0 * j->ldq + h * hs, j->ldq, kt + (size_t)k0 * hs, KEY_TILE, hs, 0);
     // causal softmax per query; the masked keys get weight 0 for the product below
     for (int a = 0; a < TILE_T; a++) {
-        float *row = s + (size_t)a * ld, max = -INFINITY;
+        float *row = s + (size_t)a * ld;
         int na = j->pos + t0 + a + 1;
-        for (int k = 0; k < na; k++) {
-            row[k] *= scale;
-            max = row[k] > max ? row[k] : max;
-        }
-        inv[a] = 1.0f / exp_shifted(row, na, max);
+        inv[a] = 1.0f / exp_shifted(row, na, scale_max(row, na, scale));
         for (int k = na; k < n; k++) row[k] = 0.0f;
     }
     // out (6, hs) = weights (6, n) . v (n, hs), 64 or 16 channels at a time straight from the cache rows

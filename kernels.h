@@ -102,8 +102,9 @@ void gpt2_attention_rows(GPT2Pool *pool, float *out, const float *q, int ldq, co
                          int NH, int maxT);
 
 // ---- the rest of the transformer block
-// out (T, C) = (inp - mean) / sqrt(var + 1e-5) * w + b per row, biased variance as PyTorch.
-void gpt2_layernorm(float *out, const float *inp, const float *w, const float *b, int T, int C);
+// out (T, C) = (inp - mean) / sqrt(var + 1e-5) * w + b per row, biased variance as PyTorch; threads
+// over blocks of rows, each row computed alike.
+void gpt2_layernorm(GPT2Pool *pool, float *out, const float *inp, const float *w, const float *b, int T, int C);
 // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): GPT-2's "gelu_new".
 float gpt2_gelu(float x);
 

@@ -232,9 +232,10 @@ static void test_attention(GPT2Pool *pools[3], int T, int pos, int C, int NH, in
     free(qkv), free(kc), free(vc), free(ref), free(scratch), free(plain), free(scores);
 }
 
-static void test_layernorm(void) {
-    int T = 3, C = 77;
-    float x[3 * 77], w[77], b[77], out[3 * 77], ref[3 * 77];
+// T = 37 rows: blocks of rows on the threads, the last block partial.
+static void test_layernorm(GPT2Pool *pools[3]) {
+    enum { T = 37, C = 77 };
+    static float x[T * C], w[C], b[C], out[3][T * C], ref[T * C];
     for (int i = 0; i < T * C; i++) x[i] = frand() * 3.0f + 1.0f;
     for (int i = 0; i < C; i++) w[i] = 1.0f + frand() * 0.1f, b[i] = frand() * 0.1f;
     for (int t = 0; t < T; t++) {
@@ -243,8 +244,14 @@ static void test_layernorm(void) {
         for (int i = 0; i < C; i++) var += (x[t * C + i] - mean) * (x[t * C + i] - mean) / C;
         for (int i = 0; i < C; i++) ref[t * C + i] = (float)((x[t * C + i] - mean) / sqrt(var + 1e-5) * w[i] + b[i]);
     }
-    gpt2_layernorm(out, x, w, b, T, C);
-    check_close("layernorm", out, ref, (size_t)T * C, 1e-5, 1e-5);
+    for (int p = 0; p < 3; p++) {
+        gpt2_layernorm(pools[p], out[p], x, w, b, T, C);
+        check_close("layernorm", out[p], ref, (size_t)T * C, 1e-5, 1e-5);
+        if (p > 0 && memcmp(out[p], out[0], sizeof(out[0])) != 0) {
+            printf("FAIL layernorm: not bit-identical to 1 thread with %d\n", gpt2_pool_threads(pools[p]));
+            failures++;
+        }
+    }
 }
 
 static void test_gelu(void) {
@@ -319,7 +326,7 @@ int main(void) {
                           {6, 59, 256, 4, 65}, {13, 0, 768, 12, 117}};
     for (size_t i = 0; i < sizeof(att) / sizeof(att[0]); i++)
         test_attention(pools, att[i][0], att[i][1], att[i][2], att[i][3], att[i][1] + att[i][0] + att[i][4]);
-    test_layernorm();
+    test_layernorm(pools);
     test_gelu();
     test_quantize();
     for (int p = 0; p < 3; p++) gpt2_pool_free(pools[p]);
