@@ -1,5 +1,6 @@
 // cli.h: the command line's flags. cli.c reads them into Args (cli_parse), checking every value and
-// combination; main.c runs what they ask for. Not part of the library: the program's own.
+// combination; main.c runs what they ask for (and fills the two fields marked as its own). The
+// program's own: not part of the library.
 #ifndef GPT2_CLI_H
 #define GPT2_CLI_H
 
@@ -33,11 +34,11 @@ typedef struct {
     const char *prompt;     // NULL: DEFAULT_PROMPT (generate) or stdin (encode/decode)
     size_t prompt_len;      // its length in bytes (a --file prompt may hold NULs)
     const char *prompt_file; // -f: the prompt's text from this file ("-": stdin), read by load_prompt_file
-    char *prompt_buf;       // the text read from prompt_file (prompt points to it), to free
+    char *prompt_buf;       // (set by main.c) the text read from prompt_file (prompt points to it), to free
     const char *prompt_ids; // ids instead of text
     int no_special;         // --no-special: "<|endoftext|>" in a text is ordinary text
     const char *model, *tokenizer, *dump_logits;
-    int default_model;      // -m not given: DEFAULT_MODEL or its installed copy
+    int default_model;      // (set by main.c) -m not given: DEFAULT_MODEL or its installed copy
     SamplerConfig sampling;
     int max_new, context; // context 0: the checkpoint's maxT
     int eos, eos_set;

@@ -1,9 +1,8 @@
 // explore.h: the command line's views of the model (explore.c), for the book's decoding experiments
 // (gpt2.h names the book): the next-token distribution as a bar chart, the same distribution at
 // several temperatures, many draws counted per token, and the perplexity of a text. Not part of the
-// public API (gpt2.h): these print, and the command line is their only caller. They live in
-// libgpt2.a so that everything that links main.c (the CLI, the fuzzers' replay of cli_parse) finds
-// them. They follow the library's convention: 0 on success, -1 with a one-line message in err.
+// public API (gpt2.h): these print, and the command line is their only caller. They follow the
+// library's convention: 0 on success, -1 with a one-line message in err.
 #ifndef EXPLORE_H
 #define EXPLORE_H
 

@@ -155,7 +155,8 @@ const float *gpt2_forward_batch(GPT2 *model, const int *tokens, int B, int T);
 // scoring a text); -1 when they are not all among its positions.
 int gpt2_logits(GPT2 *model, int t0, int n, float *out);
 
-// The kernel set compiled in: "avx2", "avx2+vnni", "neon", "neon+dotprod" or "portable".
+// The kernel set compiled in: "avx512+vnni", "avx512", "avx2+vnni", "avx2", "neon", "neon+dotprod"
+// or "portable".
 const char *gpt2_kernels(void);
 
 // ----------------------------------------------------------------------------------------------
@@ -181,8 +182,8 @@ typedef struct {
     int V;           // vocabulary size
     uint64_t rng[4]; // xoshiro256** state
     float *logits;   // (V) working copy of the logits after the penalty and the filters
-    float *probs;    // (V) the distribution the last draw was taken from
-    int *order;      // (V) scratch for sorting candidates
+    float *probs;    // (V) the distribution the last draw was taken from (before it, top-k's heap)
+    int *order;      // (V) scratch: the repeat penalty's seen-marks, then top-p's sorted candidates
 } Sampler;
 
 // cfg NULL: sampler_defaults(). Fails when V < 1, a setting is outside its range (temperature
@@ -251,7 +252,8 @@ size_t tokenizer_stream_end(TokenizerStream *s, unsigned char *out);
 // Generation: the book's generate() (see the top). For each of at most max_new steps: crop the
 // sequence to its last `context` tokens, take the logits of the last position, sample, stop on
 // `eos` (-1: never), else append. on_token is called with each new id (return non-zero to stop early).
-// ids must have room for n_prompt + max_new tokens; returns the new length, or -1 on bad arguments.
+// ids must have room for n_prompt + max_new tokens; returns the new length, or -1 on bad arguments
+// or when out of memory.
 // (The loop itself is gpt2_generate_batch's, with B = 1; that call also offers GPT2_CONTEXT_SHIFT.)
 
 typedef int (*gpt2_on_token)(void *ctx, int token, const float *logits);
@@ -285,7 +287,7 @@ typedef struct {
     int n_prompt;           // >= 1
     int max_new;            // new tokens at most (>= 0)
     int context;            // the model sees the last `context` tokens (1..maxT)
-    Sampler *sampler;       // this sequence's own, from its own sampler_build (its generator, filters, buffers)
+    Sampler *sampler;       // its sampler (generator, filters, buffers); sequences may share one (see above)
     gpt2_on_token on_token; // with each new id (NULL: none); non-zero ends this sequence only
     void *ctx;              // on_token's first argument
     int n;                  // out: the sequence's length, prompt included

@@ -1,6 +1,7 @@
 // kernels.c: the loops of the forward pass (kernels.h). Every kernel has a portable scalar path;
-// AVX2/FMA versions of the inner loops sit behind USE_AVX2, NEON versions behind USE_NEON, and
-// both are compiled out with -DGPT2_SCALAR (make SCALAR=1), which the tests also run.
+// AVX2/FMA versions of the inner loops sit behind USE_AVX2 (with 512-bit ones behind USE_AVX512 and
+// the int8 dot products behind USE_VNNI), NEON versions behind USE_NEON, and all are compiled out
+// with -DGPT2_SCALAR (make SCALAR=1), which the tests also run.
 #include "kernels.h"
 #include "pool.h"
 
@@ -566,15 +567,15 @@ static void transpose16(float *out, size_t ldo, const __m512 r[16]) {
 // exactly, so bf16 prefill runs the float32 tile and computes the same sums). n is a multiple of 16.
 static void pack_panel(float *wt, const MatmulJob *j, int o, int n, int c0, int k) {
     const int bf16 = j->w->type == GPT2_BF16;
-    int p0 = 0;
+    const int p0 = USE_AVX512 ? k / 16 * 16 : 0; // inputs before p0 go in 16 x 16 blocks
 #if USE_AVX512 // 16 x 16 blocks through registers: 16 loads and 64 shuffles instead of 256 loads
     // 16 rows at a time, each from front to back: 16 streams from memory that the prefetcher
     // follows, where all n rows at once were too many (prefill: 15% less time packing, perf)
     for (int b0 = 0; b0 < n; b0 += 16)
-        for (p0 = 0; p0 + 16 <= k; p0 += 16) {
+        for (int p = 0; p < p0; p += 16) {
             __m512 r[16];
-            for (int b = 0; b < 16; b++) r[b] = load16(j->w->data, bf16, (size_t)(o + b0 + b) * j->C + c0 + p0, 0xffff);
-            transpose16(wt + (size_t)p0 * n + b0, (size_t)n, r);
+            for (int b = 0; b < 16; b++) r[b] = load16(j->w->data, bf16, (size_t)(o + b0 + b) * j->C + c0 + p, 0xffff);
+            transpose16(wt + (size_t)p * n + b0, (size_t)n, r);
         }
 #endif
     for (int b = 0; b < n; b++) {
@@ -715,7 +716,7 @@ static void q8_tile(float *out, int ldo, const int8_t *x, int ldx, const float *
 
 // Tokens 0..tT-1 (a multiple of Q8_T) by outputs o0..oT-1 (oT - o0 a multiple of Q8_O), TILE_K
 // inputs (a multiple of the group) at a time: each panel of Q8_O outputs made ready for q8_tile
-// once, then every token tile against it; the bias at the end, as matmul_tiles.
+// once, then every token tile against it; the bias added to the block at the end.
 static void q8_tiles(const MatmulJob *j, int tT, int o0, int oT) {
     const int C = j->C, OC = j->OC, GC = C / GPT2_Q8_GROUP;
     enum { GK = TILE_K / GPT2_Q8_GROUP }; // groups per panel
@@ -865,8 +866,9 @@ void gpt2_matmul_naive(float *out, const float *inp, const GPT2Matrix *w, const 
 // ----------------------------------------------------------------------------------------------
 // LayerNorm and attention.
 
-// The mean and variance are summed in double, in NORM_CHAINS independent sums (which the compiler
-// turns into vectors) rather than one chain that waits on every add: five times faster.
+// Each row x (C): mean = sum(x) / C, var = sum((x - mean)^2) / C, y = (x - mean) / sqrt(var + 1e-5)
+// * w + b. The sums are in double, in NORM_CHAINS independent sums (which the compiler turns into
+// vectors) rather than one chain that waits on every add: five times faster.
 #define NORM_CHAINS 8
 static void layernorm_rows(float *out, const float *inp, const float *w, const float *b, int T, int C) {
     for (int t = 0; t < T; t++) {
@@ -990,36 +992,6 @@ static float exp_shifted(float *s, int n, float max) {
     return sum;
 }
 
-// s[k] *= scale for k < n; returns the largest (NaNs skipped, as the comparison `s[k] > max` skips them).
-static float scale_max(float *s, int n, float scale) {
-    int k = 0;
-    float max = -INFINITY;
-#if USE_AVX2
-    __m256 m = _mm256_set1_ps(-INFINITY), f = _mm256_set1_ps(scale);
-    for (; k + 8 <= n; k += 8) {
-        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(s + k), f);
-        _mm256_storeu_ps(s + k, v);
-        m = _mm256_max_ps(v, m); // m when v is NaN
-    }
-    float lanes[8];
-    _mm256_storeu_ps(lanes, m);
-    for (int i = 0; i < 8; i++) max = lanes[i] > max ? lanes[i] : max;
-#elif USE_NEON
-    float32x4_t m = vdupq_n_f32(-INFINITY);
-    for (; k + 4 <= n; k += 4) {
-        float32x4_t v = vmulq_n_f32(vld1q_f32(s + k), scale);
-        vst1q_f32(s + k, v);
-        m = vmaxnmq_f32(m, v); // the number when one is NaN
-    }
-    max = vmaxnmvq_f32(m);
-#endif
-    for (; k < n; k++) {
-        s[k] *= scale;
-        max = s[k] > max ? s[k] : max;
-    }
-    return max;
-}
-
 // o (hs) = sum over k < n of p[k] * norm * v (n, hs)[k]: the softmax weights p, not yet divided by
 // their sum, times norm = 1 / sum.
 static void weighted_sum(float *o, const float *p, float norm, const float *v, int n, int hs) {
@@ -1073,6 +1045,36 @@ static void attention_row(const AttentionJob *j, int h, int t, float *s) {
 }
 
 #if USE_TILES
+// s[k] *= scale for k < n; returns the largest (NaNs skipped, as the comparison `s[k] > max` skips them).
+static float scale_max(float *s, int n, float scale) {
+    int k = 0;
+    float max = -INFINITY;
+#if USE_AVX2
+    __m256 m = _mm256_set1_ps(-INFINITY), f = _mm256_set1_ps(scale);
+    for (; k + 8 <= n; k += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(s + k), f);
+        _mm256_storeu_ps(s + k, v);
+        m = _mm256_max_ps(v, m); // m when v is NaN
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, m);
+    for (int i = 0; i < 8; i++) max = lanes[i] > max ? lanes[i] : max;
+#elif USE_NEON
+    float32x4_t m = vdupq_n_f32(-INFINITY);
+    for (; k + 4 <= n; k += 4) {
+        float32x4_t v = vmulq_n_f32(vld1q_f32(s + k), scale);
+        vst1q_f32(s + k, v);
+        m = vmaxnmq_f32(m, v); // the number when one is NaN
+    }
+    max = vmaxnmvq_f32(m);
+#endif
+    for (; k < n; k++) {
+        s[k] *= scale;
+        max = s[k] > max ? s[k] : max;
+    }
+    return max;
+}
+
 // The attention tile writes TILE_T rows of scores into a scratch sized for ATTENTION_ROWS.
 _Static_assert(TILE_T == ATTENTION_ROWS, "gpt2_attention_scratch() sizes the scores for TILE_T queries");
 
@@ -1147,7 +1149,9 @@ void gpt2_attention(GPT2Pool *pool, float *out, const float *q, int ldq, const f
 }
 
 const char *gpt2_kernels(void) {
-    return USE_VNNI      ? "avx2+vnni"
+    return USE_VNNI512   ? "avx512+vnni"
+           : USE_AVX512  ? "avx512"
+           : USE_VNNI    ? "avx2+vnni"
            : USE_AVX2    ? "avx2"
            : USE_DOTPROD ? "neon+dotprod"
            : USE_NEON    ? "neon"

@@ -1,8 +1,8 @@
 // main.c: the command line. The flags (cli.c) say what to run: encode/decode, score a text (--eval,
 // --score), chart the next-token distribution (explore.c), compare decoding settings (--sweep,
-// metrics.c), or run gpt2_generate (the book's generate()) and stream the text (or --json) to
-// stdout, after loading the tokenizer and the checkpoint. Every function that can fail returns 0 or
-// the exit status, its message printed (cli_error); only main returns it.
+// metrics.c), or generate (gpt2_generate_batch: the book's generate() for each sample) and stream
+// the text (or --json) to stdout, after loading the tokenizer and the checkpoint. Every function
+// that can fail returns 0 or the exit status, its message printed (cli_error); only main returns it.
 // Exit status: 0 success, 1 runtime or data error, 2 usage error, 130 interrupted (SIGINT).
 #include "cli.h"
 #include "explore.h"
@@ -28,6 +28,7 @@
 #endif
 #define GPT2_EOT 50256 // GPT-2's <|endoftext|>, the default stop when no tokenizer is loaded
 #define DRAW_ROWS 20 // --draws: rows of tokens unless --show-probs says
+#define TEMPERATURE_ROWS 10 // --compare-temperatures: rows unless --show-probs says
 #define SWEEP_SAMPLES 4 // --sweep: samples per setting unless -N says
 
 // ----------------------------------------------------------------------------------------------
@@ -339,35 +340,25 @@ static int read_prompt(const Args *a, const Tokenizer *tok, int V, int **ids, in
     return 0;
 }
 
-// ids (n) grown to hold max_new more: gpt2_generate appends the new tokens to them.
-static int make_room(int **ids, int n, int max_new) {
-    if (!*ids || n > INT32_MAX - max_new) return cli_error(EXIT_DATA, "out of memory for %d + %d tokens", n, max_new);
-    int *b = realloc(*ids, ((size_t)n + max_new) * sizeof(int));
-    if (!b) return cli_error(EXIT_DATA, "out of memory for %d tokens", n + max_new);
-    *ids = b;
-    return 0;
-}
-
-// The prompt as ids (n >= 1) with room for max_new more, each with a row in the model's embedding
-// (V): a tokenizer larger than the model could give ids beyond it.
-static int finish_prompt(const Args *a, const Tokenizer *tok, int V, int **ids, int *n);
-static int prompt_ids(const Args *a, const Tokenizer *tok, int V, int **ids, int *n) {
-    int r = read_prompt(a, tok, V, ids, n);
-    return r != 0 ? r : finish_prompt(a, tok, V, ids, n);
-}
-
 // The ids of a prompt's text made what generation needs: <|endoftext|> for an empty one, each id in
-// the model's vocabulary, room for -n more.
+// the model's vocabulary (V): a tokenizer larger than the model could give ids beyond it.
 static int finish_prompt(const Args *a, const Tokenizer *tok, int V, int **ids, int *n) {
     if (*n == 0) { // an empty prompt starts from <|endoftext|>, as GPT-2's unconditional samples do
         free(*ids);
-        if ((*ids = malloc(sizeof(int)))) (*ids)[(*n)++] = eot_id(tok); // NULL: make_room reports it
+        if (!(*ids = malloc(sizeof(int)))) return cli_error(EXIT_DATA, "out of memory for the prompt");
+        (*ids)[(*n)++] = eot_id(tok);
     }
     int bad = first_outside(*ids, *n, V);
     if (bad >= 0)
         return cli_error(EXIT_DATA, "prompt token %d is outside the model's vocabulary 0..%d (%s is for another model)",
                          (*ids)[bad], V - 1, a->tokenizer);
-    return make_room(ids, *n, a->max_new);
+    return 0;
+}
+
+// The prompt of -p or --prompt-ids as generation needs it (n >= 1).
+static int make_prompt(const Args *a, const Tokenizer *tok, int V, int **ids, int *n) {
+    int r = read_prompt(a, tok, V, ids, n);
+    return r != 0 ? r : finish_prompt(a, tok, V, ids, n);
 }
 
 // What every generation mode works on, once the model is loaded and the prompt made.
@@ -375,7 +366,7 @@ typedef struct {
     const Args *a;
     const Tokenizer *tok; // NULL when ids go to ids
     GPT2 *model;
-    int *ids;             // (n + max_new) the prompt, then room for the new tokens
+    int *ids;             // (n) the prompt
     int n;
     int context;          // the model sees the last `context` tokens
     double t_load;        // seconds gpt2_build took
@@ -453,7 +444,8 @@ static int run_explore(const Job *j) {
         snprintf(title, sizeof(title), "the next token's distribution at each temperature (%s):", desc);
         explore_title(stdout, title);
         r = explore_compare_temperatures(stdout, j->tok, logits, V, &a->sampling, a->temps, a->n_temps,
-                                         a->show_probs ? a->show_probs : 10, j->ids, j->n, fancy, err);
+                                         a->show_probs ? a->show_probs : TEMPERATURE_ROWS, j->ids, j->n, fancy,
+                                         err);
     } else {
         int chosen = sampler_sample(&sampler, logits, j->ids, j->n);
         describe_sampling(&a->sampling, 1, desc, sizeof(desc));
@@ -516,12 +508,12 @@ typedef struct {
     unsigned char *buf;   // its output while an earlier continuation is being printed
     size_t n_buf, cap_buf;
     int ended;            // its last token is in, its text complete
-    int eos;              // the id that ends the continuation (gpt2_generate runs with -1: see on_token)
+    int eos;              // the id that ends the continuation (the batch runs with -1: see on_token)
     int eos_hit, stopped; // ended by eos, by a stop string
     int step;             // new tokens so far, eos included
     int fancy;            // charts with Unicode bars and color (explore_fancy(stderr))
     int status;           // 0, or the exit status of what failed
-    double t_start, t_first, t_end; // the clock at gpt2_generate's call, its first new token (0: none), its end
+    double t_start, t_first, t_end; // the clock at the batch's start, its first new token (0: none), its end
     double t_slide;       // the clock at the last new token before the window slid (0: not reached)
     int sample;           // which of -N (from 0)
     double nll;           // --json: the sum of -log p (plain softmax) of the new tokens
@@ -642,8 +634,8 @@ static int json_sample_end(const Output *o) {
     return out_flush();
 }
 
-// gpt2_generate's callback, for each new token. The end-of-text stop is made here rather than by
-// gpt2_generate, so that the end-of-text draw gets its chart. Non-zero stops the generation.
+// The callback of a continuation's new tokens. The end-of-text stop is made here rather than by
+// gpt2_generate_batch, so that the end-of-text draw gets its chart. Non-zero stops the generation.
 static int on_token(void *ctx, int token, const float *logits) {
     Output *o = ctx;
     const Args *a = o->job->a;
@@ -726,65 +718,71 @@ static void sample_end(Output *o) {
     }
 }
 
+// *seq: job j's prompt, to be continued by -n tokens with sampler *s, which is built from cfg with the
+// seed + k (so that sample k + 1 of -N is -s seed + k alone); on_token(ctx, ...) sees each new token.
+// 0, or the exit status with nothing left allocated.
+static int new_sequence(const Job *j, SamplerConfig cfg, int k, Sampler *s, GPT2Sequence *seq,
+                        int (*on_token)(void *, int, const float *), void *ctx) {
+    char err[GPT2_ERR_LEN];
+    int max_new = j->a->max_new, *ids = malloc(((size_t)j->n + max_new) * sizeof(int));
+    if (!ids) return cli_error(EXIT_DATA, "out of memory for a sample of %d tokens", j->n + max_new);
+    cfg.seed += (uint64_t)k;
+    if (sampler_build(s, j->model->config.V, &cfg, err) != 0) return free(ids), library_error(err);
+    memcpy(ids, j->ids, (size_t)j->n * sizeof(int));
+    *seq = (GPT2Sequence){.ids = ids, .n_prompt = j->n, .max_new = max_new, .context = j->context, .sampler = s,
+                          .on_token = on_token, .ctx = ctx};
+    return 0;
+}
+
 // Up to this many continuations are generated at once (a batch's memory grows with it).
 #define MAX_BATCH 64
 
 // Continuations first..first+n-1 of the run: continuation k is sample k % K of prompt k / K
-// (jobs[k / K]), sample i seeded with seed + i, so that `-s S -N 3`'s sample 1 is `-s S` alone and
-// sample 2 is `-s S+1` alone. Each is a header (when there are several), the prompt, then the new
-// text; they are generated in one batch and printed in order (see Printer).
+// (jobs[k / K]), sample i (from 0) seeded with seed + i, so that `-s S -N 3`'s first sample is `-s S`
+// alone and its second `-s S+1` alone. Each is a header (when there are several), the prompt, then
+// the new text; they are generated in one batch and printed in order (see Printer).
 static int run_batch(const Job *jobs, Stops *stops, int first, int n) {
     const Args *a = jobs[0].a;
     const int K = a->num_samples;
-    GPT2 *model = jobs[0].model;
     char err[GPT2_ERR_LEN];
     Output *out = calloc((size_t)n, sizeof(Output));
     Sampler *samplers = calloc((size_t)n, sizeof(Sampler));
     GPT2Sequence *seqs = calloc((size_t)n, sizeof(GPT2Sequence));
     Printer pr = {.out = out, .n = n};
-    int r = !out || !samplers || !seqs ? cli_error(EXIT_DATA, "out of memory for %d samples", n) : 0, built = 0;
+    int r = !out || !samplers || !seqs ? cli_error(EXIT_DATA, "out of memory for %d samples", n) : 0;
     double t0 = now_seconds();
-    for (int i = 0; r == 0 && i < n; i++, built++) {
+    for (int i = 0; r == 0 && i < n; i++) {
         int k = first + i, p = k / K;
         const Job *j = &jobs[p];
-        SamplerConfig cfg = a->sampling;
-        cfg.seed += (uint64_t)(k % K);
-        if (sampler_build(&samplers[i], model->config.V, &cfg, err) != 0) {
-            r = library_error(err);
-            break;
-        }
         Output *o = &out[i];
         *o = (Output){.job = j, .sampler = &samplers[i], .stops = stops, .printer = &pr, .sample = k % K,
                       .eos = a->eos_set ? a->eos : eot_id(j->tok), .fancy = explore_fancy(stderr), .t_start = t0};
-        int *ids = malloc(((size_t)j->n + a->max_new) * sizeof(int));
-        if (!ids || (stops->n && !(o->hold = malloc(stops->max_len + 256)))) {
-            free(ids);
+        if ((r = new_sequence(j, a->sampling, k % K, &samplers[i], &seqs[i], on_batch_token, o)) != 0) break;
+        if (stops->n && !(o->hold = malloc(stops->max_len + 256))) {
             r = cli_error(EXIT_DATA, "out of memory for %d samples", n);
             break;
         }
-        memcpy(ids, j->ids, (size_t)j->n * sizeof(int));
-        seqs[i] = (GPT2Sequence){.ids = ids, .n_prompt = j->n, .max_new = a->max_new, .context = j->context,
-                                 .sampler = &samplers[i], .on_token = on_batch_token, .ctx = o};
+        unsigned long long seed = (unsigned long long)samplers[i].cfg.seed;
         char h[128];
         int len = 0;
         if (a->prompts && !a->json) // (JSON lines say their sample themselves)
-            len = snprintf(h, sizeof(h), "--- prompt %d, sample %d (seed %llu) ---\n", p + 1, k % K + 1,
-                           (unsigned long long)cfg.seed);
+            len = snprintf(h, sizeof(h), "--- prompt %d, sample %d (seed %llu) ---\n", p + 1, k % K + 1, seed);
         else if (K > 1 && !a->json)
-            len = snprintf(h, sizeof(h), "--- sample %d (seed %llu) ---\n", k % K + 1, (unsigned long long)cfg.seed);
+            len = snprintf(h, sizeof(h), "--- sample %d (seed %llu) ---\n", k % K + 1, seed);
         o->status = sample_write(o, h, (size_t)len);
         for (int t = 0; o->status == 0 && !a->json && t < j->n; t++) o->status = sample_token(o, j->ids[t], t == 0);
         if (o->status) seqs[i].done = 1;
     }
     if (r == 0) {
         for (int i = 0; i < n; i++) out[i].t_start = now_seconds();
-        if (gpt2_generate_batch(model, seqs, n, -1, a->context_shift ? GPT2_CONTEXT_SHIFT : 0, err) != 0)
+        if (gpt2_generate_batch(jobs[0].model, seqs, n, -1, a->context_shift ? GPT2_CONTEXT_SHIFT : 0, err) != 0)
             r = library_error(err);
         for (int i = 0; i < n; i++) sample_end(&out[i]); // those that ended without a token (-n 0, an error)
     }
     for (int i = 0; i < n; i++)
         if (r == 0 && out[i].status) r = out[i].status;
-    for (int i = 0; i < built; i++) free(seqs[i].ids), free(out[i].hold), free(out[i].buf), sampler_free(&samplers[i]);
+    for (int i = 0; out && samplers && seqs && i < n; i++) // calloc'd: the ones never built are empty
+        free(seqs[i].ids), free(out[i].hold), free(out[i].buf), sampler_free(&samplers[i]);
     free(out), free(samplers), free(seqs);
     return r;
 }
@@ -839,23 +837,13 @@ static int sweep_generate(const Job *j, const SamplerConfig *cfg, SweepRun *run)
     Sampler samplers[MAX_BATCH];
     GPT2Sequence seqs[MAX_BATCH];
     SweepSample ctx[MAX_BATCH];
-    int r = 0, max_new = j->a->max_new;
+    int r = 0;
     for (int k0 = 0; r == 0 && k0 < run->n_max && !interrupted; k0 += MAX_BATCH) {
         int B = run->n_max - k0 < MAX_BATCH ? run->n_max - k0 : MAX_BATCH, built = 0;
         for (; r == 0 && built < B; built++) {
-            int k = k0 + built, *ids = malloc(((size_t)j->n + max_new) * sizeof(int));
-            SamplerConfig c = *cfg;
-            c.seed += (uint64_t)k;
-            if (!ids) r = cli_error(EXIT_DATA, "--sweep: out of memory for %d samples", run->n_max);
-            else if (sampler_build(&samplers[built], j->model->config.V, &c, err) != 0) r = library_error(err);
-            if (r != 0) {
-                free(ids);
+            ctx[built] = (SweepSample){.run = run, .k = k0 + built};
+            if ((r = new_sequence(j, *cfg, k0 + built, &samplers[built], &seqs[built], sweep_on_token, &ctx[built])))
                 break;
-            }
-            memcpy(ids, j->ids, (size_t)j->n * sizeof(int));
-            ctx[built] = (SweepSample){.run = run, .k = k};
-            seqs[built] = (GPT2Sequence){.ids = ids, .n_prompt = j->n, .max_new = max_new, .context = j->context,
-                                         .sampler = &samplers[built], .on_token = sweep_on_token, .ctx = &ctx[built]};
         }
         if (r == 0) {
             run->n += B;
@@ -1025,7 +1013,7 @@ static int run_generate(const Args *a, const Tokenizer *tok) {
         gpt2_free(&model);
         return r;
     }
-    if (r == 0) r = prompt_ids(a, tok, model.config.V, &j.ids, &j.n);
+    if (r == 0) r = make_prompt(a, tok, model.config.V, &j.ids, &j.n);
     if (r == 0 && a->dump_logits) r = dump_logits(&j);
     else if (r == 0 && (a->draws || a->n_temps || (a->show_probs && a->max_new == 0))) r = run_explore(&j);
     else if (r == 0 && a->n_sweep) r = run_sweep(&j);
