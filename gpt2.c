@@ -299,7 +299,7 @@ void gpt2_free(GPT2 *m) {
 
 // A linear layer on the model's threads: out (T, OC) = inp (T, C) · w^T + b, stored, added to out
 // (OUT_ADD) or through GELU (OUT_GELU). The plain loops: gpt2_matmul_naive in kernels.c.
-static void linear(GPT2 *m, float *out, const float *inp, const GPT2Matrix *w, const float *b, int T, Epilogue epi) {
+static void linear(GPT2 *m, float *out, float *inp, const GPT2Matrix *w, const float *b, int T, Epilogue epi) {
     gpt2_matmul(m->pool, out, inp, w, b, T, epi, m->acts.xq, m->acts.xqs);
 }
 

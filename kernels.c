@@ -364,6 +364,7 @@ typedef struct {
     const float *xqs; // (T, C/G)
     const int32_t *xc; // (T, C/4) VNNI corrections of xq
     const int32_t *xg; // (T, C/G) the same summed per group (q8_tile's)
+    const uint32_t *xb; // (T, C/2) inp as pairs of bf16 for tile_bf16_6x64, or NULL
     const GPT2Matrix *w; // (OC, C)
     const float *bias; // (OC) or NULL
     int T, C, OC;
@@ -436,21 +437,36 @@ static void tile_6x16(float *out, int ldo, const float *x, int ldx, const float 
     }
 }
 #if USE_AVX512
+// c + b w, or with pairs (a bf16 pair in each 32-bit lane of b and w, AVX512_BF16) both products of
+// each lane's pair added to c by one dpbf16ps: twice the multiply-adds per instruction.
+static inline __attribute__((always_inline)) __m512 madd16(__m512 c, __m512 b, __m512 w, int pairs) {
+#if USE_BF16DP
+    if (pairs) return _mm512_dpbf16_ps(c, (__m512bh)b, (__m512bh)w);
+#endif
+    (void)pairs;
+    return _mm512_fmadd_ps(b, w, c);
+}
+
 // out (TILE_T, 64) = (load ? out : 0) + x (TILE_T, k) . wt (k, 64): tile_6x16's loop with four
 // 16-lane strips of outputs at once, so that each step's 6 broadcasts and 4 loads feed 24 FMAs. Each
-// output is the same chain of FMAs, so the same bits.
-static void tile_6x64(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k, int load) {
+// output is the same chain of FMAs, so the same bits. With pairs, x and wt hold a pair of bf16
+// where they hold one float32 otherwise (x (TILE_T, k pairs), wt (k pairs, 64)): the products of
+// two bf16 are exact in float32, and only the order of the sums differs from the float32 tile's.
+static inline __attribute__((always_inline)) void tile_6x64_of(float *out, int ldo, const float *x, int ldx,
+                                                               const float *wt, int ldw, int k, int load, int pairs) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
     __m512 c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
     __m512 c40 = c00, c41 = c00, c42 = c00, c43 = c00, c50 = c00, c51 = c00, c52 = c00, c53 = c00;
     const float *x0 = x, *x1 = x + ldx, *x2 = x1 + ldx, *x3 = x2 + ldx, *x4 = x3 + ldx, *x5 = x4 + ldx;
-#define ROW(xa, ca0, ca1, ca2, ca3)                   \
-    do {                                               \
-        __m512 b = _mm512_set1_ps(xa[p]);              \
-        ca0 = _mm512_fmadd_ps(b, w0, ca0);             \
-        ca1 = _mm512_fmadd_ps(b, w1, ca1);             \
-        ca2 = _mm512_fmadd_ps(b, w2, ca2);             \
-        ca3 = _mm512_fmadd_ps(b, w3, ca3);             \
+#define ROW(xa, ca0, ca1, ca2, ca3)                                  \
+    do {                                                             \
+        int32_t v; /* (a float or a pair: the 32 bits, broadcast) */ \
+        memcpy(&v, xa + p, sizeof(v));                               \
+        __m512 b = _mm512_castsi512_ps(_mm512_set1_epi32(v));        \
+        ca0 = madd16(ca0, b, w0, pairs);                             \
+        ca1 = madd16(ca1, b, w1, pairs);                             \
+        ca2 = madd16(ca2, b, w2, pairs);                             \
+        ca3 = madd16(ca3, b, w3, pairs);                             \
     } while (0)
     for (int p = 0; p < k; p++) {
         const float *wp = wt + (size_t)p * ldw;
@@ -472,6 +488,15 @@ static void tile_6x64(float *out, int ldo, const float *x, int ldx, const float 
             _mm512_storeu_ps(o, load ? _mm512_add_ps(acc[a][b], _mm512_loadu_ps(o)) : acc[a][b]);
         }
 }
+static void tile_6x64(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k, int load) {
+    tile_6x64_of(out, ldo, x, ldx, wt, ldw, k, load, 0);
+}
+#if USE_BF16DP
+static void tile_bf16_6x64(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k,
+                           int load) {
+    tile_6x64_of(out, ldo, x, ldx, wt, ldw, k, load, 1);
+}
+#endif
 #endif
 #elif USE_NEON
 // Half the tile, out (TILE_T, 8) = (load ? out : 0) + x (TILE_T, k) . wt (k, 8), in 12 accumulators
@@ -564,7 +589,8 @@ static void transpose16(float *out, size_t ldo, const __m512 r[16]) {
 #endif
 
 // wt (k, n) = rows o..o+n-1, inputs c0..c0+k-1 of w, transposed and as float32 (bf16 widens
-// exactly, so bf16 prefill runs the float32 tile and computes the same sums). n is a multiple of 16.
+// exactly: without AVX512_BF16, bf16 prefill runs the float32 tile on its rounded inputs). n is a
+// multiple of 16.
 static void pack_panel(float *wt, const MatmulJob *j, int o, int n, int c0, int k) {
     const int bf16 = j->w->type == GPT2_BF16;
     const int p0 = USE_AVX512 ? k / 16 * 16 : 0; // inputs before p0 go in 16 x 16 blocks
@@ -592,6 +618,17 @@ static void pack_panel(float *wt, const MatmulJob *j, int o, int n, int c0, int 
 // is added after the last slice, to each tile while it is in L1. The last tT % TILE_T tokens run as
 // one more tile, padded.
 static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
+#if USE_BF16DP
+    // bf16 inputs in pairs (xb): the matrix read as (OC, C/2) pairs and xb as (T, C/2), each pair
+    // one 32-bit unit that packs and streams as a float32 does, for tile_bf16_6x64.
+    GPT2Matrix wp;
+    MatmulJob jp;
+    if (j->xb) {
+        wp = *j->w, wp.type = GPT2_F32, wp.cols /= 2;
+        jp = *j, jp.w = &wp, jp.inp = (const float *)j->xb, jp.C /= 2;
+        j = &jp;
+    }
+#endif
     const int C = j->C, OC = j->OC, full = tT / TILE_T * TILE_T, rest = tT - full;
     float wt[TILE_K * TILE_O * TILE_WIDE];
     float xpad[TILE_T * TILE_K], opad[TILE_T * TILE_O * TILE_WIDE]; // the last rest < TILE_T tokens
@@ -606,6 +643,9 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
             n = TILE_O;
 #if USE_AVX512
             if (oT - o >= TILE_WIDE * TILE_O) tile = tile_6x64, n = TILE_WIDE * TILE_O;
+#endif
+#if USE_BF16DP
+            if (j->xb) tile = tile_bf16_6x64; // (oT - o0 is a multiple of 64)
 #endif
             pack_panel(wt, j, o, n, c0, k);
             for (int t = 0; t < full; t += TILE_T) {
@@ -693,6 +733,9 @@ static void q8_tile(float *out, int ldo, const int8_t *x, int ldx, const float *
         for (int d = 0; d < 8; d++) {
             const uint8_t *wd = wu + (size_t)(g * 8 + d) * Q8_STEP;
             VI w0 = vi_load(wd), w1 = vi_load(wd + Q8_STEP / 2);
+            // (keeps w0 and w1 in registers: gcc reloads them for each token otherwise, twice the
+            // loads of a step, more than the load ports serve beside the dpbusd)
+            __asm__("" : "+v"(w0), "+v"(w1));
             for (int t = 0; t < Q8_T; t++) {
                 int32_t four; // the token's 4 activations of this step, in every lane
                 memcpy(&four, x + (size_t)t * ldx + GPT2_Q8_GROUP * g + 4 * d, sizeof(four));
@@ -714,6 +757,31 @@ static void q8_tile(float *out, int ldo, const int8_t *x, int ldx, const float *
         }
 }
 
+// The panel's weights: rows 0..Q8_O-1 of w (ldw bytes apart), `steps` steps of 4 inputs, as q8_tile
+// reads them: the 4 bytes of step s of row b are 32-bit unit s Q8_O + b of wu, each plus 128 (the
+// sign bit flipped). A transpose of 32-bit units, 16 x 16 at a time in registers with AVX-512.
+static void q8_pack(uint8_t *wu, const int8_t *w, int ldw, int steps) {
+    int s0 = 0;
+#if USE_VNNI512
+    s0 = steps / 16 * 16;
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    for (int b0 = 0; b0 < Q8_O; b0 += 16)
+        for (int s = 0; s < s0; s += 16) {
+            __m512 r[16];
+            for (int b = 0; b < 16; b++)
+                r[b] = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_loadu_si512(w + (size_t)(b0 + b) * ldw + 4 * s), flip));
+            transpose16((float *)(void *)(wu + ((size_t)s * Q8_O + b0) * 4), Q8_O, r);
+        }
+#endif
+    for (int b = 0; b < Q8_O; b++)
+        for (int s = s0; s < steps; s++) {
+            uint32_t u;
+            memcpy(&u, w + (size_t)b * ldw + 4 * s, 4);
+            u ^= 0x80808080u;
+            memcpy(wu + ((size_t)s * Q8_O + b) * 4, &u, 4);
+        }
+}
+
 // Tokens 0..tT-1 (a multiple of Q8_T) by outputs o0..oT-1 (oT - o0 a multiple of Q8_O), TILE_K
 // inputs (a multiple of the group) at a time: each panel of Q8_O outputs made ready for q8_tile
 // once, then every token tile against it; the bias added to the block at the end.
@@ -726,14 +794,10 @@ static void q8_tiles(const MatmulJob *j, int tT, int o0, int oT) {
     for (int c0 = 0; c0 < C; c0 += TILE_K) {
         int G = (C - c0 < TILE_K ? C - c0 : TILE_K) / GPT2_Q8_GROUP, g0 = c0 / GPT2_Q8_GROUP;
         for (int o = o0; o < oT; o += Q8_O) {
-            for (int b = 0; b < Q8_O; b++) {
-                const int8_t *row = w + (size_t)(o + b) * C + c0;
-                int z = b / Q8_L, lane = b % Q8_L; // output b is lane `lane` of vector z
-                for (int i = 0; i < G * GPT2_Q8_GROUP; i++) // input i: byte i % 4 of step i / 4 (= 8 g + d)
-                    wu[(size_t)(i / 4) * Q8_STEP + z * (Q8_STEP / 2) + lane * 4 + i % 4] = (uint8_t)(row[i] ^ 0x80);
-                for (int g = 0; g < G; g++)
-                    sw[(g * 2 + z) * Q8_L + lane] = f16_to_f32(j->w->scale[(size_t)(o + b) * GC + g0 + g]);
-            }
+            q8_pack(wu, w + (size_t)o * C + c0, C, G * GPT2_Q8_GROUP / 4);
+            for (int b = 0; b < Q8_O; b++)
+                for (int g = 0; g < G; g++) // output b is lane b % Q8_L of vector b / Q8_L
+                    sw[(g * 2 + b / Q8_L) * Q8_L + b % Q8_L] = f16_to_f32(j->w->scale[(size_t)(o + b) * GC + g0 + g]);
             for (int t = 0; t < tT; t += Q8_T)
                 q8_tile(j->out + (size_t)t * OC + o, OC, j->xq + (size_t)t * C + c0, C, j->xqs + (size_t)t * GC + g0,
                         j->xg + (size_t)t * GC + g0, GC, wu, sw, G, c0 > 0 || j->epi == OUT_ADD);
@@ -781,7 +845,7 @@ static void matmul_task(void *ctx, int i) {
 #endif
 #if USE_TILES
     if (j->T >= TILE_T && j->w->type != GPT2_Q8) // every token: matmul_tiles pads the last tile itself
-        t = matmul_tiled(j, matmul_tiles, 1, TILE_O, o0, o1);
+        t = matmul_tiled(j, matmul_tiles, 1, j->xb ? TILE_WIDE * TILE_O : TILE_O, o0, o1);
 #endif
     for (; t < j->T; t++)
         for (int o = o0; o < o1; o++) finish(j->out + (size_t)t * j->OC + o, matmul_one(j, t, o), j->epi);
@@ -816,6 +880,33 @@ static void quantize_input(int8_t *xq, float *xqs, const float *inp, int T, int 
     }
 }
 
+// A bf16 matrix's input x (T, C) rounded to bf16 values in place, and (xb, C even) also written as
+// pairs (T, C/2) for tile_bf16_6x64: x[2i] in the low half of xb[i], the order dpbf16ps reads.
+typedef struct {
+    float *x;
+    uint32_t *xb; // or NULL
+    int T, C;
+} RoundJob;
+#define ROUND_ROWS 16 // rows per task
+static void round_task(void *ctx, int task) {
+    const RoundJob *j = ctx;
+    int t0 = task * ROUND_ROWS, t1 = t0 + ROUND_ROWS < j->T ? t0 + ROUND_ROWS : j->T;
+    float *x = j->x + (size_t)t0 * j->C;
+    size_t n = (size_t)(t1 - t0) * j->C;
+    for (size_t i = 0; i < n; i++) x[i] = bf16_to_f32(f32_to_bf16(x[i]));
+    if (!j->xb) return;
+    uint32_t *xb = j->xb + (size_t)t0 * j->C / 2;
+    for (size_t i = 0; i < n / 2; i++) {
+        uint32_t lo, hi;
+        memcpy(&lo, x + 2 * i, 4), memcpy(&hi, x + 2 * i + 1, 4);
+        xb[i] = (hi & 0xffff0000u) | lo >> 16;
+    }
+}
+static void round_to_bf16(GPT2Pool *pool, float *x, uint32_t *xb, int T, int C) {
+    RoundJob j = {.x = x, .xb = xb, .T = T, .C = C};
+    gpt2_pool_for(pool, (T + ROUND_ROWS - 1) / ROUND_ROWS, round_task, &j, 2.0 * T * C);
+}
+
 // Rows per prefill task: a multiple of the register tiles' outputs that fits in L2 (64 rows of 4C
 // float32 inputs are 768 KB).
 #define PREFILL_ROWS (USE_AVX512 ? 64 : 48)
@@ -823,18 +914,23 @@ static void quantize_input(int8_t *xq, float *xqs, const float *inp, int T, int 
 // n rounded up to a multiple of 16, at least 16.
 static int round16(int n) { return n < 16 ? 16 : (n + 15) / 16 * 16; }
 
-void gpt2_matmul(GPT2Pool *pool, float *out, const float *inp, const GPT2Matrix *w, const float *bias, int T,
+void gpt2_matmul(GPT2Pool *pool, float *out, float *inp, const GPT2Matrix *w, const float *bias, int T,
                  Epilogue epi, int8_t *xq, float *xqs) {
     const int C = w->cols, OC = w->rows;
     const int32_t *xc = NULL, *xg = NULL;
+    const uint32_t *xb = NULL;
     if (w->type == GPT2_Q8) quantize_input(xq, xqs, inp, T, C, &xc, &xg);
+    if (w->type == GPT2_BF16) { // prefill by pairs where dpbf16ps is
+        if (USE_BF16DP && T >= TILE_T && C % 32 == 0) xb = (const uint32_t *)(void *)xq;
+        round_to_bf16(pool, inp, (uint32_t *)xb, T, C);
+    }
     // Prefill: blocks of PREFILL_ROWS rows.
     // Decode (T = 1) streams the rows from memory, and each task starts a new stream that the
     // prefetcher needs a while to pick up, so tasks should be few and long; but a thread that
     // finishes early waits for the others, so the last ones should be short. So: three quarters of
     // the rows in two tasks per thread, the last quarter in two more (multiples of 16 rows). The
     // blocks depend only on OC and the thread count, never on which thread runs what.
-    MatmulJob j = {.out = out, .inp = inp, .xq = xq, .xqs = xqs, .xc = xc, .xg = xg, .w = w, .bias = bias,
+    MatmulJob j = {.out = out, .inp = inp, .xq = xq, .xqs = xqs, .xc = xc, .xg = xg, .xb = xb, .w = w, .bias = bias,
                    .T = T, .C = C, .OC = OC, .epi = epi, .big = PREFILL_ROWS, .split = OC, .small = PREFILL_ROWS};
     if (T == 1) {
         int t = gpt2_pool_threads(pool);
@@ -856,7 +952,9 @@ void gpt2_matmul_naive(float *out, const float *inp, const GPT2Matrix *w, const 
                 float wv = w->type == GPT2_F32    ? ((const float *)w->data)[wo + c]
                            : w->type == GPT2_BF16 ? bf16_to_f32(((const uint16_t *)w->data)[wo + c])
                                                   : ((const int8_t *)w->data)[wo + c] * f16_to_f32(w->scale[(wo + c) / GPT2_Q8_GROUP]);
-                sum += (double)wv * inp[(size_t)t * C + c];
+                float xv = inp[(size_t)t * C + c];
+                if (w->type == GPT2_BF16) xv = bf16_to_f32(f32_to_bf16(xv));
+                sum += (double)wv * xv;
             }
             float *y = out + (size_t)t * OC + o;
             *y = epi == OUT_GELU ? gpt2_gelu((float)sum) : epi == OUT_ADD ? *y + (float)sum : (float)sum;
@@ -1342,11 +1440,12 @@ static void matmul_rows_task(void *ctx, int task) {
         for (int b = 0; b < B; b++) gelu_inplace(j->out + (size_t)b * OC + o0, o1 - o0);
 }
 
-void gpt2_matmul_rows(GPT2Pool *pool, float *out, const float *inp, const GPT2Matrix *w, const float *bias, int B,
+void gpt2_matmul_rows(GPT2Pool *pool, float *out, float *inp, const GPT2Matrix *w, const float *bias, int B,
                       Epilogue epi, int8_t *xq, float *xqs) {
     const int C = w->cols, OC = w->rows;
     const int32_t *xc = NULL, *xg = NULL;
     if (w->type == GPT2_Q8) quantize_input(xq, xqs, inp, B, C, &xc, &xg);
+    if (w->type == GPT2_BF16) round_to_bf16(pool, inp, NULL, B, C);
     // Blocks of 48 output rows (a multiple of 16, so that GELU's vector and scalar parts fall where
     // they do for T = 1, and of TILE_W): many more tasks than threads, as the work is compute bound.
     RowsJob j = {.out = out, .inp = inp, .xq = xq, .xqs = xqs, .xc = xc, .w = w, .bias = bias, .B = B, .C = C,

@@ -40,6 +40,13 @@
 #else
 #define USE_VNNI512 0
 #endif
+// AVX512_BF16 (Zen 4, Cooper Lake, Sapphire Rapids): dpbf16ps, two bf16 products per float32 lane,
+// for the bf16 prefill tile.
+#if USE_AVX512 && defined(__AVX512BF16__)
+#define USE_BF16DP 1
+#else
+#define USE_BF16DP 0
+#endif
 // NEON on 64-bit Arm only: the kernels use A64's lane FMAs and across-vector sums.
 #if defined(__ARM_NEON) && defined(__aarch64__) && !defined(GPT2_SCALAR)
 #define USE_NEON 1
@@ -54,6 +61,9 @@
 #endif
 
 // ---- linear layers: out (T, OC) = inp (T, C) · w^T + bias, w (OC, C) in any GPT2DType
+// A bf16 matrix multiplies bf16 activations: inp is rounded to bf16 first (gpt2_matmul and
+// gpt2_matmul_rows round it in place), so that every product is of two bf16 values, exact in
+// float32, and the AVX512_BF16 tile computes the same maths as the other kernels.
 typedef enum {
     OUT_SET,  // out = inp · w^T + bias
     OUT_ADD,  // out += inp · w^T + bias: the residual connection, without a pass over out
@@ -62,9 +72,9 @@ typedef enum {
 
 // The fast version: threads over blocks of output rows, register tiles in prefill. xq
 // (gpt2_q8_scratch(T, C) bytes, 4-byte aligned) and xqs (T, C / GPT2_Q8_GROUP) are scratch for the
-// int8 input (GPT2_Q8 only).
+// int8 input (GPT2_Q8), or xq for the bf16 one (GPT2_BF16).
 size_t gpt2_q8_scratch(int T, int C);
-void gpt2_matmul(GPT2Pool *pool, float *out, const float *inp, const GPT2Matrix *w, const float *bias, int T,
+void gpt2_matmul(GPT2Pool *pool, float *out, float *inp, const GPT2Matrix *w, const float *bias, int T,
                  Epilogue epi, int8_t *xq, float *xqs);
 // The plain version: one output at a time, sums in double, no threads.
 void gpt2_matmul_naive(float *out, const float *inp, const GPT2Matrix *w, const float *bias, int T, Epilogue epi);
@@ -91,7 +101,7 @@ void gpt2_attention(GPT2Pool *pool, float *out, const float *q, int ldq, const f
 // with the T = 1 dot product (dot_f32, dot_bf16, dot_q8) in its order; threads over output rows.
 // xq (gpt2_q8_scratch(B, C) bytes, 4-byte aligned) and xqs (B, C / GPT2_Q8_GROUP): scratch for the
 // int8 input (GPT2_Q8 only).
-void gpt2_matmul_rows(GPT2Pool *pool, float *out, const float *inp, const GPT2Matrix *w, const float *bias, int B,
+void gpt2_matmul_rows(GPT2Pool *pool, float *out, float *inp, const GPT2Matrix *w, const float *bias, int B,
                       Epilogue epi, int8_t *xq, float *xqs);
 // out (B, C) = attention of one query per sequence: row b at position pos[b] over its own cache,
 // kcache[b], vcache[b] (NH, cacheT[b], hs), exactly as gpt2_attention with T = 1; threads over
@@ -121,6 +131,13 @@ void gpt2_quantize_row(int8_t *q, float *scale, const float *x, int n);
 static inline float bf16_to_f32(uint16_t h) {
     union { uint32_t u; float f; } v = {.u = (uint32_t)h << 16};
     return v.f;
+}
+
+// float32 -> bfloat16, rounded to nearest even; a NaN stays a (quiet) NaN.
+static inline uint16_t f32_to_bf16(float f) {
+    union { float f; uint32_t u; } v = {.f = f};
+    if ((v.u & 0x7fffffff) > 0x7f800000) return (uint16_t)(v.u >> 16 | 0x40);
+    return (uint16_t)((v.u + 0x7fff + (v.u >> 16 & 1)) >> 16);
 }
 
 // float16 (IEEE half: sign, 5 exponent and 10 mantissa bits) to float32, exactly.

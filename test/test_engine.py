@@ -21,10 +21,12 @@ from common import dump_logits as dump
 
 # The bound on |a logit - the reference's| on the same weights. The engine computes in float32, the
 # fixtures are float64; PyTorch's own float32 run is within a few 1e-6 of them ("float32_noise").
+# bf16 rounds each linear layer's input to bf16, and an input within float32's noise of a midpoint
+# between two bf16 values may round either way: each case allows the reference's "tie_slack" more.
 ATOL = 1e-4
 # Reduced formats against float32 (README, "Accuracy of the reduced formats"). bf16 rounds every
-# weight by up to 2^-9 relative, int8 by up to half a step of max|w|/127 per group of 32 (and the
-# activations the same way); the bounds are 1.6 to 2 times the worst seen over 256 greedy steps on the
+# weight and each linear layer's input by up to 2^-9 relative, int8 by up to half a step of max|w|/127
+# per group of 32 (and the activations the same way); the bounds are 1.6 to 2 times the worst seen over 256 greedy steps on the
 # test models and the full-size random model (bf16 0.062, int8 0.156, float16 scales included).
 BF16_ATOL, INT8_ATOL = 0.12, 0.25
 # Of 256 greedy steps (teacher-forced on float32's tokens), how many argmaxes must agree.
@@ -91,22 +93,26 @@ def check_float(exe, models, fixtures, name):
                 continue
             d, i = worst(got, want)
             worst_all = max(worst_all, d)
-            check(f"{model}: logits of a {len(case['prompt_ids'])}-token prompt", d <= ATOL,
+            bound = ATOL + case.get("tie_slack", 0.0)
+            check(f"{model}: logits of a {len(case['prompt_ids'])}-token prompt", d <= bound,
                   f"worst |diff| {d:.3g} at id {i} "
-                  f"(got {got[i] if i >= 0 else '?'}, reference {want[i] if i >= 0 else '?'}) > {ATOL}")
+                  f"(got {got[i] if i >= 0 else '?'}, reference {want[i] if i >= 0 else '?'}) > {bound:.3g}")
         print(f"  {name}{variant}: {len(ref[logit_key])} prompts, worst logit |diff| vs reference {worst_all:.3g} "
-              f"(bound {ATOL})")
-        same = 0
+              f"(bound {ATOL}" + (", plus each prompt's near-tie slack)" if variant else ")"))
+        same = partial = 0
         for case in ref[greedy_key]:
-            got = greedy(exe, model, case)
-            same += got == case["expected"]
-            if got is not None and got != case["expected"]:
-                k = next((i for i, (a, b) in enumerate(zip(got, case["expected"])) if a != b),
-                         min(len(got), len(case["expected"])))
+            got, want = greedy(exe, model, case), case["expected"]
+            if "tie_free_steps" in case:  # bf16: the ids up to the first step with a near-tie
+                n = len(case["prompt_ids"]) + case["tie_free_steps"]
+                got, want, partial = got and got[:n], want[:n], partial + 1
+            same += got == want
+            if got is not None and got != want:
+                k = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
                 check(f"{model}: greedy ids (context {case['context']}, eos {case['eos']})", False,
-                      f"differ at position {k}: got {got[k:k + 5]}..., expected {case['expected'][k:k + 5]}... "
-                      f"(lengths {len(got)} and {len(case['expected'])})")
-        print(f"  {name}{variant}: {same} of {len(ref[greedy_key])} greedy runs identical to generate()")
+                      f"differ at position {k}: got {got[k:k + 5]}..., expected {want[k:k + 5]}... "
+                      f"(lengths {len(got)} and {len(want)})")
+        print(f"  {name}{variant}: {same} of {len(ref[greedy_key])} greedy runs identical to generate()"
+              + (f" ({partial} up to their first near-tie)" if partial else ""))
 
     # --context-shift against the reference's generate_shift(): the same greedy ids
     model = os.path.join(models, f"{name}.bin")
