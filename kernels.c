@@ -862,22 +862,36 @@ size_t gpt2_q8_scratch(int T, int C) {
 // (T, C/G); then, for VNNI, *xc (T, C/4) = -128 times the sum of each 4 consecutive activations
 // (what q8_group adds by treating each weight w as the unsigned w + 128, taken back out), and *xg
 // (T, C/G) the same per group (q8_tile's). C is a multiple of GPT2_Q8_GROUP.
-static void quantize_input(int8_t *xq, float *xqs, const float *inp, int T, int C, const int32_t **xcp,
-                           const int32_t **xgp) {
-    int32_t *xc = (int32_t *)(void *)(xq + (size_t)T * C), *xg = xc + (size_t)T * (C / 4);
-    *xcp = xc, *xgp = xg;
-    for (int t = 0; t < T; t++) {
-        int8_t *x = xq + (size_t)t * C;
-        gpt2_quantize_row(x, xqs + (size_t)t * (C / GPT2_Q8_GROUP), inp + (size_t)t * C, C);
+#define INPUT_ROWS 16 // rows per task of readying a matmul's input (int8, or bf16 below)
+typedef struct {
+    int8_t *xq;
+    float *xqs;
+    int32_t *xc, *xg;
+    const float *inp;
+    int T, C;
+} QuantizeJob;
+static void quantize_task(void *ctx, int task) {
+    const QuantizeJob *j = ctx;
+    const int C = j->C;
+    for (int t = task * INPUT_ROWS; t < j->T && t < (task + 1) * INPUT_ROWS; t++) {
+        int8_t *x = j->xq + (size_t)t * C;
+        gpt2_quantize_row(x, j->xqs + (size_t)t * (C / GPT2_Q8_GROUP), j->inp + (size_t)t * C, C);
         if (!USE_VNNI) continue;
-        int32_t *c = xc + (size_t)t * (C / 4);
+        int32_t *c = j->xc + (size_t)t * (C / 4);
         for (int l = 0; l < C / 4; l++) c[l] = -128 * (x[4 * l] + x[4 * l + 1] + x[4 * l + 2] + x[4 * l + 3]);
         for (int g = 0; g < C / GPT2_Q8_GROUP; g++) {
             int32_t sum = 0;
             for (int l = 0; l < GPT2_Q8_GROUP / 4; l++) sum += c[g * (GPT2_Q8_GROUP / 4) + l];
-            xg[(size_t)t * (C / GPT2_Q8_GROUP) + g] = sum;
+            j->xg[(size_t)t * (C / GPT2_Q8_GROUP) + g] = sum;
         }
     }
+}
+static void quantize_input(GPT2Pool *pool, int8_t *xq, float *xqs, const float *inp, int T, int C,
+                           const int32_t **xcp, const int32_t **xgp) {
+    int32_t *xc = (int32_t *)(void *)(xq + (size_t)T * C), *xg = xc + (size_t)T * (C / 4);
+    QuantizeJob j = {.xq = xq, .xqs = xqs, .xc = xc, .xg = xg, .inp = inp, .T = T, .C = C};
+    *xcp = xc, *xgp = xg;
+    gpt2_pool_for(pool, (T + INPUT_ROWS - 1) / INPUT_ROWS, quantize_task, &j, 4.0 * T * C);
 }
 
 // A bf16 matrix's input x (T, C) rounded to bf16 values in place, and (xb, C even) also written as
@@ -887,10 +901,9 @@ typedef struct {
     uint32_t *xb; // or NULL
     int T, C;
 } RoundJob;
-#define ROUND_ROWS 16 // rows per task
 static void round_task(void *ctx, int task) {
     const RoundJob *j = ctx;
-    int t0 = task * ROUND_ROWS, t1 = t0 + ROUND_ROWS < j->T ? t0 + ROUND_ROWS : j->T;
+    int t0 = task * INPUT_ROWS, t1 = t0 + INPUT_ROWS < j->T ? t0 + INPUT_ROWS : j->T;
     float *x = j->x + (size_t)t0 * j->C;
     size_t n = (size_t)(t1 - t0) * j->C;
     for (size_t i = 0; i < n; i++) x[i] = bf16_to_f32(f32_to_bf16(x[i]));
@@ -904,7 +917,7 @@ static void round_task(void *ctx, int task) {
 }
 static void round_to_bf16(GPT2Pool *pool, float *x, uint32_t *xb, int T, int C) {
     RoundJob j = {.x = x, .xb = xb, .T = T, .C = C};
-    gpt2_pool_for(pool, (T + ROUND_ROWS - 1) / ROUND_ROWS, round_task, &j, 2.0 * T * C);
+    gpt2_pool_for(pool, (T + INPUT_ROWS - 1) / INPUT_ROWS, round_task, &j, 2.0 * T * C);
 }
 
 // Rows per prefill task: a multiple of the register tiles' outputs that fits in L2 (64 rows of 4C
@@ -919,7 +932,7 @@ void gpt2_matmul(GPT2Pool *pool, float *out, float *inp, const GPT2Matrix *w, co
     const int C = w->cols, OC = w->rows;
     const int32_t *xc = NULL, *xg = NULL;
     const uint32_t *xb = NULL;
-    if (w->type == GPT2_Q8) quantize_input(xq, xqs, inp, T, C, &xc, &xg);
+    if (w->type == GPT2_Q8) quantize_input(pool, xq, xqs, inp, T, C, &xc, &xg);
     if (w->type == GPT2_BF16) { // prefill by pairs where dpbf16ps is
         if (USE_BF16DP && T >= TILE_T && C % 32 == 0) xb = (const uint32_t *)(void *)xq;
         round_to_bf16(pool, inp, (uint32_t *)xb, T, C);
@@ -1444,7 +1457,7 @@ void gpt2_matmul_rows(GPT2Pool *pool, float *out, float *inp, const GPT2Matrix *
                       Epilogue epi, int8_t *xq, float *xqs) {
     const int C = w->cols, OC = w->rows;
     const int32_t *xc = NULL, *xg = NULL;
-    if (w->type == GPT2_Q8) quantize_input(xq, xqs, inp, B, C, &xc, &xg);
+    if (w->type == GPT2_Q8) quantize_input(pool, xq, xqs, inp, B, C, &xc, &xg);
     if (w->type == GPT2_BF16) round_to_bf16(pool, inp, NULL, B, C);
     // Blocks of 48 output rows (a multiple of 16, so that GELU's vector and scalar parts fall where
     // they do for T = 1, and of TILE_W): many more tasks than threads, as the work is compute bound.
