@@ -183,7 +183,11 @@ void gpt2_pool_for(GPT2Pool *p, int n, gpt2_pool_task fn, void *ctx, double cost
     p->ctx = ctx;
     atomic_store(&p->done, 0);
     uint64_t gen = (atomic_load(&p->claim) >> GEN_SHIFT) + 1;
-    atomic_store(&p->claim, (gen & 0xffff) << GEN_SHIFT | (uint64_t)n << N_SHIFT);
+    // Each side of the two hand-offs (publish the job, then look for sleepers; go to sleep, then
+    // look at the job) writes, then reads what the other side writes: the writes are exchanges,
+    // full barriers, because where a store-release may pass a later load-acquire in practice
+    // (aarch64 under qemu-user on x86) a plain store lost a wake-up and hung the caller for good.
+    atomic_exchange(&p->claim, (gen & 0xffff) << GEN_SHIFT | (uint64_t)n << N_SHIFT);
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_broadcast(&p->wake);
@@ -195,7 +199,7 @@ void gpt2_pool_for(GPT2Pool *p, int n, gpt2_pool_task fn, void *ctx, double cost
         cpu_relax();
         if ((spin & 255) == 255 && now_seconds() - t0 > SPIN_S) {
             pthread_mutex_lock(&p->mu);
-            atomic_store(&p->caller_sleeping, 1);
+            atomic_exchange(&p->caller_sleeping, 1);
             while (atomic_load(&p->done) < n) pthread_cond_wait(&p->finished, &p->mu);
             atomic_store(&p->caller_sleeping, 0);
             pthread_mutex_unlock(&p->mu);
