@@ -13,6 +13,11 @@
 // Dot products of one weight row with one input row, in each storage format.
 
 #if USE_AVX2
+// v stays in a register for the loads that follow: an empty asm that "changes" it, so that gcc
+// cannot re-read it from memory as the operand of each instruction that uses it (which it does
+// when tuning for Zen 4: one load per FMA where one per vector does, and load-bound tiles).
+#define KEEP_IN_REGISTER(v) __asm__("" : "+v"(v))
+
 static inline float hsum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -451,7 +456,8 @@ static inline __attribute__((always_inline)) __m512 madd16(__m512 c, __m512 b, _
 // 16-lane strips of outputs at once, so that each step's 6 broadcasts and 4 loads feed 24 FMAs. Each
 // output is the same chain of FMAs, so the same bits. With pairs, x and wt hold a pair of bf16
 // where they hold one float32 otherwise (x (TILE_T, k pairs), wt (k pairs, 64)): the products of
-// two bf16 are exact in float32, and only the order of the sums differs from the float32 tile's.
+// two bf16 are exact in float32, and only the order of the sums differs from the float32 tile's
+// (and dpbf16ps flushes denormals, below 1e-38, to zero).
 static inline __attribute__((always_inline)) void tile_6x64_of(float *out, int ldo, const float *x, int ldx,
                                                                const float *wt, int ldw, int k, int load, int pairs) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
@@ -614,7 +620,7 @@ static void pack_panel(float *wt, const MatmulJob *j, int o, int n, int c0, int 
 }
 
 // The tiled part of a block: tokens 0..tT-1 by outputs o0..oT-1. Partial sums over each TILE_K
-// slice of the inputs accumulate in out (OUT_ADD starts from the residual already there); the bias
+// slice of the inputs (TILE_K pairs of them in the bf16 pair view) accumulate in out (OUT_ADD starts from the residual already there); the bias
 // is added after the last slice, to each tile while it is in L1. The last tT % TILE_T tokens run as
 // one more tile, padded.
 static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
@@ -645,7 +651,7 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
             if (oT - o >= TILE_WIDE * TILE_O) tile = tile_6x64, n = TILE_WIDE * TILE_O;
 #endif
 #if USE_BF16DP
-            if (j->xb) tile = tile_bf16_6x64; // (oT - o0 is a multiple of 64)
+            if (j->xb) tile = tile_bf16_6x64, n = TILE_WIDE * TILE_O; // (matmul_task gives it whole tiles)
 #endif
             pack_panel(wt, j, o, n, c0, k);
             for (int t = 0; t < full; t += TILE_T) {
@@ -717,8 +723,8 @@ typedef __m256 VF;
 #define Q8_O (2 * Q8_L)
 #define Q8_STEP (Q8_O * 4) // bytes of the panel per step: 4 weights of each of the Q8_O outputs
 #define Q8_MIN_T 32 // fewer tokens do not pay for readying the weights
-// Inputs per panel: 768 (24 KB of panel, in L1 beside the tokens' inputs) rather than TILE_K's 384,
-// whose twice as many passes over out made the matmul 9% slower.
+// Inputs per panel: 768 (a panel of 24 KB with 512-bit vectors, in L1 beside the tokens' inputs)
+// rather than TILE_K's 384, whose twice as many passes over out made the matmul 9% slower.
 #define Q8_K 768
 
 // out (Q8_T, Q8_O) = (load ? out : 0) + the groups g < G of x (Q8_T tokens, ldx apart; their scales
@@ -736,9 +742,8 @@ static void q8_tile(float *out, int ldo, const int8_t *x, int ldx, const float *
         for (int d = 0; d < 8; d++) {
             const uint8_t *wd = wu + (size_t)(g * 8 + d) * Q8_STEP;
             VI w0 = vi_load(wd), w1 = vi_load(wd + Q8_STEP / 2);
-            // (keeps w0 and w1 in registers: gcc reloads them for each token otherwise, twice the
-            // loads of a step, more than the load ports serve beside the dpbusd)
-            __asm__("" : "+v"(w0), "+v"(w1));
+            KEEP_IN_REGISTER(w0);
+            KEEP_IN_REGISTER(w1);
             for (int t = 0; t < Q8_T; t++) {
                 int32_t four; // the token's 4 activations of this step, in every lane
                 memcpy(&four, x + (size_t)t * ldx + GPT2_Q8_GROUP * g + 4 * d, sizeof(four));
@@ -856,15 +861,14 @@ static void matmul_task(void *ctx, int i) {
         for (t = 0; t < j->T; t++) gelu_inplace(j->out + (size_t)t * j->OC + o0, o1 - o0);
 }
 
-// xq's layout: the int8 rows (T, C), then xc (T, C/4) and xg (T, C/G) as int32.
+// xq's layout: for int8, the int8 rows (T, C), then xc (T, C/4) and xg (T, C/G) as int32; for bf16
+// prefill, the inputs in pairs (T, C/2) as uint32 (round_to_bf16).
 size_t gpt2_q8_scratch(int T, int C) {
-    return (size_t)T * C + ((size_t)T * (C / 4) + (size_t)T * (C / GPT2_Q8_GROUP)) * sizeof(int32_t);
+    size_t q8 = (size_t)T * C + ((size_t)T * (C / 4) + (size_t)T * (C / GPT2_Q8_GROUP)) * sizeof(int32_t);
+    size_t pairs = (size_t)T * (C / 2) * sizeof(uint32_t);
+    return q8 > pairs ? q8 : pairs;
 }
 
-// The int8 input in its scratch (gpt2_q8_scratch): inp (T, C) quantized to xq (T, C) with scales xqs
-// (T, C/G); then, for VNNI, *xc (T, C/4) = -128 times the sum of each 4 consecutive activations
-// (what q8_group adds by treating each weight w as the unsigned w + 128, taken back out), and *xg
-// (T, C/G) the same per group (q8_tile's). C is a multiple of GPT2_Q8_GROUP.
 #define INPUT_ROWS 16 // rows per task of readying a matmul's input (int8, or bf16 below)
 typedef struct {
     int8_t *xq;
@@ -889,6 +893,10 @@ static void quantize_task(void *ctx, int task) {
         }
     }
 }
+// The int8 input in its scratch (gpt2_q8_scratch): inp (T, C) quantized to xq (T, C) with scales xqs
+// (T, C/G); then, for VNNI, *xc (T, C/4) = -128 times the sum of each 4 consecutive activations
+// (what q8_group adds by treating each weight w as the unsigned w + 128, taken back out), and *xg
+// (T, C/G) the same per group (q8_tile's). C is a multiple of GPT2_Q8_GROUP.
 static void quantize_input(GPT2Pool *pool, int8_t *xq, float *xqs, const float *inp, int T, int C,
                            const int32_t **xcp, const int32_t **xgp) {
     int32_t *xc = (int32_t *)(void *)(xq + (size_t)T * C), *xg = xc + (size_t)T * (C / 4);
@@ -934,11 +942,13 @@ void gpt2_matmul(GPT2Pool *pool, float *out, float *inp, const GPT2Matrix *w, co
                  Epilogue epi, int8_t *xq, float *xqs) {
     const int C = w->cols, OC = w->rows;
     const int32_t *xc = NULL, *xg = NULL;
-    const uint32_t *xb = NULL;
+    uint32_t *xb = NULL;
     if (w->type == GPT2_Q8) quantize_input(pool, xq, xqs, inp, T, C, &xc, &xg);
-    if (w->type == GPT2_BF16) { // prefill by pairs where dpbf16ps is
-        if (USE_BF16DP && T >= TILE_T && C % 32 == 0) xb = (const uint32_t *)(void *)xq;
-        round_to_bf16(pool, inp, (uint32_t *)xb, T, C);
+    if (w->type == GPT2_BF16) {
+        // prefill by pairs where dpbf16ps is; C % 32 == 0 makes every slice of pairs whole 16 x 16
+        // blocks for pack_panel, which never reaches its scalar tail (float loads of bf16 storage)
+        if (USE_BF16DP && T >= TILE_T && C % 32 == 0) xb = (uint32_t *)(void *)xq;
+        round_to_bf16(pool, inp, xb, T, C);
     }
     // Prefill: blocks of PREFILL_ROWS rows.
     // Decode (T = 1) streams the rows from memory, and each task starts a new stream that the
@@ -1263,7 +1273,8 @@ void gpt2_attention(GPT2Pool *pool, float *out, const float *q, int ldq, const f
 }
 
 const char *gpt2_kernels(void) {
-    return USE_VNNI512   ? "avx512+vnni"
+    return USE_VNNI512 && USE_BF16DP ? "avx512+vnni+bf16"
+           : USE_VNNI512 ? "avx512+vnni"
            : USE_AVX512  ? "avx512"
            : USE_VNNI    ? "avx2+vnni"
            : USE_AVX2    ? "avx2"
@@ -1336,10 +1347,10 @@ typedef struct {
 } RowsJob;
 
 #if USE_AVX512
-// acc (R, O) += the products of R input rows (ldx apart) with O weight rows (ldw apart) over inputs
-// i0..i1-1 (acc = them when i0 = 0), as dot16 computes them (i0 a multiple of 16; i1 too, or n, whose tail is masked as
-// dot16's): lane j of acc[r][o] is lane j of dot16's accumulator for that pair, so hsum16 of it
-// is dot16's result. Per step of 16 inputs, R + O loads for R O FMAs.
+// acc (R, O) = (i0 > 0 ? acc : 0) + the products of R input rows (ldx apart) with O weight rows (ldw
+// apart) over inputs i0..i1-1, as dot16 computes them (i0 a multiple of 16; i1 too, or n,
+// whose tail is masked as dot16's): lane j of acc[r][o] is lane j of dot16's accumulator for that
+// pair, so hsum16 of it is dot16's result. Per step of 16 inputs, R + O loads for R O FMAs.
 #define TILE_R 4 // input rows of a tile
 #define TILE_W 6 // weight rows of a tile: 24 accumulators, R loaded inputs and one weight in registers
 static inline __attribute__((always_inline)) void dot_tile(__m512 *acc, const void *w, size_t ldw, int bf16,
@@ -1355,8 +1366,7 @@ static inline __attribute__((always_inline)) void dot_tile(__m512 *acc, const vo
         for (int r = 0; r < R; r++) xv[r] = _mm512_maskz_loadu_ps(m, x + r * ldx + i); \
         for (int o = 0; o < TILE_W; o++) {                                            \
             __m512 wv = load16(w, bf16, o * ldw + i, m);                              \
-            __asm__("" : "+v"(wv)); /* one load for the R rows: gcc re-reads it as  */ \
-            /* each FMA's memory operand otherwise, which halves the rate */            \
+            KEEP_IN_REGISTER(wv);                                                     \
             for (int r = 0; r < R; r++) a[r][o] = _mm512_fmadd_ps(wv, xv[r], a[r][o]);  \
         }                                                                             \
     } while (0)

@@ -63,7 +63,8 @@
 // ---- linear layers: out (T, OC) = inp (T, C) · w^T + bias, w (OC, C) in any GPT2DType
 // A bf16 matrix multiplies bf16 activations: inp is rounded to bf16 first (gpt2_matmul and
 // gpt2_matmul_rows round it in place), so that every product is of two bf16 values, exact in
-// float32, and the AVX512_BF16 tile computes the same maths as the other kernels.
+// float32, and the AVX512_BF16 tile computes the same maths as the other kernels (but for
+// denormals, which it flushes to zero).
 typedef enum {
     OUT_SET,  // out = inp · w^T + bias
     OUT_ADD,  // out += inp · w^T + bias: the residual connection, without a pass over out
@@ -72,7 +73,7 @@ typedef enum {
 
 // The fast version: threads over blocks of output rows, register tiles in prefill. xq
 // (gpt2_q8_scratch(T, C) bytes, 4-byte aligned) and xqs (T, C / GPT2_Q8_GROUP) are scratch for the
-// int8 input (GPT2_Q8), or xq for the bf16 one (GPT2_BF16).
+// int8 input (GPT2_Q8), xq also for the bf16 input's pairs (GPT2_BF16 prefill).
 size_t gpt2_q8_scratch(int T, int C);
 void gpt2_matmul(GPT2Pool *pool, float *out, float *inp, const GPT2Matrix *w, const float *bias, int T,
                  Epilogue epi, int8_t *xq, float *xqs);

@@ -184,9 +184,10 @@ void gpt2_pool_for(GPT2Pool *p, int n, gpt2_pool_task fn, void *ctx, double cost
     atomic_store(&p->done, 0);
     uint64_t gen = (atomic_load(&p->claim) >> GEN_SHIFT) + 1;
     // Each side of the two hand-offs (publish the job, then look for sleepers; go to sleep, then
-    // look at the job) writes, then reads what the other side writes: the writes are exchanges,
-    // full barriers, because where a store-release may pass a later load-acquire in practice
-    // (aarch64 under qemu-user on x86) a plain store lost a wake-up and hung the caller for good.
+    // look at the job done) writes, then reads what the other side writes. C11's seq_cst stores
+    // and loads keep that order, as real hardware does, but qemu-user's aarch64 on x86 lets the load
+    // pass the store (stlr, ldar): a wake-up was lost and the caller slept for good. The writes are
+    // exchanges, full barriers there too (x86 compilers emit one for the store anyway).
     atomic_exchange(&p->claim, (gen & 0xffff) << GEN_SHIFT | (uint64_t)n << N_SHIFT);
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);

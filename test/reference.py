@@ -223,16 +223,27 @@ def assign(left, right):
 
 class Bf16Inputs:
     """Forward pre-hooks rounding the input of every nn.Linear of a model to bfloat16 (from float32, to
-    nearest even). Records the near-ties of a run (record=True) as (layer, index) pairs; flip=(layer,
-    index) rounds that one input to its other bf16 neighbour."""
+    nearest even). W_key, W_query and W_value take one tensor, which the engine rounds once for its
+    fused qkv matrix: a linear whose input is the tensor the one before it rounded reuses that
+    rounding, so the sites (the distinct inputs of a forward pass, in order) are the engine's.
+    Records the near-ties of a run (record=True) as (site, index) pairs; flip=(site, index) rounds
+    that one input to its other bf16 neighbour."""
 
     def __init__(self, model):
-        self.linears = [mod for mod in model.modules() if isinstance(mod, nn.Linear)]
-        for i, mod in enumerate(self.linears):
-            mod.register_forward_pre_hook(lambda mod, inp, i=i: (self.round(i, inp[0]),))
+        for mod in model.modules():
+            if isinstance(mod, nn.Linear):
+                mod.register_forward_pre_hook(lambda mod, inp: (self.round(inp[0]),))
+        model.register_forward_pre_hook(lambda mod, inp: self.start())
         self.record, self.ties, self.flip = False, [], None
+        self.start()
 
-    def round(self, layer, x):
+    def start(self):
+        self.site, self.last_in, self.last_out = -1, None, None
+
+    def round(self, x):
+        if x is self.last_in:
+            return self.last_out
+        self.site += 1
         r = x.to(torch.float32).to(torch.bfloat16)
         bits = r.view(torch.int16)  # sign and magnitude: +1 is one step away from zero
         away = (x.abs() > r.to(x.dtype).abs()).to(torch.int16) * 2 - 1
@@ -241,11 +252,12 @@ class Bf16Inputs:
         if self.record:
             mid = (r + other) / 2
             near = ((x - mid).abs() < TIE_EPS * x.abs()).flatten().nonzero().flatten().tolist()
-            self.ties += [(layer, i) for i in near]
-        if self.flip is not None and self.flip[0] == layer:
+            self.ties += [(self.site, i) for i in near]
+        if self.flip is not None and self.flip[0] == self.site:
             r = r.flatten().clone()
             r[self.flip[1]] = other.flatten()[self.flip[1]]
             r = r.view(x.shape)
+        self.last_in, self.last_out = x, r
         return r
 
 

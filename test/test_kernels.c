@@ -40,6 +40,26 @@ static uint16_t to_bf16(float f) {
     return (uint16_t)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
 }
 
+// The engine's f32_to_bf16 (which rounds a bf16 matrix's inputs) against to_bf16 on every exponent
+// and many mantissas, ties to even included; a NaN must stay a NaN (to_bf16 does not handle them).
+static void test_bf16_rounding(void) {
+    int bad = 0;
+    for (uint32_t hi = 0; hi < 0x10000; hi++)
+        for (uint32_t lo = 0; lo < 0x10000; lo += 0x7f7) {
+            uint32_t cases[3] = {hi << 16 | lo, hi << 16 | 0x8000, hi << 16 | 0x7fff}; // (ties, below)
+            for (int c = 0; c < 3; c++) {
+                float f;
+                memcpy(&f, &cases[c], 4);
+                uint16_t got = f32_to_bf16(f);
+                if (isnan(f) ? !isnan(bf16_to_f32(got)) : got != to_bf16(f)) bad++;
+            }
+        }
+    if (bad) {
+        printf("FAIL f32_to_bf16: %d of the values round otherwise than to nearest even\n", bad);
+        failures++;
+    }
+}
+
 // The int8 format written independently of quantize.c: per group of GPT2_Q8_GROUP values the scale
 // s = max|v| / 127, for weights (half = 1) rounded to the nearest float16 (the scale that is stored);
 // q = v * (1 / s) rounded to nearest even and clamped to -127..127 (0 for a group of zeros).
@@ -312,6 +332,7 @@ int main(void) {
                              // inputs past whole panels of 384; inputs not a multiple of 8
                              {4, 32, 4}, {9, 288, 21}, {11, 544, 70}, {16, 512, 100}, {13, 96, 45}, {4, 8448, 8},
                              {37, 288, 21}, {34, 8448, 4}, {37, 800, 70}, {34, 8448, 40}, {33, 1001, 50}, {9, 45, 70}};
+    test_bf16_rounding();
     for (int d = 0; d < 3; d++)
         for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
             for (int e = 0; e < 3; e++) {
