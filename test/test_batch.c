@@ -156,7 +156,7 @@ static void compare(const char *label, const Spec *sp, int B, const int *ids0, c
 // activation can round to the other bf16 value or int8 step, as between prefill and decode). Also
 // its bad arguments.
 static void test_forward_batch(GPT2 *m, const char *label, int exact, uint64_t seed) {
-    const double tol = m->w.wte.type == GPT2_F32 ? 1e-5 : 0.03;
+    const double tol = m->dtype == GPT2_F32 ? 1e-5 : 0.03;
     const int V = m->config.V, maxT = m->config.maxT;
     const int shapes[][2] = {{2, 6}, {5, 3}, {2, maxT / 2}, {maxT / 7, 7}, {maxT / 13, 13}, {maxT, 1}};
     int *tokens = malloc((size_t)maxT * sizeof(int));
