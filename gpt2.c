@@ -236,7 +236,7 @@ static int alloc_state(GPT2 *m, const char *path, char *err) {
     a->fch = acts_alloc(T * 4 * C * sizeof(float));
     a->scratch = malloc(gpt2_attention_scratch(c->C, c->NH, c->maxT) * sizeof(float));
     a->logits = malloc((size_t)c->Vp * sizeof(float));
-    a->xq = malloc(gpt2_q8_scratch((int)T, 4 * (int)C)); // the int8 input, up to 4C wide
+    a->xq = acts_alloc(gpt2_q8_scratch((int)T, 4 * (int)C)); // the int8 input, up to 4C wide
     a->xqs = malloc(T * 4 * C / GPT2_Q8_GROUP * sizeof(float) + sizeof(float)); // + 1: never malloc(0) for tiny C
     // calloc: the cache's pages are only touched as positions fill up.
     m->cache.k = calloc((size_t)c->L * T * C, sizeof(float));
@@ -289,7 +289,7 @@ void gpt2_free(GPT2 *m) {
     gpt2_aligned_free(a->x), gpt2_aligned_free(a->xn), gpt2_aligned_free(a->qkv), gpt2_aligned_free(a->att);
     gpt2_aligned_free(a->fch);
     free(a->scratch), free(a->logits);
-    free(a->xq), free(a->xqs);
+    gpt2_aligned_free(a->xq), free(a->xqs);
     free(m->cache.k), free(m->cache.v);
     memset(m, 0, sizeof(*m));
 }

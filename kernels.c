@@ -3,6 +3,7 @@
 // the int8 dot products behind USE_VNNI), NEON versions behind USE_NEON, and all are compiled out
 // with -DGPT2_SCALAR (make SCALAR=1), which the tests also run.
 #include "kernels.h"
+#include "platform.h"
 #include "pool.h"
 
 #include <math.h>
@@ -370,6 +371,7 @@ typedef struct {
     const int32_t *xc; // (T, C/4) VNNI corrections of xq
     const int32_t *xg; // (T, C/G) the same summed per group (q8_tile's)
     const uint32_t *xb; // (T, C/2) inp as pairs of bf16 for tile_bf16_6x64, or NULL
+    int amx;            // with xb: amx_bf16_32x64 runs instead (gpt2_amx_permitted)
     const GPT2Matrix *w; // (OC, C)
     const float *bias; // (OC) or NULL
     int T, C, OC;
@@ -403,6 +405,11 @@ static float matmul_one(const MatmulJob *j, int t, int o) {
 #define TILE_WIDE 4 // tile_6x64: four tiles' outputs at once
 #else
 #define TILE_WIDE 1
+#endif
+#if USE_AMX
+#define TILE_T_MAX 32 // AMX_T
+#else
+#define TILE_T_MAX TILE_T
 #endif
 
 #if USE_AVX2
@@ -501,6 +508,60 @@ static void tile_6x64(float *out, int ldo, const float *x, int ldx, const float 
 static void tile_bf16_6x64(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k,
                            int load) {
     tile_6x64_of(out, ldo, x, ldx, wt, ldw, k, load, 1);
+}
+#endif
+#if USE_AMX
+#define AMX_T 32 // tokens per AMX tile: two tile registers of 16 rows
+
+// The tile registers' shapes, set in each thread before its tiles run (_tile_loadconfig) and given
+// back after (_tile_release): all eight 16 rows of 64 bytes. 0-3 accumulate 16 tokens by 16 float32
+// outputs; 4-5 hold 16 tokens' 16 input pairs; 6-7 16 input pairs of 16 outputs.
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t bytes_per_row[16];
+    uint8_t rows[16];
+} AmxConfig;
+static void amx_begin(void) {
+    AmxConfig c = {.palette = 1};
+    for (int i = 0; i < 8; i++) c.bytes_per_row[i] = 64, c.rows[i] = 16;
+    _tile_loadconfig(&c);
+}
+
+// out (AMX_T, 64) = (load ? out : 0) + x (AMX_T, k pairs) . wt (k pairs, 64), k a multiple of 16:
+// tile_bf16_6x64's maths, 32 outputs at a time. For each 16 pairs, tdpbf16ps adds to each of the
+// four accumulators (two blocks of 16 tokens by two of 16 outputs) the 16 x 16 x 32 products of a
+// block of x and a block of wt, in the layouts they already have: a tile row is 16 pairs, 64 bytes,
+// of one token (x) or one input pair's 16 outputs (wt).
+static void amx_bf16_32x64(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k, int load) {
+    const size_t so = (size_t)ldo * 4, sx = (size_t)ldx * 4, sw = (size_t)ldw * 4; // rows' strides in bytes
+    for (int h = 0; h < 64; h += 32) {
+        float *o0 = out + h, *o1 = out + (size_t)16 * ldo + h; // tokens 0-15 and 16-31
+        if (load) {
+            _tile_loadd(0, o0, so);
+            _tile_loadd(1, o0 + 16, so);
+            _tile_loadd(2, o1, so);
+            _tile_loadd(3, o1 + 16, so);
+        } else {
+            _tile_zero(0);
+            _tile_zero(1);
+            _tile_zero(2);
+            _tile_zero(3);
+        }
+        for (int p = 0; p < k; p += 16) {
+            _tile_loadd(4, x + p, sx);
+            _tile_loadd(5, x + (size_t)16 * ldx + p, sx);
+            _tile_loadd(6, wt + (size_t)p * ldw + h, sw);
+            _tile_loadd(7, wt + (size_t)p * ldw + h + 16, sw);
+            _tile_dpbf16ps(0, 4, 6);
+            _tile_dpbf16ps(1, 4, 7);
+            _tile_dpbf16ps(2, 5, 6);
+            _tile_dpbf16ps(3, 5, 7);
+        }
+        _tile_stored(0, o0, so);
+        _tile_stored(1, o0 + 16, so);
+        _tile_stored(2, o1, so);
+        _tile_stored(3, o1 + 16, so);
+    }
 }
 #endif
 #endif
@@ -635,9 +696,13 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
         j = &jp;
     }
 #endif
-    const int C = j->C, OC = j->OC, full = tT / TILE_T * TILE_T, rest = tT - full;
-    float wt[TILE_K * TILE_O * TILE_WIDE];
-    float xpad[TILE_T * TILE_K], opad[TILE_T * TILE_O * TILE_WIDE]; // the last rest < TILE_T tokens
+    int tt = TILE_T; // tokens per tile
+#if USE_AMX
+    if (j->amx) tt = AMX_T, amx_begin();
+#endif
+    const int C = j->C, OC = j->OC, full = tT / tt * tt, rest = tT - full;
+    _Alignas(64) float wt[TILE_K * TILE_O * TILE_WIDE];
+    _Alignas(64) float xpad[TILE_T_MAX * TILE_K], opad[TILE_T_MAX * TILE_O * TILE_WIDE]; // the last rest < tt tokens
     if (rest) // padding rows of zeros, never of NaNs or denormals left in the stack
         memset(xpad, 0, sizeof(xpad)), memset(opad, 0, sizeof(opad));
     for (int c0 = 0; c0 < C; c0 += TILE_K) {
@@ -653,11 +718,14 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
 #if USE_BF16DP
             if (j->xb) tile = tile_bf16_6x64, n = TILE_WIDE * TILE_O; // (matmul_task gives it whole tiles)
 #endif
+#if USE_AMX
+            if (j->amx) tile = amx_bf16_32x64;
+#endif
             pack_panel(wt, j, o, n, c0, k);
-            for (int t = 0; t < full; t += TILE_T) {
+            for (int t = 0; t < full; t += tt) {
                 float *out = j->out + (size_t)t * OC + o;
                 tile(out, OC, j->inp + (size_t)t * C + c0, C, wt, n, k, load);
-                if (last) add_bias(j, out, TILE_T, o, n);
+                if (last) add_bias(j, out, tt, o, n);
             }
             if (rest == 0) continue;
             // the last tokens as a whole tile through opad, padded with rows whose sums are dropped
@@ -668,6 +736,9 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
             if (last) add_bias(j, out, rest, o, n);
         }
     }
+#if USE_AMX
+    if (j->amx) _tile_release();
+#endif
 }
 #endif
 
@@ -950,13 +1021,14 @@ void gpt2_matmul(GPT2Pool *pool, float *out, float *inp, const GPT2Matrix *w, co
         if (USE_BF16DP && T >= TILE_T && C % 32 == 0) xb = (uint32_t *)(void *)xq;
         round_to_bf16(pool, inp, xb, T, C);
     }
+    int amx = USE_AMX && xb && gpt2_amx_permitted();
     // Prefill: blocks of PREFILL_ROWS rows.
     // Decode (T = 1) streams the rows from memory, and each task starts a new stream that the
     // prefetcher needs a while to pick up, so tasks should be few and long; but a thread that
     // finishes early waits for the others, so the last ones should be short. So: three quarters of
     // the rows in two tasks per thread, the last quarter in two more (multiples of 16 rows). The
     // blocks depend only on OC and the thread count, never on which thread runs what.
-    MatmulJob j = {.out = out, .inp = inp, .xq = xq, .xqs = xqs, .xc = xc, .xg = xg, .xb = xb, .w = w, .bias = bias,
+    MatmulJob j = {.out = out, .inp = inp, .xq = xq, .xqs = xqs, .xc = xc, .xg = xg, .xb = xb, .amx = amx, .w = w, .bias = bias,
                    .T = T, .C = C, .OC = OC, .epi = epi, .big = PREFILL_ROWS, .split = OC, .small = PREFILL_ROWS};
     if (T == 1) {
         int t = gpt2_pool_threads(pool);
@@ -1273,6 +1345,7 @@ void gpt2_attention(GPT2Pool *pool, float *out, const float *q, int ldq, const f
 }
 
 const char *gpt2_kernels(void) {
+    if (USE_AMX && gpt2_amx_permitted()) return "avx512+vnni+bf16+amx";
     return USE_VNNI512 && USE_BF16DP ? "avx512+vnni+bf16"
            : USE_VNNI512 ? "avx512+vnni"
            : USE_AVX512  ? "avx512"

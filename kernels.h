@@ -47,6 +47,15 @@
 #else
 #define USE_BF16DP 0
 #endif
+// AMX (Sapphire Rapids and later Xeons): eight tile registers of 16 rows of 64 bytes, and tdpbf16ps,
+// which adds the 16 x 16 x 32 bf16 products of two of them to a third, sixteen times dpbf16ps's
+// multiply-adds, for bf16 prefill. On Linux, which grants the registers at run time
+// (gpt2_amx_permitted); without that grant, the AVX512_BF16 tile runs.
+#if USE_BF16DP && defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__linux__)
+#define USE_AMX 1
+#else
+#define USE_AMX 0
+#endif
 // NEON on 64-bit Arm only: the kernels use A64's lane FMAs and across-vector sums.
 #if defined(__ARM_NEON) && defined(__aarch64__) && !defined(GPT2_SCALAR)
 #define USE_NEON 1

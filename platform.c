@@ -22,6 +22,9 @@
 #include <sys/mman.h> // before gpt2_alloc_huge, whose MADV_HUGEPAGE it defines
 #include <unistd.h>
 #endif
+#ifdef __linux__
+#include <sys/syscall.h> // SYS_arch_prctl
+#endif
 
 #define HUGE_PAGE ((size_t)2 << 20) // a transparent huge page (x86-64, and arm64 with 4 KB pages)
 
@@ -121,6 +124,16 @@ int gpt2_online_cores(void) {
     return n < 1 ? 1 : n > 4096 ? 4096 : (int)n;
 }
 
+int gpt2_amx_permitted(void) {
+#if defined(__linux__) && defined(__x86_64__)
+    // arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA): the request for the tile data's state
+    // (Linux 5.16 and later; an older kernel, or a CPU or hypervisor without AMX, says no)
+    return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+#else
+    return 0;
+#endif
+}
+
 #else
 // ---- Windows
 #include <io.h>
@@ -162,6 +175,8 @@ void gpt2_aligned_free(void *p) { _aligned_free(p); }
 
 // The pages of a read-only file view are clean: Windows reclaims them first when memory runs short.
 void gpt2_release_pages(const void *p, size_t n) { (void)p, (void)n; }
+
+int gpt2_amx_permitted(void) { return 0; }
 
 int gpt2_online_cores(void) {
     SYSTEM_INFO si;

@@ -329,9 +329,10 @@ int main(void) {
                              {8, 32, 144}, {13, 128, 49}, {17, 40, 200}, {64, 256, 96}, {2, 7, 5},
                              {7, 800, 33},  {12, 1000, 64}, {6, 384, 16},
                              // partial prefill tiles (int8's from 32 tokens): tokens, outputs, and
-                             // inputs past whole panels of 384; inputs not a multiple of 8
+                             // inputs past whole panels of 384; inputs not a multiple of 8; AMX tiles of 32 tokens
                              {4, 32, 4}, {9, 288, 21}, {11, 544, 70}, {16, 512, 100}, {13, 96, 45}, {4, 8448, 8},
-                             {37, 288, 21}, {34, 8448, 4}, {37, 800, 70}, {34, 8448, 40}, {33, 1001, 50}, {9, 45, 70}};
+                             {37, 288, 21}, {34, 8448, 4}, {37, 800, 70}, {34, 8448, 40}, {33, 1001, 50}, {9, 45, 70},
+                             {70, 1600, 130}};
     test_bf16_rounding();
     for (int d = 0; d < 3; d++)
         for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
