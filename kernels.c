@@ -800,9 +800,10 @@ typedef __m256 VF;
 
 // out (Q8_T, Q8_O) = (load ? out : 0) + the groups g < G of x (Q8_T tokens, ldx apart; their scales
 // xs and corrections xg ldg apart) times the panel: wu (G, 8, 2, Q8_L, 4) the weights of step d of
-// group g of output Q8_L z + lane, plus 128; sw (G, 2, Q8_L) their scales as float.
+// group g of output Q8_L z + lane, plus 128; sw (G, 2, Q8_L) their scales as float; then + bias
+// (Q8_O), unless NULL (after the last panel, while out is in L1).
 static void q8_tile(float *out, int ldo, const int8_t *x, int ldx, const float *xs, const int32_t *xg, int ldg,
-                    const uint8_t *wu, const float *sw, int G, int load) {
+                    const uint8_t *wu, const float *sw, int G, int load, const float *bias) {
     VF f[Q8_T][2];
     for (int t = 0; t < Q8_T; t++) f[t][0] = f[t][1] = vf_zero();
     for (int g = 0; g < G; g++) {
@@ -832,7 +833,8 @@ static void q8_tile(float *out, int ldo, const int8_t *x, int ldx, const float *
     for (int t = 0; t < Q8_T; t++)
         for (int z = 0; z < 2; z++) {
             float *o = out + (size_t)t * ldo + Q8_L * z;
-            vf_store(o, load ? vf_add(f[t][z], vf_load(o)) : f[t][z]);
+            VF v = load ? vf_add(f[t][z], vf_load(o)) : f[t][z];
+            vf_store(o, bias ? vf_add(v, vf_load(bias + Q8_L * z)) : v);
         }
 }
 
@@ -863,7 +865,7 @@ static void q8_pack(uint8_t *wu, const int8_t *w, int ldw, int steps) {
 
 // Tokens 0..tT-1 (a multiple of Q8_T) by outputs o0..oT-1 (oT - o0 a multiple of Q8_O), Q8_K
 // inputs (a multiple of the group) at a time: each panel of Q8_O outputs made ready for q8_tile
-// once, then every token tile against it; the bias added to the block at the end.
+// once, then every token tile against it; the bias added by the last panel's tiles.
 static void q8_tiles(const MatmulJob *j, int tT, int o0, int oT) {
     const int C = j->C, OC = j->OC, GC = C / GPT2_Q8_GROUP;
     enum { GK = Q8_K / GPT2_Q8_GROUP }; // groups per panel
@@ -877,12 +879,12 @@ static void q8_tiles(const MatmulJob *j, int tT, int o0, int oT) {
             for (int b = 0; b < Q8_O; b++)
                 for (int g = 0; g < G; g++) // output b is lane b % Q8_L of vector b / Q8_L
                     sw[(g * 2 + b / Q8_L) * Q8_L + b % Q8_L] = f16_to_f32(j->w->scale[(size_t)(o + b) * GC + g0 + g]);
+            const float *bias = j->bias && c0 + Q8_K >= C ? j->bias + o : NULL;
             for (int t = 0; t < tT; t += Q8_T)
                 q8_tile(j->out + (size_t)t * OC + o, OC, j->xq + (size_t)t * C + c0, C, j->xqs + (size_t)t * GC + g0,
-                        j->xg + (size_t)t * GC + g0, GC, wu, sw, G, c0 > 0 || j->epi == OUT_ADD);
+                        j->xg + (size_t)t * GC + g0, GC, wu, sw, G, c0 > 0 || j->epi == OUT_ADD, bias);
         }
     }
-    add_bias(j, j->out + o0, tT, o0, oT - o0);
 }
 #undef Q8_STEP
 #undef vi_set1
