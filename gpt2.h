@@ -155,8 +155,9 @@ const float *gpt2_forward_batch(GPT2 *model, const int *tokens, int B, int T);
 // scoring a text); -1 when they are not all among its positions.
 int gpt2_logits(GPT2 *model, int t0, int n, float *out);
 
-// The kernel set compiled in: "avx512+vnni+bf16" (with "+amx" where the system grants AMX's tile
-// registers too), "avx512+vnni", "avx512", "avx2+vnni", "avx2", "neon", "neon+dotprod" or "portable".
+// The kernel set compiled in: "avx512+vnni+bf16" ("avx512+vnni+bf16+amx" where the CPU has AMX too
+// and the system grants its tile registers at run time), "avx512+vnni", "avx512", "avx2+vnni",
+// "avx2", "neon", "neon+dotprod" or "portable".
 const char *gpt2_kernels(void);
 
 // ----------------------------------------------------------------------------------------------

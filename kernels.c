@@ -371,7 +371,7 @@ typedef struct {
     const int32_t *xc; // (T, C/4) VNNI corrections of xq
     const int32_t *xg; // (T, C/G) the same summed per group (q8_tile's)
     const uint32_t *xb; // (T, C/2) inp as pairs of bf16 for tile_bf16_6x64, or NULL
-    int amx;            // with xb: amx_bf16_32x64 runs instead (gpt2_amx_permitted)
+    int amx;            // with xb: amx_bf16_32x64 runs instead (gpt2_pool_amx)
     const GPT2Matrix *w; // (OC, C)
     const float *bias; // (OC) or NULL
     int T, C, OC;
@@ -406,11 +406,8 @@ static float matmul_one(const MatmulJob *j, int t, int o) {
 #else
 #define TILE_WIDE 1
 #endif
-#if USE_AMX
-#define TILE_T_MAX 32 // AMX_T
-#else
-#define TILE_T_MAX TILE_T
-#endif
+#define AMX_T 32 // tokens per AMX tile (amx_bf16_32x64): two tile registers of 16 rows
+#define TILE_T_MAX (USE_AMX ? AMX_T : TILE_T) // the most tokens of a tile: matmul_tiles' padding
 
 #if USE_AVX2
 
@@ -511,28 +508,34 @@ static void tile_bf16_6x64(float *out, int ldo, const float *x, int ldx, const f
 }
 #endif
 #if USE_AMX
-#define AMX_T 32 // tokens per AMX tile: two tile registers of 16 rows
-
-// The tile registers' shapes, set in each thread before its tiles run (_tile_loadconfig) and given
-// back after (_tile_release): all eight 16 rows of 64 bytes. 0-3 accumulate 16 tokens by 16 float32
-// outputs; 4-5 hold 16 tokens' 16 input pairs; 6-7 16 input pairs of 16 outputs.
+// The tile registers' shapes: all eight tiles 16 rows of 64 bytes. 0-3 accumulate 16 tokens by 16
+// float32 outputs; 4-5 hold 16 tokens' 16 input pairs; 6-7 16 input pairs of 16 outputs. Each thread
+// has its own configuration, so each task sets it (_tile_loadconfig) before its tiles, and gives the
+// registers back after (_tile_release), so that the system stops saving their 8 KB when it
+// switches threads.
 typedef struct {
     uint8_t palette, start_row, reserved[14];
     uint16_t bytes_per_row[16];
     uint8_t rows[16];
 } AmxConfig;
+_Static_assert(sizeof(AmxConfig) == 64, "ldtilecfg reads 64 bytes");
+_Static_assert(TILE_K % 16 == 0, "amx_bf16_32x64 takes whole steps of 16 pairs");
 static void amx_begin(void) {
     AmxConfig c = {.palette = 1};
     for (int i = 0; i < 8; i++) c.bytes_per_row[i] = 64, c.rows[i] = 16;
     _tile_loadconfig(&c);
 }
 
-// out (AMX_T, 64) = (load ? out : 0) + x (AMX_T, k pairs) . wt (k pairs, 64), k a multiple of 16:
-// tile_bf16_6x64's maths, 32 outputs at a time. For each 16 pairs, tdpbf16ps adds to each of the
-// four accumulators (two blocks of 16 tokens by two of 16 outputs) the 16 x 16 x 32 products of a
-// block of x and a block of wt, in the layouts they already have: a tile row is 16 pairs, 64 bytes,
-// of one token (x) or one input pair's 16 outputs (wt).
+// out (AMX_T, 64) = (load ? out : 0) + x (AMX_T, k pairs) . wt (k pairs, 64), k a multiple of 16, in
+// two halves of 32 outputs: tile_bf16_6x64's products, summed in the order tdpbf16ps takes them (so
+// the last bits can differ from the other tile's; every thread count gives the same). For each 16
+// pairs, tdpbf16ps adds to each of the four accumulators (two blocks of 16 tokens by two of 16
+// outputs) the 16 x 16 x 32 products of a block of x and a block of wt, in the layouts they already
+// have: a tile row is 16 pairs, 64 bytes, of one token (x) or one input pair's 16 outputs (wt).
 static void amx_bf16_32x64(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k, int load) {
+    // The compiler does not see the tile instructions' loads and stores: memory is in place before
+    // them and read again after.
+    __asm__ volatile("" ::: "memory");
     const size_t so = (size_t)ldo * 4, sx = (size_t)ldx * 4, sw = (size_t)ldw * 4; // rows' strides in bytes
     for (int h = 0; h < 64; h += 32) {
         float *o0 = out + h, *o1 = out + (size_t)16 * ldo + h; // tokens 0-15 and 16-31
@@ -562,6 +565,7 @@ static void amx_bf16_32x64(float *out, int ldo, const float *x, int ldx, const f
         _tile_stored(2, o1, so);
         _tile_stored(3, o1 + 16, so);
     }
+    __asm__ volatile("" ::: "memory");
 }
 #endif
 #endif
@@ -682,8 +686,8 @@ static void pack_panel(float *wt, const MatmulJob *j, int o, int n, int c0, int 
 
 // The tiled part of a block: tokens 0..tT-1 by outputs o0..oT-1. Partial sums over each TILE_K
 // slice of the inputs (TILE_K pairs of them in the bf16 pair view) accumulate in out (OUT_ADD starts from the residual already there); the bias
-// is added after the last slice, to each tile while it is in L1. The last tT % TILE_T tokens run as
-// one more tile, padded.
+// is added after the last slice, to each tile while it is in L1. The last tT % tt tokens run as
+// one more tile, padded (tt: TILE_T tokens, or AMX_T for the AMX tile).
 static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
 #if USE_BF16DP
     // bf16 inputs in pairs (xb): the matrix read as (OC, C/2) pairs and xb as (T, C/2), each pair
@@ -701,10 +705,11 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
     if (j->amx) tt = AMX_T, amx_begin();
 #endif
     const int C = j->C, OC = j->OC, full = tT / tt * tt, rest = tT - full;
+    // on cache lines: a vector or a tile row that straddles two lines costs two loads
     _Alignas(64) float wt[TILE_K * TILE_O * TILE_WIDE];
     _Alignas(64) float xpad[TILE_T_MAX * TILE_K], opad[TILE_T_MAX * TILE_O * TILE_WIDE]; // the last rest < tt tokens
-    if (rest) // padding rows of zeros, never of NaNs or denormals left in the stack
-        memset(xpad, 0, sizeof(xpad)), memset(opad, 0, sizeof(opad));
+    if (rest) // padding rows of zeros, never NaNs or denormals left in the stack (later, finite inputs)
+        memset(xpad, 0, (size_t)tt * TILE_K * sizeof(float)), memset(opad, 0, (size_t)tt * TILE_O * TILE_WIDE * sizeof(float));
     for (int c0 = 0; c0 < C; c0 += TILE_K) {
         int k = C - c0 < TILE_K ? C - c0 : TILE_K, load = c0 > 0 || j->epi == OUT_ADD, last = c0 + k == C;
         for (int t = 0; t < rest; t++) memcpy(xpad + t * k, j->inp + (size_t)(full + t) * C + c0, k * sizeof(float));
@@ -1019,11 +1024,12 @@ void gpt2_matmul(GPT2Pool *pool, float *out, float *inp, const GPT2Matrix *w, co
     if (w->type == GPT2_Q8) quantize_input(pool, xq, xqs, inp, T, C, &xc, &xg);
     if (w->type == GPT2_BF16) {
         // prefill by pairs where dpbf16ps is; C % 32 == 0 makes every slice of pairs whole 16 x 16
-        // blocks for pack_panel, which never reaches its scalar tail (float loads of bf16 storage)
+        // blocks for pack_panel, which never reaches its scalar tail (float loads of bf16 storage),
+        // and whole steps of 16 pairs for amx_bf16_32x64
         if (USE_BF16DP && T >= TILE_T && C % 32 == 0) xb = (uint32_t *)(void *)xq;
         round_to_bf16(pool, inp, xb, T, C);
     }
-    int amx = USE_AMX && xb && gpt2_amx_permitted();
+    int amx = USE_AMX && xb && gpt2_pool_amx(pool);
     // Prefill: blocks of PREFILL_ROWS rows.
     // Decode (T = 1) streams the rows from memory, and each task starts a new stream that the
     // prefetcher needs a while to pick up, so tasks should be few and long; but a thread that

@@ -127,8 +127,12 @@ int gpt2_online_cores(void) {
 int gpt2_amx_permitted(void) {
 #if defined(__linux__) && defined(__x86_64__)
     // arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA): the request for the tile data's state
-    // (Linux 5.16 and later; an older kernel, or a CPU or hypervisor without AMX, says no)
-    return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+    // (Linux 5.16 and later; an older kernel, or a CPU or hypervisor without AMX, says no, which
+    // is no error of ours: errno is left as it was)
+    const unsigned long req_xcomp_perm = 0x1023, xfeature_xtiledata = 18;
+    int saved = errno, granted = syscall(SYS_arch_prctl, req_xcomp_perm, xfeature_xtiledata) == 0;
+    errno = saved;
+    return granted;
 #else
     return 0;
 #endif

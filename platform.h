@@ -36,9 +36,9 @@ void gpt2_release_pages(const void *p, size_t n);
 // Cores online now (at least 1).
 int gpt2_online_cores(void);
 
-// 1 when this process may use AMX's tile registers (x86), else 0. Linux grants them only to a process
-// that asks (they add 8 KB to what every context switch saves): this asks, and asking again once
-// granted costs one system call. 0 on other systems, where the kernels use no AMX.
+// Asks the system for AMX's tile registers (x86-64 Linux): 1 when this process may use them, else 0.
+// Linux grants them only to a process that asks, as their 8 KB of state enlarge every signal frame
+// of a thread that uses them. 0 on other systems, where the kernels use no AMX.
 int gpt2_amx_permitted(void);
 
 #endif // GPT2_PLATFORM_H

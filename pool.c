@@ -45,6 +45,7 @@ enum { TRY_THREADS, TRY_ALONE, USE_BEST };
 
 struct GPT2Pool {
     int n_threads;              // including the caller of pool_for
+    int amx;                    // gpt2_pool_amx's answer: -1 until asked
     pthread_t *threads;         // (n_threads - 1) workers
     pthread_mutex_t mu;
     pthread_cond_t wake;        // a new job or stop
@@ -109,12 +110,13 @@ GPT2Pool *gpt2_pool_create(int n_threads) {
     if (!p) return NULL;
     memset(p, 0, sizeof(GPT2Pool));
     p->n_threads = n_threads < 1 ? 1 : n_threads;
+    p->amx = -1;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->finished, NULL);
     p->threads = calloc((size_t)p->n_threads, sizeof(pthread_t));
     if (!p->threads) { gpt2_pool_free(p); return NULL; }
-    // Stacks of at least 1 MB: a prefill task keeps a 96 KB panel on its stack, more than musl's
+    // Stacks of at least 1 MB: a prefill task keeps 150 KB of panels on its stack, more than musl's
     // default of 128 KB leaves room for (glibc's is 8 MB, macOS's 512 KB).
     pthread_attr_t attr;
     size_t stack = 0;
@@ -147,6 +149,15 @@ void gpt2_pool_free(GPT2Pool *p) {
 }
 
 int gpt2_pool_threads(const GPT2Pool *p) { return p ? p->n_threads : 1; }
+
+int gpt2_pool_amx(GPT2Pool *p) {
+    if (p && p->amx < 0) p->amx = gpt2_amx_permitted();
+    return p ? p->amx : 0;
+}
+
+void gpt2_pool_no_amx(GPT2Pool *p) {
+    if (p) p->amx = 0;
+}
 
 // Moves to the next phase when this one has run long enough (see TRIAL_S).
 static void next_phase(GPT2Pool *p, double now) {

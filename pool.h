@@ -10,6 +10,12 @@ GPT2Pool *gpt2_pool_create(int n_threads); // n_threads includes the caller; NUL
 void gpt2_pool_free(GPT2Pool *pool);
 int gpt2_pool_threads(const GPT2Pool *pool); // 1 for a NULL pool
 
+// Whether the pool's jobs may use AMX's tile registers: asked of the system the first time
+// (gpt2_amx_permitted), then kept, so that every job of a pool takes the same kernels; 0 for a NULL
+// pool. gpt2_pool_no_amx makes it 0 for good: the tests run the kernels both ways.
+int gpt2_pool_amx(GPT2Pool *pool);
+void gpt2_pool_no_amx(GPT2Pool *pool);
+
 // Runs fn(ctx, i) for every i in 0..n-1 across the threads and returns when all are done. Each i is
 // one task; which thread runs it does not change its result, so outputs are identical for any
 // thread count. cost: the job's work in multiply-adds, which the pool uses to compare its threads
