@@ -685,9 +685,10 @@ static void pack_panel(float *wt, const MatmulJob *j, int o, int n, int c0, int 
 }
 
 // The tiled part of a block: tokens 0..tT-1 by outputs o0..oT-1. Partial sums over each TILE_K
-// slice of the inputs (TILE_K pairs of them in the bf16 pair view) accumulate in out (OUT_ADD starts from the residual already there); the bias
-// is added after the last slice, to each tile while it is in L1. The last tT % tt tokens run as
-// one more tile, padded (tt: TILE_T tokens, or AMX_T for the AMX tile).
+// slice of the inputs (TILE_K pairs of them in the bf16 pair view) accumulate in out (OUT_ADD starts
+// from the residual already there); the bias is added after the last slice, to each tile while it
+// is in L1. The last tT % tt tokens run as one more tile, padded (tt: TILE_T tokens, or AMX_T for
+// the AMX tile).
 static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
 #if USE_BF16DP
     // bf16 inputs in pairs (xb): the matrix read as (OC, C/2) pairs and xb as (T, C/2), each pair
@@ -707,9 +708,11 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
     const int C = j->C, OC = j->OC, full = tT / tt * tt, rest = tT - full;
     // on cache lines: a vector or a tile row that straddles two lines costs two loads
     _Alignas(64) float wt[TILE_K * TILE_O * TILE_WIDE];
-    _Alignas(64) float xpad[TILE_T_MAX * TILE_K], opad[TILE_T_MAX * TILE_O * TILE_WIDE]; // the last rest < tt tokens
-    if (rest) // padding rows of zeros, never NaNs or denormals left in the stack (later, finite inputs)
-        memset(xpad, 0, (size_t)tt * TILE_K * sizeof(float)), memset(opad, 0, (size_t)tt * TILE_O * TILE_WIDE * sizeof(float));
+    _Alignas(64) float xpad[TILE_T_MAX * TILE_K], opad[TILE_T_MAX * TILE_O * TILE_WIDE]; // the last rest < tt
+    if (rest) { // padding rows of zeros, never NaNs or denormals left in the stack (later, finite inputs)
+        memset(xpad, 0, (size_t)tt * TILE_K * sizeof(float));
+        memset(opad, 0, (size_t)tt * TILE_O * TILE_WIDE * sizeof(float));
+    }
     for (int c0 = 0; c0 < C; c0 += TILE_K) {
         int k = C - c0 < TILE_K ? C - c0 : TILE_K, load = c0 > 0 || j->epi == OUT_ADD, last = c0 + k == C;
         for (int t = 0; t < rest; t++) memcpy(xpad + t * k, j->inp + (size_t)(full + t) * C + c0, k * sizeof(float));
@@ -1036,8 +1039,9 @@ void gpt2_matmul(GPT2Pool *pool, float *out, float *inp, const GPT2Matrix *w, co
     // finishes early waits for the others, so the last ones should be short. So: three quarters of
     // the rows in two tasks per thread, the last quarter in two more (multiples of 16 rows). The
     // blocks depend only on OC and the thread count, never on which thread runs what.
-    MatmulJob j = {.out = out, .inp = inp, .xq = xq, .xqs = xqs, .xc = xc, .xg = xg, .xb = xb, .amx = amx, .w = w, .bias = bias,
-                   .T = T, .C = C, .OC = OC, .epi = epi, .big = PREFILL_ROWS, .split = OC, .small = PREFILL_ROWS};
+    MatmulJob j = {.out = out, .inp = inp, .xq = xq, .xqs = xqs, .xc = xc, .xg = xg, .xb = xb, .amx = amx,
+                   .w = w, .bias = bias, .T = T, .C = C, .OC = OC, .epi = epi,
+                   .big = PREFILL_ROWS, .split = OC, .small = PREFILL_ROWS};
     if (T == 1) {
         int t = gpt2_pool_threads(pool);
         j.big = round16((3 * OC + 8 * t - 1) / (8 * t));
