@@ -119,8 +119,8 @@ static void matmul_q8_exact(float *out, const float *inp, const int8_t *wq, cons
     free(xq), free(xs), free(lq), free(ls);
 }
 
-// pools: 1, 2 and 3 threads, then 2 threads without AMX (the same as pools[1] where the CPU or the
-// system has none; elsewhere the other kernel, which need not give the same last bits).
+// pools: 1, 2 and 3 threads, then 2 threads without AMX, which runs for bf16 where the others use
+// AMX: the other kernel, which need not give their last bits.
 static void test_matmul(GPT2Pool *pools[4], GPT2DType dt, int T, int C, int OC, Epilogue epi) {
     size_t nw = (size_t)OC * C;
     float *inp = malloc((size_t)T * C * sizeof(float)), *wf = malloc(nw * sizeof(float));
@@ -158,15 +158,15 @@ static void test_matmul(GPT2Pool *pools[4], GPT2DType dt, int T, int C, int OC, 
         gpt2_matmul_naive(ref, inp, &w, bias, T, epi);
     }
     char what[128];
-    for (int p = 0; p < 4; p++) {
+    const int np = dt == GPT2_BF16 && gpt2_pool_amx(pools[0]) ? 4 : 3;
+    for (int p = 0; p < np; p++) {
         out[p] = malloc((size_t)T * OC * sizeof(float));
         memcpy(out[p], init, (size_t)T * OC * sizeof(float));
         gpt2_matmul(pools[p], out[p], inp, &w, bias, T, epi, xq, xqs);
         snprintf(what, sizeof(what), "matmul dtype %d T=%d C=%d OC=%d epilogue %d, %d threads%s", dt, T, C, OC, epi,
                  gpt2_pool_threads(pools[p]), gpt2_pool_amx(pools[p]) ? ", AMX" : "");
         check_close(what, out[p], ref, (size_t)T * OC, 1e-5, 1e-5);
-        if (p > 0 && gpt2_pool_amx(pools[p]) == gpt2_pool_amx(pools[0]) &&
-            memcmp(out[p], out[0], (size_t)T * OC * sizeof(float)) != 0) {
+        if (p > 0 && p < 3 && memcmp(out[p], out[0], (size_t)T * OC * sizeof(float)) != 0) {
             printf("FAIL %s: not bit-identical to 1 thread\n", what);
             failures++;
         }
@@ -197,7 +197,7 @@ static void test_matmul(GPT2Pool *pools[4], GPT2DType dt, int T, int C, int OC, 
         check_close(what, out[0], deq, (size_t)T * OC, 0.1 * C / 254.0 * 0.5, 1e-3);
         free(deq);
     }
-    for (int p = 0; p < 4; p++) free(out[p]);
+    for (int p = 0; p < np; p++) free(out[p]);
     free(inp), free(wf), free(bias), free(ref), free(init), free(wh), free(wq), free(xq), free(wqs), free(xqs);
 }
 
