@@ -370,6 +370,7 @@ typedef struct {
     const float *xqs; // (T, C/G)
     const int32_t *xc; // (T, C/4) VNNI corrections of xq
     const int32_t *xg; // (T, C/G) the same summed per group (q8_tile's)
+    const int16_t *x16; // (T, C) xq as int16, for q8_tile without VNNI (Q8_INT16)
     const uint32_t *xb; // (T, C/2) inp as pairs of bf16 for tile_bf16_6x64, or NULL
     int amx;            // with xb: amx_bf16_32x64 runs instead (gpt2_pool_amx)
     const GPT2Matrix *w; // (OC, C)
@@ -750,18 +751,23 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
 }
 #endif
 
-#if USE_VNNI && GPT2_Q8_GROUP == 32
-// int8 prefill at the hardware's int8 rate: each lane of a vector is one output, and dpbusd adds
-// four products of int8 to it per step, so a group's 32 products are summed exactly in int32 in 8
-// steps and its float work (one FMA with the two scales' product) is done once per group and
-// output, not once per 4 products as in dot_q8. The same maths as dot_q8 (the same exact group sums
-// times the same scale products), summed over the groups in order rather than in dot_q8's lanes:
-// prefill's bits differ from decode's in the last places, as float32's do. dpbusd multiplies
-// unsigned by signed bytes: the weights are taken as w + 128 (their sign bit flipped), and each
-// group's sum starts from -128 times its activations' sum (xg), which takes the excess back out,
-// exactly.
+// The int8 prefill tile multiplies int16 (AVX2 without VNNI): quantize_input widens its input.
+#define Q8_INT16 (USE_AVX2 && !USE_VNNI)
+
+#if USE_AVX2 && GPT2_Q8_GROUP == 32
+// int8 prefill at the hardware's int8 rate: each lane of a vector is one output, and each step adds
+// Q8_S products of int8 to it, so a group's 32 products are summed exactly in int32 and its float
+// work (one FMA with the two scales' product) is done once per group and output, not once per 4
+// products as in dot_q8. The same maths as dot_q8 (the same exact group sums times the same scale
+// products), summed over the groups in order rather than in dot_q8's lanes: prefill's bits differ
+// from decode's in the last places, as float32's do (and are the same with or without VNNI).
+// With VNNI a step is one dpbusd of 4 products. It multiplies unsigned by signed bytes: the weights
+// are taken as w + 128 (their sign bit flipped), and each group's sum starts from -128 times its
+// activations' sum (xg), which takes the excess back out, exactly. With AVX2 alone a step is one
+// madd of 2 products of int16 (the int8 values widened: 2 x 127 x 127 fits), plus an add.
 // Register tile: Q8_T tokens by Q8_O outputs, two vectors of Q8_L lanes: on 512-bit vectors
-// (AVX-512 VNNI) 4 x 32, 16 of the 32 registers; on 256-bit ones (AVX-VNNI) 3 x 16, 12 of the 16.
+// (AVX-512 VNNI) 4 x 32, 16 of the 32 registers; on 256-bit ones 3 x 16, 12 (and 3 more: the
+// weights and a token's inputs) of the 16.
 // The tokens past the last whole tile (T mod Q8_T) and outputs past the last whole panel take
 // dot_q8, so an int8 prefill's last bits depend on T (float32's do not once T >= TILE_T, as
 // matmul_tiles pads its last tile). The vector macros below
@@ -773,7 +779,8 @@ typedef __m512i VI;
 typedef __m512 VF;
 #define vi_set1 _mm512_set1_epi32
 #define vi_load(p) _mm512_loadu_si512(p)
-#define vi_dpbusd _mm512_dpbusd_epi32
+#define vi_dot _mm512_dpbusd_epi32
+#define Q8_S 4
 #define vf_zero _mm512_setzero_ps
 #define vf_set1 _mm512_set1_ps
 #define vf_load _mm512_loadu_ps
@@ -789,7 +796,13 @@ typedef __m256i VI;
 typedef __m256 VF;
 #define vi_set1 _mm256_set1_epi32
 #define vi_load(p) _mm256_loadu_si256((const __m256i *)(p))
-#define vi_dpbusd dpbusd256
+#if USE_VNNI
+#define vi_dot dpbusd256
+#define Q8_S 4
+#else
+#define vi_dot(s, w, x) _mm256_add_epi32(s, _mm256_madd_epi16(w, x))
+#define Q8_S 2
+#endif
 #define vf_zero _mm256_setzero_ps
 #define vf_set1 _mm256_set1_ps
 #define vf_load _mm256_loadu_ps
@@ -800,36 +813,40 @@ typedef __m256 VF;
 #define vf_from_vi _mm256_cvtepi32_ps
 #endif
 #define Q8_O (2 * Q8_L)
-#define Q8_STEP (Q8_O * 4) // bytes of the panel per step: 4 weights of each of the Q8_O outputs
+#define Q8_STEP (Q8_O * 4) // bytes of the panel per step: a 32-bit unit (Q8_S weights) per output
+#define Q8_STEPS (GPT2_Q8_GROUP / Q8_S) // steps per group
 #define Q8_MIN_T 32 // fewer tokens do not pay for readying the weights
 // Inputs per panel: 768 (a panel of 24 KB with 512-bit vectors, in L1 beside the tokens' inputs)
-// rather than TILE_K's 384, whose twice as many passes over out made the matmul 9% slower.
+// rather than TILE_K's 384, whose twice as many passes over out made the matmul 9% slower. The same
+// for int16 weights, whose panel is twice as large (384 ran no faster), so that every tile adds the
+// same partial sums in the same order.
 #define Q8_K 768
 
-// out (Q8_T, Q8_O) = (load ? out : 0) + the groups g < G of x (Q8_T tokens, ldx apart; their scales
-// xs and corrections xg ldg apart) times the panel: wu (G, 8, 2, Q8_L, 4) the weights of step d of
-// group g of output Q8_L z + lane, plus 128; sw (G, 2, Q8_L) their scales as float; then + bias
-// (Q8_O), unless NULL (after the last panel, while out is in L1).
-static void q8_tile(float *out, int ldo, const int8_t *x, int ldx, const float *xs, const int32_t *xg, int ldg,
+// out (Q8_T, Q8_O) = (load ? out : 0) + the groups g < G of x (Q8_T tokens ldx bytes apart, int8,
+// or int16 with Q8_INT16; their scales xs and corrections xg ldg apart) times the panel: wu (G,
+// Q8_STEPS, 2, Q8_L, 4 bytes) the weights of step d of group g of output Q8_L z + lane (plus 128
+// with VNNI, as int16 without); sw (G, 2, Q8_L) their scales as float; then + bias (Q8_O), unless
+// NULL (after the last panel, while out is in L1).
+static void q8_tile(float *out, int ldo, const void *x, size_t ldx, const float *xs, const int32_t *xg, int ldg,
                     const uint8_t *wu, const float *sw, int G, int load, const float *bias) {
     VF f[Q8_T][2];
     for (int t = 0; t < Q8_T; t++) f[t][0] = f[t][1] = vf_zero();
     for (int g = 0; g < G; g++) {
-        // The group's exact sums, starting from xg = -128 times its activations' sum, which takes
-        // out the 128 added to every weight.
+        // The group's exact sums, starting (with VNNI) from xg = -128 times its activations' sum,
+        // which takes out the 128 added to every weight.
         VI s[Q8_T][2];
-        for (int t = 0; t < Q8_T; t++) s[t][0] = s[t][1] = vi_set1(xg[(size_t)t * ldg + g]);
-        for (int d = 0; d < 8; d++) {
-            const uint8_t *wd = wu + (size_t)(g * 8 + d) * Q8_STEP;
+        for (int t = 0; t < Q8_T; t++) s[t][0] = s[t][1] = vi_set1(Q8_S == 4 ? xg[(size_t)t * ldg + g] : 0);
+        for (int d = 0; d < Q8_STEPS; d++) {
+            const uint8_t *wd = wu + (size_t)(g * Q8_STEPS + d) * Q8_STEP;
             VI w0 = vi_load(wd), w1 = vi_load(wd + Q8_STEP / 2);
             KEEP_IN_REGISTER(w0);
             KEEP_IN_REGISTER(w1);
             for (int t = 0; t < Q8_T; t++) {
-                int32_t four; // the token's 4 activations of this step, in every lane
-                memcpy(&four, x + (size_t)t * ldx + GPT2_Q8_GROUP * g + 4 * d, sizeof(four));
-                VI xv = vi_set1(four);
-                s[t][0] = vi_dpbusd(s[t][0], w0, xv);
-                s[t][1] = vi_dpbusd(s[t][1], w1, xv);
+                int32_t unit; // the token's Q8_S activations of this step, in every lane
+                memcpy(&unit, (const char *)x + t * ldx + (GPT2_Q8_GROUP * g + Q8_S * d) * (4 / Q8_S), sizeof(unit));
+                VI xv = vi_set1(unit);
+                s[t][0] = vi_dot(s[t][0], w0, xv);
+                s[t][1] = vi_dot(s[t][1], w1, xv);
             }
         }
         for (int t = 0; t < Q8_T; t++) {
@@ -846,9 +863,10 @@ static void q8_tile(float *out, int ldo, const int8_t *x, int ldx, const float *
         }
 }
 
-// The panel's weights: rows 0..Q8_O-1 of w (ldw bytes apart), `steps` steps of 4 inputs, as q8_tile
-// reads them: the 4 bytes of step s of row b are 32-bit unit s Q8_O + b of wu, each plus 128 (the
-// sign bit flipped). A transpose of 32-bit units, 16 x 16 at a time in registers with AVX-512.
+// The panel's weights: rows 0..Q8_O-1 of w (ldw bytes apart), `steps` steps of Q8_S inputs, as
+// q8_tile reads them: step s of row b is 32-bit unit s Q8_O + b of wu, 4 bytes each plus 128 (the
+// sign bit flipped) with VNNI, 2 int16 without. A transpose of 32-bit units, 16 x 16 at a time in
+// registers with AVX-512.
 static void q8_pack(uint8_t *wu, const int8_t *w, int ldw, int steps) {
     int s0 = 0;
 #if USE_VNNI512
@@ -865,8 +883,13 @@ static void q8_pack(uint8_t *wu, const int8_t *w, int ldw, int steps) {
     for (int b = 0; b < Q8_O; b++)
         for (int s = s0; s < steps; s++) {
             uint32_t u;
+#if Q8_S == 4
             memcpy(&u, w + (size_t)b * ldw + 4 * s, 4);
             u ^= 0x80808080u;
+#else
+            const int8_t *p = w + (size_t)b * ldw + 2 * s;
+            u = (uint16_t)(int16_t)p[0] | (uint32_t)(uint16_t)(int16_t)p[1] << 16;
+#endif
             memcpy(wu + ((size_t)s * Q8_O + b) * 4, &u, 4);
         }
 }
@@ -877,19 +900,21 @@ static void q8_pack(uint8_t *wu, const int8_t *w, int ldw, int steps) {
 static void q8_tiles(const MatmulJob *j, int tT, int o0, int oT) {
     const int C = j->C, OC = j->OC, GC = C / GPT2_Q8_GROUP;
     enum { GK = Q8_K / GPT2_Q8_GROUP }; // groups per panel
-    uint8_t wu[GK * 8 * Q8_STEP]; // (G, 8, 2, Q8_L, 4), q8_tile's
+    uint8_t wu[GK * Q8_STEPS * Q8_STEP]; // (G, Q8_STEPS, 2, Q8_L, 4), q8_tile's
     float sw[GK * Q8_O];          // (G, 2, Q8_L)
     const int8_t *w = j->w->data;
     for (int c0 = 0; c0 < C; c0 += Q8_K) {
         int G = (C - c0 < Q8_K ? C - c0 : Q8_K) / GPT2_Q8_GROUP, g0 = c0 / GPT2_Q8_GROUP;
         for (int o = o0; o < oT; o += Q8_O) {
-            q8_pack(wu, w + (size_t)o * C + c0, C, G * GPT2_Q8_GROUP / 4);
+            q8_pack(wu, w + (size_t)o * C + c0, C, G * Q8_STEPS);
             for (int b = 0; b < Q8_O; b++)
                 for (int g = 0; g < G; g++) // output b is lane b % Q8_L of vector b / Q8_L
                     sw[(g * 2 + b / Q8_L) * Q8_L + b % Q8_L] = f16_to_f32(j->w->scale[(size_t)(o + b) * GC + g0 + g]);
             const float *bias = j->bias && c0 + Q8_K >= C ? j->bias + o : NULL;
             for (int t = 0; t < tT; t += Q8_T)
-                q8_tile(j->out + (size_t)t * OC + o, OC, j->xq + (size_t)t * C + c0, C, j->xqs + (size_t)t * GC + g0,
+                q8_tile(j->out + (size_t)t * OC + o, OC,
+                        Q8_INT16 ? (const void *)(j->x16 + (size_t)t * C + c0) : j->xq + (size_t)t * C + c0,
+                        (size_t)C * (Q8_INT16 ? 2 : 1), j->xqs + (size_t)t * GC + g0,
                         j->xg + (size_t)t * GC + g0, GC, wu, sw, G, c0 > 0 || j->epi == OUT_ADD, bias);
         }
     }
@@ -897,7 +922,7 @@ static void q8_tiles(const MatmulJob *j, int tT, int o0, int oT) {
 #undef Q8_STEP
 #undef vi_set1
 #undef vi_load
-#undef vi_dpbusd
+#undef vi_dot
 #undef vf_zero
 #undef vf_set1
 #undef vf_load
@@ -928,7 +953,7 @@ static void matmul_task(void *ctx, int i) {
     int big = i < j->n_big, rows = big ? j->big : j->small, end = big ? j->split : j->OC;
     int o0 = big ? i * j->big : j->split + (i - j->n_big) * j->small, o1 = o0 + rows < end ? o0 + rows : end;
     int t = 0;
-#if USE_VNNI && GPT2_Q8_GROUP == 32
+#if USE_AVX2 && GPT2_Q8_GROUP == 32
     if (j->T >= Q8_MIN_T && j->w->type == GPT2_Q8)
         t = matmul_tiled(j, q8_tiles, Q8_T, Q8_O, o0, o1);
 #endif
@@ -942,10 +967,12 @@ static void matmul_task(void *ctx, int i) {
         for (t = 0; t < j->T; t++) gelu_inplace(j->out + (size_t)t * j->OC + o0, o1 - o0);
 }
 
-// xq's layout: for int8, the int8 rows (T, C), then xc (T, C/4) and xg (T, C/G) as int32; for bf16
-// prefill, the inputs in pairs (T, C/2) as uint32 (round_to_bf16).
+// xq's layout: for int8, the int8 rows (T, C), then xc (T, C/4) and xg (T, C/G) as int32 (with
+// Q8_INT16, the rows as int16 instead); for bf16 prefill, the inputs in pairs (T, C/2) as uint32
+// (round_to_bf16).
 size_t gpt2_q8_scratch(int T, int C) {
-    size_t q8 = (size_t)T * C + ((size_t)T * (C / 4) + (size_t)T * (C / GPT2_Q8_GROUP)) * sizeof(int32_t);
+    size_t q8 = (size_t)T * C + (Q8_INT16 ? (size_t)T * C * sizeof(int16_t)
+                                          : ((size_t)T * (C / 4) + (size_t)T * (C / GPT2_Q8_GROUP)) * sizeof(int32_t));
     size_t pairs = (size_t)T * (C / 2) * sizeof(uint32_t);
     return q8 > pairs ? q8 : pairs;
 }
@@ -955,6 +982,7 @@ typedef struct {
     int8_t *xq;
     float *xqs;
     int32_t *xc, *xg;
+    int16_t *x16;
     const float *inp;
     int T, C;
 } QuantizeJob;
@@ -964,6 +992,8 @@ static void quantize_task(void *ctx, int task) {
     for (int t = task * INPUT_ROWS; t < j->T && t < (task + 1) * INPUT_ROWS; t++) {
         int8_t *x = j->xq + (size_t)t * C;
         gpt2_quantize_row(x, j->xqs + (size_t)t * (C / GPT2_Q8_GROUP), j->inp + (size_t)t * C, C);
+        if (Q8_INT16)
+            for (int i = 0; i < C; i++) j->x16[(size_t)t * C + i] = x[i];
         if (!USE_VNNI) continue;
         int32_t *c = j->xc + (size_t)t * (C / 4);
         for (int l = 0; l < C / 4; l++) c[l] = -128 * (x[4 * l] + x[4 * l + 1] + x[4 * l + 2] + x[4 * l + 3]);
@@ -977,12 +1007,14 @@ static void quantize_task(void *ctx, int task) {
 // The int8 input in its scratch (gpt2_q8_scratch): inp (T, C) quantized to xq (T, C) with scales xqs
 // (T, C/G); then, for VNNI, *xc (T, C/4) = -128 times the sum of each 4 consecutive activations
 // (what q8_group adds by treating each weight w as the unsigned w + 128, taken back out), and *xg
-// (T, C/G) the same per group (q8_tile's). C is a multiple of GPT2_Q8_GROUP.
+// (T, C/G) the same per group (q8_tile's); or with Q8_INT16, *x16 (T, C) the int8 rows as int16. C
+// is a multiple of GPT2_Q8_GROUP.
 static void quantize_input(GPT2Pool *pool, int8_t *xq, float *xqs, const float *inp, int T, int C,
-                           const int32_t **xcp, const int32_t **xgp) {
+                           const int32_t **xcp, const int32_t **xgp, const int16_t **x16p) {
     int32_t *xc = (int32_t *)(void *)(xq + (size_t)T * C), *xg = xc + (size_t)T * (C / 4);
-    QuantizeJob j = {.xq = xq, .xqs = xqs, .xc = xc, .xg = xg, .inp = inp, .T = T, .C = C};
-    *xcp = xc, *xgp = xg;
+    int16_t *x16 = (int16_t *)(void *)(xq + (size_t)T * C);
+    QuantizeJob j = {.xq = xq, .xqs = xqs, .xc = xc, .xg = xg, .x16 = x16, .inp = inp, .T = T, .C = C};
+    *xcp = xc, *xgp = xg, *x16p = x16;
     gpt2_pool_for(pool, (T + INPUT_ROWS - 1) / INPUT_ROWS, quantize_task, &j, 4.0 * T * C);
 }
 
@@ -1023,8 +1055,9 @@ void gpt2_matmul(GPT2Pool *pool, float *out, float *inp, const GPT2Matrix *w, co
                  Epilogue epi, int8_t *xq, float *xqs) {
     const int C = w->cols, OC = w->rows;
     const int32_t *xc = NULL, *xg = NULL;
+    const int16_t *x16 = NULL;
     uint32_t *xb = NULL;
-    if (w->type == GPT2_Q8) quantize_input(pool, xq, xqs, inp, T, C, &xc, &xg);
+    if (w->type == GPT2_Q8) quantize_input(pool, xq, xqs, inp, T, C, &xc, &xg, &x16);
     if (w->type == GPT2_BF16) {
         // prefill by pairs where dpbf16ps is; C % 32 == 0 makes every slice of pairs whole 16 x 16
         // blocks for pack_panel, which never reaches its scalar tail (float loads of bf16 storage),
@@ -1039,7 +1072,7 @@ void gpt2_matmul(GPT2Pool *pool, float *out, float *inp, const GPT2Matrix *w, co
     // finishes early waits for the others, so the last ones should be short. So: three quarters of
     // the rows in two tasks per thread, the last quarter in two more (multiples of 16 rows). The
     // blocks depend only on OC and the thread count, never on which thread runs what.
-    MatmulJob j = {.out = out, .inp = inp, .xq = xq, .xqs = xqs, .xc = xc, .xg = xg, .xb = xb, .amx = amx,
+    MatmulJob j = {.out = out, .inp = inp, .xq = xq, .xqs = xqs, .xc = xc, .xg = xg, .x16 = x16, .xb = xb, .amx = amx,
                    .w = w, .bias = bias, .T = T, .C = C, .OC = OC, .epi = epi,
                    .big = PREFILL_ROWS, .split = OC, .small = PREFILL_ROWS};
     if (T == 1) {
@@ -1556,7 +1589,8 @@ void gpt2_matmul_rows(GPT2Pool *pool, float *out, float *inp, const GPT2Matrix *
                       Epilogue epi, int8_t *xq, float *xqs) {
     const int C = w->cols, OC = w->rows;
     const int32_t *xc = NULL, *xg = NULL;
-    if (w->type == GPT2_Q8) quantize_input(pool, xq, xqs, inp, B, C, &xc, &xg);
+    const int16_t *x16 = NULL;
+    if (w->type == GPT2_Q8) quantize_input(pool, xq, xqs, inp, B, C, &xc, &xg, &x16);
     if (w->type == GPT2_BF16) round_to_bf16(pool, inp, NULL, B, C);
     // Blocks of 48 output rows (a multiple of 16, so that GELU's vector and scalar parts fall where
     // they do for T = 1, and of TILE_W): many more tasks than threads, as the work is compute bound.
