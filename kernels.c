@@ -685,6 +685,20 @@ static void pack_panel(float *wt, const MatmulJob *j, int o, int n, int c0, int 
     }
 }
 
+// A panel's weights (rows of `bytes` bytes, ld apart) prefetched into L2 a few lines at a time,
+// once per tile of the panel before it: packing waited on memory for them, as each row is a short
+// stream that the hardware prefetcher barely starts.
+typedef struct {
+    const char *p;
+    size_t ld, bytes, rows, tiles, line; // line: the next to prefetch
+} Prefetch;
+static void prefetch_some(Prefetch *f) {
+    const size_t lpr = (f->bytes + 63) / 64, lines = f->rows * lpr;
+    const size_t end = f->line + (lines + f->tiles - 1) / (f->tiles ? f->tiles : 1);
+    for (; f->line < end && f->line < lines; f->line++)
+        __builtin_prefetch(f->p + f->line / lpr * f->ld + f->line % lpr * 64, 0, 2);
+}
+
 // The tiled part of a block: tokens 0..tT-1 by outputs o0..oT-1. Partial sums over each TILE_K
 // slice of the inputs (TILE_K pairs of them in the bf16 pair view) accumulate in out (OUT_ADD starts
 // from the residual already there); the bias is added after the last slice, to each tile while it
@@ -731,7 +745,15 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
             if (j->amx) tile = amx_bf16_32x64;
 #endif
             pack_panel(wt, j, o, n, c0, k);
+            // the next panel (after the slice's last, the next slice's first), prefetched while the
+            // tiles run
+            const int no = o + n < oT ? o + n : o0, nc = o + n < oT ? c0 : c0 + TILE_K;
+            const size_t esize = j->w->type == GPT2_BF16 ? 2 : 4;
+            Prefetch pf = {.p = (const char *)j->w->data + ((size_t)no * C + nc) * esize, .ld = C * esize,
+                           .bytes = nc < C ? (C - nc < TILE_K ? C - nc : TILE_K) * esize : 0,
+                           .rows = oT - no < n ? oT - no : n, .tiles = full / tt};
             for (int t = 0; t < full; t += tt) {
+                prefetch_some(&pf);
                 float *out = j->out + (size_t)t * OC + o;
                 tile(out, OC, j->inp + (size_t)t * C + c0, C, wt, n, k, load);
                 if (last) add_bias(j, out, tt, o, n);
@@ -911,7 +933,10 @@ static void q8_tiles(const MatmulJob *j, int tT, int o0, int oT) {
                 for (int g = 0; g < G; g++) // output b is lane b % Q8_L of vector b / Q8_L
                     sw[(g * 2 + b / Q8_L) * Q8_L + b % Q8_L] = f16_to_f32(j->w->scale[(size_t)(o + b) * GC + g0 + g]);
             const float *bias = j->bias && c0 + Q8_K >= C ? j->bias + o : NULL;
-            for (int t = 0; t < tT; t += Q8_T)
+            const int no = o + Q8_O < oT ? o + Q8_O : o0, nc = o + Q8_O < oT ? c0 : c0 + Q8_K;
+            Prefetch pf = {.p = (const char *)(w + (size_t)no * C + nc), .ld = C,
+                           .bytes = nc < C ? (C - nc < Q8_K ? C - nc : Q8_K) : 0, .rows = Q8_O, .tiles = tT / Q8_T};
+            for (int t = 0; t < tT; t += Q8_T, prefetch_some(&pf))
                 q8_tile(j->out + (size_t)t * OC + o, OC,
                         Q8_INT16 ? (const void *)(j->x16 + (size_t)t * C + c0) : j->xq + (size_t)t * C + c0,
                         (size_t)C * (Q8_INT16 ? 2 : 1), j->xqs + (size_t)t * GC + g0,
