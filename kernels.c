@@ -69,6 +69,7 @@ static inline __m256 load_f16x8(const uint16_t *p) {
 #endif
 
 #if USE_NEON
+#define KEEP_IN_REGISTER(v) __asm__("" : "+w"(v)) // (as the AVX2 one)
 // The NEON paths keep the AVX2 paths' lanes: each 8-float AVX2 vector is a pair of 4-float NEON
 // vectors, updated and summed in the same order, so that arm64 computes the same bits as x86.
 typedef struct { float32x4_t lo, hi; } F32x8; // lanes 0-3 and 4-7
@@ -773,10 +774,12 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
 }
 #endif
 
-// The int8 prefill tile multiplies int16 (AVX2 without VNNI): quantize_input widens its input.
+// The int8 prefill tile: on x86 with AVX2, and on arm64 with the dot product instructions. On x86
+// without VNNI it multiplies int16: quantize_input widens its input.
+#define Q8_TILES ((USE_AVX2 || USE_DOTPROD) && GPT2_Q8_GROUP == 32)
 #define Q8_INT16 (USE_AVX2 && !USE_VNNI)
 
-#if USE_AVX2 && GPT2_Q8_GROUP == 32
+#if Q8_TILES
 // int8 prefill at the hardware's int8 rate: each lane of a vector is one output, and each step adds
 // Q8_S products of int8 to it, so a group's 32 products are summed exactly in int32 and its float
 // work (one FMA with the two scales' product) is done once per group and output, not once per 4
@@ -786,10 +789,11 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
 // With VNNI a step is one dpbusd of 4 products. It multiplies unsigned by signed bytes: the weights
 // are taken as w + 128 (their sign bit flipped), and each group's sum starts from -128 times its
 // activations' sum (xg), which takes the excess back out, exactly. With AVX2 alone a step is one
-// madd of 2 products of int16 (the int8 values widened: 2 x 127 x 127 fits), plus an add.
+// madd of 2 products of int16 (the int8 values widened: 2 x 127 x 127 fits), plus an add. On arm64
+// a step is one sdot, signed by signed bytes.
 // Register tile: Q8_T tokens by Q8_O outputs, two vectors of Q8_L lanes: on 512-bit vectors
 // (AVX-512 VNNI) 4 x 32, 16 of the 32 registers; on 256-bit ones 3 x 16, 12 (and 3 more: the
-// weights and a token's inputs) of the 16.
+// weights and a token's inputs) of the 16; on NEON's 128-bit ones 3 x 8.
 // The tokens past the last whole tile (T mod Q8_T) and outputs past the last whole panel take
 // dot_q8, so an int8 prefill's last bits depend on T (float32's do not once T >= TILE_T, as
 // matmul_tiles pads its last tile). The vector macros below
@@ -811,6 +815,23 @@ typedef __m512 VF;
 #define vf_mul _mm512_mul_ps
 #define vf_fmadd _mm512_fmadd_ps
 #define vf_from_vi _mm512_cvtepi32_ps
+#elif USE_DOTPROD
+#define Q8_L 4
+#define Q8_T 3 // (as AVX2's, so that the same tokens take dot_q8 and arm64's bits are x86's)
+typedef int32x4_t VI;
+typedef float32x4_t VF;
+#define vi_set1 vdupq_n_s32
+#define vi_load(p) vld1q_s32((const int32_t *)(const void *)(p))
+#define vi_dot(s, w, x) vdotq_s32(s, vreinterpretq_s8_s32(w), vreinterpretq_s8_s32(x))
+#define Q8_S 4
+#define vf_zero() vdupq_n_f32(0.0f)
+#define vf_set1 vdupq_n_f32
+#define vf_load vld1q_f32
+#define vf_store vst1q_f32
+#define vf_add vaddq_f32
+#define vf_mul vmulq_f32
+#define vf_fmadd(a, b, c) vfmaq_f32(c, a, b)
+#define vf_from_vi vcvtq_f32_s32
 #else
 #define Q8_L 8
 #define Q8_T 3
@@ -857,7 +878,7 @@ static void q8_tile(float *out, int ldo, const void *x, size_t ldx, const float 
         // The group's exact sums, starting (with VNNI) from xg = -128 times its activations' sum,
         // which takes out the 128 added to every weight.
         VI s[Q8_T][2];
-        for (int t = 0; t < Q8_T; t++) s[t][0] = s[t][1] = vi_set1(Q8_S == 4 ? xg[(size_t)t * ldg + g] : 0);
+        for (int t = 0; t < Q8_T; t++) s[t][0] = s[t][1] = vi_set1(USE_VNNI ? xg[(size_t)t * ldg + g] : 0);
         for (int d = 0; d < Q8_STEPS; d++) {
             const uint8_t *wd = wu + (size_t)(g * Q8_STEPS + d) * Q8_STEP;
             VI w0 = vi_load(wd), w1 = vi_load(wd + Q8_STEP / 2);
@@ -905,9 +926,11 @@ static void q8_pack(uint8_t *wu, const int8_t *w, int ldw, int steps) {
     for (int b = 0; b < Q8_O; b++)
         for (int s = s0; s < steps; s++) {
             uint32_t u;
-#if Q8_S == 4
+#if USE_VNNI
             memcpy(&u, w + (size_t)b * ldw + 4 * s, 4);
             u ^= 0x80808080u;
+#elif USE_DOTPROD
+            memcpy(&u, w + (size_t)b * ldw + 4 * s, 4);
 #else
             const int8_t *p = w + (size_t)b * ldw + 2 * s;
             u = (uint16_t)(int16_t)p[0] | (uint32_t)(uint16_t)(int16_t)p[1] << 16;
@@ -978,7 +1001,7 @@ static void matmul_task(void *ctx, int i) {
     int big = i < j->n_big, rows = big ? j->big : j->small, end = big ? j->split : j->OC;
     int o0 = big ? i * j->big : j->split + (i - j->n_big) * j->small, o1 = o0 + rows < end ? o0 + rows : end;
     int t = 0;
-#if USE_AVX2 && GPT2_Q8_GROUP == 32
+#if Q8_TILES
     if (j->T >= Q8_MIN_T && j->w->type == GPT2_Q8)
         t = matmul_tiled(j, q8_tiles, Q8_T, Q8_O, o0, o1);
 #endif
