@@ -686,16 +686,16 @@ static void pack_panel(float *wt, const MatmulJob *j, int o, int n, int c0, int 
     }
 }
 
-// A panel's weights (rows of `bytes` bytes, ld apart) prefetched into L2 a few lines at a time,
-// once per tile of the panel before it: packing waited on memory for them, as each row is a short
-// stream that the hardware prefetcher barely starts.
+// The next panel's weights (rows of `bytes` bytes, ld apart) prefetched into L2, spread over the
+// tiles that run on the current one (a share at each call): packing waited on memory for them, as
+// each row is a short stream that the hardware prefetcher barely starts.
 typedef struct {
     const char *p;
     size_t ld, bytes, rows, tiles, line; // line: the next to prefetch
 } Prefetch;
 static void prefetch_some(Prefetch *f) {
-    const size_t lpr = (f->bytes + 63) / 64, lines = f->rows * lpr;
-    const size_t end = f->line + (lines + f->tiles - 1) / (f->tiles ? f->tiles : 1);
+    const size_t lpr = (f->bytes + 127) / 64, lines = f->rows * lpr; // (+1: a row need not start a line)
+    const size_t end = f->line + (f->tiles ? (lines + f->tiles - 1) / f->tiles : lines);
     for (; f->line < end && f->line < lines; f->line++)
         __builtin_prefetch(f->p + f->line / lpr * f->ld + f->line % lpr * 64, 0, 2);
 }
@@ -752,7 +752,7 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
             const size_t esize = j->w->type == GPT2_BF16 ? 2 : 4;
             Prefetch pf = {.p = (const char *)j->w->data + ((size_t)no * C + nc) * esize, .ld = C * esize,
                            .bytes = nc < C ? (C - nc < TILE_K ? C - nc : TILE_K) * esize : 0,
-                           .rows = oT - no < n ? oT - no : n, .tiles = full / tt};
+                           .rows = oT - no < TILE_WIDE * TILE_O ? oT - no : TILE_WIDE * TILE_O, .tiles = full / tt};
             for (int t = 0; t < full; t += tt) {
                 prefetch_some(&pf);
                 float *out = j->out + (size_t)t * OC + o;
@@ -777,23 +777,25 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
 // The int8 prefill tile: on x86 with AVX2, and on arm64 with the dot product instructions. On x86
 // without VNNI it multiplies int16: quantize_input widens its input.
 #define Q8_TILES ((USE_AVX2 || USE_DOTPROD) && GPT2_Q8_GROUP == 32)
-#define Q8_INT16 (USE_AVX2 && !USE_VNNI)
+#define Q8_INT16 (Q8_TILES && USE_AVX2 && !USE_VNNI)
 
 #if Q8_TILES
-// int8 prefill at the hardware's int8 rate: each lane of a vector is one output, and each step adds
-// Q8_S products of int8 to it, so a group's 32 products are summed exactly in int32 and its float
+// int8 prefill at the rate of the hardware's int8 instructions: each lane of a vector is one output,
+// and each step adds Q8_S products of int8 to it, so a group's 32 products are summed exactly in
+// int32 and its float
 // work (one FMA with the two scales' product) is done once per group and output, not once per 4
 // products as in dot_q8. The same maths as dot_q8 (the same exact group sums times the same scale
 // products), summed over the groups in order rather than in dot_q8's lanes: prefill's bits differ
-// from decode's in the last places, as float32's do (and are the same with or without VNNI).
+// from decode's in the last places, as float32's do (and are the same in every 256-bit x86 tile
+// and arm64's, whose tiles have the same tokens).
 // With VNNI a step is one dpbusd of 4 products. It multiplies unsigned by signed bytes: the weights
 // are taken as w + 128 (their sign bit flipped), and each group's sum starts from -128 times its
 // activations' sum (xg), which takes the excess back out, exactly. With AVX2 alone a step is one
-// madd of 2 products of int16 (the int8 values widened: 2 x 127 x 127 fits), plus an add. On arm64
-// a step is one sdot, signed by signed bytes.
+// madd of 2 products of int16 (the int8 values widened; its int32 pair sums are exact), plus an add.
+// On arm64 a step is one sdot, signed by signed bytes.
 // Register tile: Q8_T tokens by Q8_O outputs, two vectors of Q8_L lanes: on 512-bit vectors
-// (AVX-512 VNNI) 4 x 32, 16 of the 32 registers; on 256-bit ones 3 x 16, 12 (and 3 more: the
-// weights and a token's inputs) of the 16; on NEON's 128-bit ones 3 x 8.
+// (AVX-512 VNNI) 4 x 32, 16 of the 32 registers; on 256-bit ones 3 x 16, 12 of the 16 (beside the
+// weights, a token's inputs and, for madd, its products); on NEON's 128-bit ones 3 x 8.
 // The tokens past the last whole tile (T mod Q8_T) and outputs past the last whole panel take
 // dot_q8, so an int8 prefill's last bits depend on T (float32's do not once T >= TILE_T, as
 // matmul_tiles pads its last tile). The vector macros below
@@ -817,7 +819,8 @@ typedef __m512 VF;
 #define vf_from_vi _mm512_cvtepi32_ps
 #elif USE_DOTPROD
 #define Q8_L 4
-#define Q8_T 3 // (as AVX2's, so that the same tokens take dot_q8 and arm64's bits are x86's)
+#define Q8_T 3 // (as AVX2's: the same tokens take dot_q8, so arm64's bits are x86's where the outputs
+               // are a multiple of 16, as GPT-2's)
 typedef int32x4_t VI;
 typedef float32x4_t VF;
 #define vi_set1 vdupq_n_s32
@@ -858,6 +861,7 @@ typedef __m256 VF;
 #define Q8_O (2 * Q8_L)
 #define Q8_STEP (Q8_O * 4) // bytes of the panel per step: a 32-bit unit (Q8_S weights) per output
 #define Q8_STEPS (GPT2_Q8_GROUP / Q8_S) // steps per group
+#define Q8_XBYTES (4 / Q8_S)            // bytes of an activation in q8_tile's input: int8, or int16
 #define Q8_MIN_T 32 // fewer tokens do not pay for readying the weights
 // Inputs per panel: 768 (a panel of 24 KB with 512-bit vectors, in L1 beside the tokens' inputs)
 // rather than TILE_K's 384, whose twice as many passes over out made the matmul 9% slower. The same
@@ -867,9 +871,9 @@ typedef __m256 VF;
 
 // out (Q8_T, Q8_O) = (load ? out : 0) + the groups g < G of x (Q8_T tokens ldx bytes apart, int8,
 // or int16 with Q8_INT16; their scales xs and corrections xg ldg apart) times the panel: wu (G,
-// Q8_STEPS, 2, Q8_L, 4 bytes) the weights of step d of group g of output Q8_L z + lane (plus 128
-// with VNNI, as int16 without); sw (G, 2, Q8_L) their scales as float; then + bias (Q8_O), unless
-// NULL (after the last panel, while out is in L1).
+// Q8_STEPS, 2, Q8_L, 4 bytes) the weights of step d of group g of output Q8_L z + lane (q8_pack's);
+// sw (G, 2, Q8_L) their scales as float; then + bias (Q8_O), unless NULL (after the last panel,
+// while out is in L1).
 static void q8_tile(float *out, int ldo, const void *x, size_t ldx, const float *xs, const int32_t *xg, int ldg,
                     const uint8_t *wu, const float *sw, int G, int load, const float *bias) {
     VF f[Q8_T][2];
@@ -886,7 +890,7 @@ static void q8_tile(float *out, int ldo, const void *x, size_t ldx, const float 
             KEEP_IN_REGISTER(w1);
             for (int t = 0; t < Q8_T; t++) {
                 int32_t unit; // the token's Q8_S activations of this step, in every lane
-                memcpy(&unit, (const char *)x + t * ldx + (GPT2_Q8_GROUP * g + Q8_S * d) * (4 / Q8_S), sizeof(unit));
+                memcpy(&unit, (const char *)x + t * ldx + (GPT2_Q8_GROUP * g + Q8_S * d) * Q8_XBYTES, sizeof(unit));
                 VI xv = vi_set1(unit);
                 s[t][0] = vi_dot(s[t][0], w0, xv);
                 s[t][1] = vi_dot(s[t][1], w1, xv);
@@ -907,9 +911,9 @@ static void q8_tile(float *out, int ldo, const void *x, size_t ldx, const float 
 }
 
 // The panel's weights: rows 0..Q8_O-1 of w (ldw bytes apart), `steps` steps of Q8_S inputs, as
-// q8_tile reads them: step s of row b is 32-bit unit s Q8_O + b of wu, 4 bytes each plus 128 (the
-// sign bit flipped) with VNNI, 2 int16 without. A transpose of 32-bit units, 16 x 16 at a time in
-// registers with AVX-512.
+// q8_tile reads them: step s of row b is 32-bit unit s Q8_O + b of wu: with VNNI 4 bytes each plus
+// 128 (the sign bit flipped), on arm64 4 bytes as they are, on AVX2 alone 2 int16. A transpose of
+// 32-bit units, 16 x 16 at a time in registers with AVX-512.
 static void q8_pack(uint8_t *wu, const int8_t *w, int ldw, int steps) {
     int s0 = 0;
 #if USE_VNNI512
@@ -959,11 +963,13 @@ static void q8_tiles(const MatmulJob *j, int tT, int o0, int oT) {
             const int no = o + Q8_O < oT ? o + Q8_O : o0, nc = o + Q8_O < oT ? c0 : c0 + Q8_K;
             Prefetch pf = {.p = (const char *)(w + (size_t)no * C + nc), .ld = C,
                            .bytes = nc < C ? (C - nc < Q8_K ? C - nc : Q8_K) : 0, .rows = Q8_O, .tiles = tT / Q8_T};
-            for (int t = 0; t < tT; t += Q8_T, prefetch_some(&pf))
+            for (int t = 0; t < tT; t += Q8_T) { // (xg is read with VNNI only; x16 lies where it would be)
+                prefetch_some(&pf);
                 q8_tile(j->out + (size_t)t * OC + o, OC,
                         Q8_INT16 ? (const void *)(j->x16 + (size_t)t * C + c0) : j->xq + (size_t)t * C + c0,
-                        (size_t)C * (Q8_INT16 ? 2 : 1), j->xqs + (size_t)t * GC + g0,
+                        (size_t)C * Q8_XBYTES, j->xqs + (size_t)t * GC + g0,
                         j->xg + (size_t)t * GC + g0, GC, wu, sw, G, c0 > 0 || j->epi == OUT_ADD, bias);
+            }
         }
     }
 }
@@ -1016,8 +1022,8 @@ static void matmul_task(void *ctx, int i) {
 }
 
 // xq's layout: for int8, the int8 rows (T, C), then xc (T, C/4) and xg (T, C/G) as int32 (with
-// Q8_INT16, the rows as int16 instead); for bf16 prefill, the inputs in pairs (T, C/2) as uint32
-// (round_to_bf16).
+// Q8_INT16, in their place, x16 (T, C): the rows as int16); for bf16 prefill, the inputs in pairs
+// (T, C/2) as uint32 (round_to_bf16).
 size_t gpt2_q8_scratch(int T, int C) {
     size_t q8 = (size_t)T * C + (Q8_INT16 ? (size_t)T * C * sizeof(int16_t)
                                           : ((size_t)T * (C / 4) + (size_t)T * (C / GPT2_Q8_GROUP)) * sizeof(int32_t));
