@@ -778,6 +778,7 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
 // without VNNI it multiplies int16: quantize_input widens its input.
 #define Q8_TILES ((USE_AVX2 || USE_DOTPROD) && GPT2_Q8_GROUP == 32)
 #define Q8_INT16 (Q8_TILES && USE_AVX2 && !USE_VNNI)
+#define Q8_MIN_T 32 // fewer tokens do not pay for readying the weights
 
 #if Q8_TILES
 // int8 prefill at the rate of the hardware's int8 instructions: each lane of a vector is one output,
@@ -862,7 +863,6 @@ typedef __m256 VF;
 #define Q8_STEP (Q8_O * 4) // bytes of the panel per step: a 32-bit unit (Q8_S weights) per output
 #define Q8_STEPS (GPT2_Q8_GROUP / Q8_S) // steps per group
 #define Q8_XBYTES (4 / Q8_S)            // bytes of an activation in q8_tile's input: int8, or int16
-#define Q8_MIN_T 32 // fewer tokens do not pay for readying the weights
 // Inputs per panel: 768 (a panel of 24 KB with 512-bit vectors, in L1 beside the tokens' inputs)
 // rather than TILE_K's 384, whose twice as many passes over out made the matmul 9% slower. The same
 // for int16 weights, whose panel is twice as large (384 ran no faster), so that every tile adds the
@@ -1046,7 +1046,7 @@ static void quantize_task(void *ctx, int task) {
     for (int t = task * INPUT_ROWS; t < j->T && t < (task + 1) * INPUT_ROWS; t++) {
         int8_t *x = j->xq + (size_t)t * C;
         gpt2_quantize_row(x, j->xqs + (size_t)t * (C / GPT2_Q8_GROUP), j->inp + (size_t)t * C, C);
-        if (Q8_INT16)
+        if (Q8_INT16 && j->T >= Q8_MIN_T) // (only the tile reads them)
             for (int i = 0; i < C; i++) j->x16[(size_t)t * C + i] = x[i];
         if (!USE_VNNI) continue;
         int32_t *c = j->xc + (size_t)t * (C / 4);
