@@ -308,6 +308,35 @@ static inline __m256 gelu8(__m256 x) {
 }
 #endif
 
+#if USE_AVX512
+// exp8 and gelu8 on 16 floats, operation for operation: each lane's bits are the 256-bit ones'.
+static inline __m512 exp16(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+static inline __m512 gelu16(__m512 x) {
+    __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
+    __m512 u = _mm512_mul_ps(_mm512_set1_ps(2.0f * 0.7978845608028654f),
+                             _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), x3, x));
+    __m512 one = _mm512_set1_ps(1.0f);
+    __m512 t = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(exp16(u), one)));
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), _mm512_add_ps(t, one));
+}
+#endif
+
 #if USE_NEON
 // exp8 and gelu8 on four floats, operation for operation (maxnm returns -87 for a NaN, as max_ps).
 static inline float32x4_t exp4(float32x4_t x) {
@@ -338,6 +367,9 @@ static inline float32x4_t gelu4(float32x4_t x) {
 // gelu in place over x (n): the fc output block a matmul task just wrote, still in cache.
 static void gelu_inplace(float *x, int n) {
     int i = 0;
+#if USE_AVX512
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, gelu16(_mm512_loadu_ps(x + i)));
+#endif
 #if USE_AVX2
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, gelu8(_mm256_loadu_ps(x + i)));
 #elif USE_NEON
@@ -1267,6 +1299,13 @@ static float exp_shifted(float *s, int n, float max) {
     float sum = 0.0f;
 #if USE_AVX2
     __m256 acc = _mm256_setzero_ps(), m = _mm256_set1_ps(max);
+#if USE_AVX512 // the same sums: the 16 values' two halves added to acc one after the other
+    for (; k + 16 <= n; k += 16) {
+        __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(s + k), _mm512_set1_ps(max)));
+        _mm512_storeu_ps(s + k, e);
+        acc = _mm256_add_ps(_mm256_add_ps(acc, _mm512_castps512_ps256(e)), _mm512_extractf32x8_ps(e, 1));
+    }
+#endif
     for (; k + 8 <= n; k += 8) {
         __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(s + k), m));
         _mm256_storeu_ps(s + k, e);
@@ -1346,6 +1385,15 @@ static float scale_max(float *s, int n, float scale) {
     float max = -INFINITY;
 #if USE_AVX2
     __m256 m = _mm256_set1_ps(-INFINITY), f = _mm256_set1_ps(scale);
+#if USE_AVX512 // (the largest of the same values: the order of max does not matter)
+    __m512 m16 = _mm512_set1_ps(-INFINITY);
+    for (; k + 16 <= n; k += 16) {
+        __m512 v = _mm512_mul_ps(_mm512_loadu_ps(s + k), _mm512_set1_ps(scale));
+        _mm512_storeu_ps(s + k, v);
+        m16 = _mm512_max_ps(v, m16);
+    }
+    m = _mm256_max_ps(_mm512_castps512_ps256(m16), _mm512_extractf32x8_ps(m16, 1));
+#endif
     for (; k + 8 <= n; k += 8) {
         __m256 v = _mm256_mul_ps(_mm256_loadu_ps(s + k), f);
         _mm256_storeu_ps(s + k, v);

@@ -70,7 +70,32 @@ static float quantize_group(int8_t *q, const float *v, int half) {
 }
 
 void gpt2_quantize_row(int8_t *q, float *scale, const float *x, int n) {
-    for (int g = 0; g < n / GPT2_Q8_GROUP; g++)
+    int g = 0;
+#if USE_AVX512 && GPT2_Q8_GROUP == 32
+    // quantize_group's maths 16 groups at a time, so that each of its two divisions is one vector
+    // division for all 16 rather than 16 scalar ones in a row (the same values: IEEE division)
+    for (const int G = n / GPT2_Q8_GROUP; g < G; g += 16) {
+        const int m = G - g < 16 ? G - g : 16;
+        _Alignas(64) float amax[16] = {0}, inv[16];
+        for (int i = 0; i < m; i++) {
+            const float *v = x + (size_t)(g + i) * 32;
+            amax[i] = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(v)),
+                                                         _mm512_abs_ps(_mm512_loadu_ps(v + 16))));
+        }
+        const __m512 s = _mm512_div_ps(_mm512_load_ps(amax), _mm512_set1_ps(127.0f));
+        _mm512_mask_storeu_ps(scale + g, (__mmask16)((1u << m) - 1), s);
+        _mm512_store_ps(inv, _mm512_maskz_div_ps(_mm512_cmp_ps_mask(s, _mm512_setzero_ps(), _CMP_GT_OQ),
+                                                 _mm512_set1_ps(1.0f), s));
+        const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
+        for (int i = 0; i < m; i++)
+            for (int h = 0; h < 32; h += 16) { // to nearest, ties even; in range after the clamp
+                const size_t k = (size_t)(g + i) * 32 + h;
+                __m512 y = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(x + k), _mm512_set1_ps(inv[i])), lo), hi);
+                _mm_storeu_si128((__m128i *)(void *)(q + k), _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(y)));
+            }
+    }
+#endif
+    for (; g < n / GPT2_Q8_GROUP; g++)
         scale[g] = quantize_group(q + (size_t)g * GPT2_Q8_GROUP, x + (size_t)g * GPT2_Q8_GROUP, 0);
 }
 
