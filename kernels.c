@@ -445,9 +445,11 @@ static float matmul_one(const MatmulJob *j, int t, int o) {
 
 #if USE_AVX2
 
-// out (TILE_T, TILE_O) = (load ? out : 0) + x (TILE_T, k) . wt (k, TILE_O); the rows of out, x and
-// wt are ldo, ldx and ldw floats apart.
-static void tile_6x16(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k, int load) {
+// out (TILE_T, TILE_O) = (load ? out : 0) + x (TILE_T, k) . wt (k, TILE_O), then + bias (TILE_O)
+// unless NULL, before the store (the last slice's: out is not read again for it); the rows of out,
+// x and wt are ldo, ldx and ldw floats apart.
+static void tile_6x16(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k, int load,
+                      const float *bias) {
     // Twelve named accumulators, not an array: GCC keeps these in registers, an array it spills.
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
@@ -475,6 +477,10 @@ static void tile_6x16(float *out, int ldo, const float *x, int ldx, const float 
             acc[a][0] = _mm256_add_ps(acc[a][0], _mm256_loadu_ps(o));
             acc[a][1] = _mm256_add_ps(acc[a][1], _mm256_loadu_ps(o + 8));
         }
+        if (bias) {
+            acc[a][0] = _mm256_add_ps(acc[a][0], _mm256_loadu_ps(bias));
+            acc[a][1] = _mm256_add_ps(acc[a][1], _mm256_loadu_ps(bias + 8));
+        }
         _mm256_storeu_ps(o, acc[a][0]);
         _mm256_storeu_ps(o + 8, acc[a][1]);
     }
@@ -490,14 +496,15 @@ static inline __attribute__((always_inline)) __m512 madd16(__m512 c, __m512 b, _
     return _mm512_fmadd_ps(b, w, c);
 }
 
-// out (TILE_T, 64) = (load ? out : 0) + x (TILE_T, k) . wt (k, 64): tile_6x16's loop with four
+// out (TILE_T, 64) = (load ? out : 0) + x (TILE_T, k) . wt (k, 64), then + bias: tile_6x16's loop with four
 // 16-lane strips of outputs at once, so that each step's 6 broadcasts and 4 loads feed 24 FMAs. Each
 // output is the same chain of FMAs, so the same bits. With pairs, x and wt hold a pair of bf16
 // where they hold one float32 otherwise (x (TILE_T, k pairs), wt (k pairs, 64)): the products of
 // two bf16 are exact in float32, and only the order of the sums differs from the float32 tile's
 // (and dpbf16ps flushes denormals, below 1e-38, to zero).
 static inline __attribute__((always_inline)) void tile_6x64_of(float *out, int ldo, const float *x, int ldx,
-                                                               const float *wt, int ldw, int k, int load, int pairs) {
+                                                               const float *wt, int ldw, int k, int load,
+                                                               const float *bias, int pairs) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
     __m512 c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
     __m512 c40 = c00, c41 = c00, c42 = c00, c43 = c00, c50 = c00, c51 = c00, c52 = c00, c53 = c00;
@@ -529,16 +536,18 @@ static inline __attribute__((always_inline)) void tile_6x64_of(float *out, int l
     for (int a = 0; a < TILE_T; a++)
         for (int b = 0; b < 4; b++) {
             float *o = out + (size_t)a * ldo + 16 * b;
-            _mm512_storeu_ps(o, load ? _mm512_add_ps(acc[a][b], _mm512_loadu_ps(o)) : acc[a][b]);
+            __m512 v = load ? _mm512_add_ps(acc[a][b], _mm512_loadu_ps(o)) : acc[a][b];
+            _mm512_storeu_ps(o, bias ? _mm512_add_ps(v, _mm512_loadu_ps(bias + 16 * b)) : v);
         }
 }
-static void tile_6x64(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k, int load) {
-    tile_6x64_of(out, ldo, x, ldx, wt, ldw, k, load, 0);
+static void tile_6x64(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k, int load,
+                      const float *bias) {
+    tile_6x64_of(out, ldo, x, ldx, wt, ldw, k, load, bias, 0);
 }
 #if USE_BF16DP
 static void tile_bf16_6x64(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k,
-                           int load) {
-    tile_6x64_of(out, ldo, x, ldx, wt, ldw, k, load, 1);
+                           int load, const float *bias) {
+    tile_6x64_of(out, ldo, x, ldx, wt, ldw, k, load, bias, 1);
 }
 #endif
 #if USE_AMX
@@ -560,13 +569,15 @@ static void amx_begin(void) {
     _tile_loadconfig(&c);
 }
 
-// out (AMX_T, 64) = (load ? out : 0) + x (AMX_T, k pairs) . wt (k pairs, 64), k a multiple of 16, in
+// out (AMX_T, 64) = (load ? out : 0) + x (AMX_T, k pairs) . wt (k pairs, 64) (+ bias after the
+// tile stores, unless NULL), k a multiple of 16, in
 // two halves of 32 outputs: tile_bf16_6x64's products, summed in the order tdpbf16ps takes them (so
 // the last bits can differ from the other tile's; every thread count gives the same). For each 16
 // pairs, tdpbf16ps adds to each of the four accumulators (two blocks of 16 tokens by two of 16
 // outputs) the 16 x 16 x 32 products of a block of x and a block of wt, in the layouts they already
 // have: a tile row is 16 pairs, 64 bytes, of one token (x) or one input pair's 16 outputs (wt).
-static void amx_bf16_32x64(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k, int load) {
+static void amx_bf16_32x64(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k, int load,
+                           const float *bias) {
     // The compiler does not see the tile instructions' loads and stores: memory is in place before
     // them and read again after.
     __asm__ volatile("" ::: "memory");
@@ -600,16 +611,18 @@ static void amx_bf16_32x64(float *out, int ldo, const float *x, int ldx, const f
         _tile_stored(3, o1 + 16, so);
     }
     __asm__ volatile("" ::: "memory");
+    for (int t = 0; bias && t < AMX_T; t++)
+        for (int i = 0; i < 64; i++) out[(size_t)t * ldo + i] += bias[i];
 }
 #endif
 #endif
 #elif USE_NEON
-// Half the tile, out (TILE_T, 8) = (load ? out : 0) + x (TILE_T, k) . wt (k, 8), in 12 accumulators
+// Half the tile, out (TILE_T, 8) = (load ? out : 0) + x (TILE_T, k) . wt (k, 8) (+ bias), in 12 accumulators
 // of four. Each token's inputs are loaded four at a time and applied from their lanes (fmla by
 // element); 24 accumulators for the whole tile would leave too few of the 32 registers for that.
 // Each output is the AVX2 tile's chain of fused multiply-adds, in the same order.
 static inline void tile_6x8(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k,
-                            int load) {
+                            int load, const float *bias) {
     float32x4_t c00 = vdupq_n_f32(0.0f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     float32x4_t c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     const float *x0 = x, *x1 = x + ldx, *x2 = x1 + ldx, *x3 = x2 + ldx, *x4 = x3 + ldx, *x5 = x4 + ldx;
@@ -650,25 +663,20 @@ static inline void tile_6x8(float *out, int ldo, const float *x, int ldx, const 
     for (int a = 0; a < TILE_T; a++)
         for (int b = 0; b < 2; b++) {
             float *o = out + (size_t)a * ldo + 4 * b;
-            vst1q_f32(o, load ? vaddq_f32(acc[a][b], vld1q_f32(o)) : acc[a][b]);
+            float32x4_t v = load ? vaddq_f32(acc[a][b], vld1q_f32(o)) : acc[a][b];
+            vst1q_f32(o, bias ? vaddq_f32(v, vld1q_f32(bias + 4 * b)) : v);
         }
 }
 
 // The tile as two halves of 8 outputs, each pass over the inputs reading the (L1) panel's half.
-static void tile_6x16(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k, int load) {
-    tile_6x8(out, ldo, x, ldx, wt, ldw, k, load);
-    tile_6x8(out + 8, ldo, x, ldx, wt + 8, ldw, k, load);
+static void tile_6x16(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k, int load,
+                      const float *bias) {
+    tile_6x8(out, ldo, x, ldx, wt, ldw, k, load, bias);
+    tile_6x8(out + 8, ldo, x, ldx, wt + 8, ldw, k, load, bias ? bias + 8 : NULL);
 }
 #endif
 
 #if USE_TILES
-// The bias of outputs o..o+n-1, added to rows 0..rows-1 of out (its rows j->OC apart) after their
-// partial sums.
-static void add_bias(const MatmulJob *j, float *out, int rows, int o, int n) {
-    if (j->bias)
-        for (int t = 0; t < rows; t++)
-            for (int i = 0; i < n; i++) out[(size_t)t * j->OC + i] += j->bias[o + i];
-}
 
 #if USE_AVX512
 // Rows p = 0..15 of out (ldo apart) = lane p of r[0..15]: a 16 x 16 transpose in registers, in
@@ -734,9 +742,8 @@ static void prefetch_some(Prefetch *f) {
 
 // The tiled part of a block: tokens 0..tT-1 by outputs o0..oT-1. Partial sums over each TILE_K
 // slice of the inputs (TILE_K pairs of them in the bf16 pair view) accumulate in out (OUT_ADD starts
-// from the residual already there); the bias is added after the last slice, to each tile while it
-// is in L1. The last tT % tt tokens run as one more tile, padded (tt: TILE_T tokens, or AMX_T for
-// the AMX tile).
+// from the residual already there); the last slice's tiles add the bias before they store. The last
+// tT % tt tokens run as one more tile, padded (tt: TILE_T tokens, or AMX_T for the AMX tile).
 static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
 #if USE_BF16DP
     // bf16 inputs in pairs (xb): the matrix read as (OC, C/2) pairs and xb as (T, C/2), each pair
@@ -766,7 +773,7 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
         for (int t = 0; t < rest; t++) memcpy(xpad + t * k, j->inp + (size_t)(full + t) * C + c0, k * sizeof(float));
         for (int o = o0, n; o < oT; o += n) {
             // 64 outputs at once with AVX-512 where they fit, else 16
-            void (*tile)(float *, int, const float *, int, const float *, int, int, int) = tile_6x16;
+            void (*tile)(float *, int, const float *, int, const float *, int, int, int, const float *) = tile_6x16;
             n = TILE_O;
 #if USE_AVX512
             if (oT - o >= TILE_WIDE * TILE_O) tile = tile_6x64, n = TILE_WIDE * TILE_O;
@@ -778,6 +785,7 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
             if (j->amx) tile = amx_bf16_32x64;
 #endif
             pack_panel(wt, j, o, n, c0, k);
+            const float *bias = last && j->bias ? j->bias + o : NULL;
             // the next panel (after the slice's last, the next slice's first), prefetched while the
             // tiles run
             const int no = o + n < oT ? o + n : o0, nc = o + n < oT ? c0 : c0 + TILE_K;
@@ -788,16 +796,14 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
             for (int t = 0; t < full; t += tt) {
                 prefetch_some(&pf);
                 float *out = j->out + (size_t)t * OC + o;
-                tile(out, OC, j->inp + (size_t)t * C + c0, C, wt, n, k, load);
-                if (last) add_bias(j, out, tt, o, n);
+                tile(out, OC, j->inp + (size_t)t * C + c0, C, wt, n, k, load, bias);
             }
             if (rest == 0) continue;
             // the last tokens as a whole tile through opad, padded with rows whose sums are dropped
             float *out = j->out + (size_t)full * OC + o;
             for (int t = 0; t < rest && load; t++) memcpy(opad + t * n, out + (size_t)t * OC, n * sizeof(float));
-            tile(opad, n, xpad, k, wt, n, k, load);
+            tile(opad, n, xpad, k, wt, n, k, load, bias);
             for (int t = 0; t < rest; t++) memcpy(out + (size_t)t * OC, opad + t * n, n * sizeof(float));
-            if (last) add_bias(j, out, rest, o, n);
         }
     }
 #if USE_AMX
@@ -1429,7 +1435,7 @@ static void attention_tile(const AttentionJob *j, int h, int t0, float *s, int l
     float inv[TILE_T];
     // scores (6, n) = q (6, hs) . k^T, KEY_TILE keys at a time
     for (int k0 = 0; k0 < n; k0 += KEY_TILE)
-        KEY_TILE_FN(s + k0, ld, j->q + (size_t)t0 * j->ldq + h * hs, j->ldq, kt + (size_t)k0 * hs, KEY_TILE, hs, 0);
+        KEY_TILE_FN(s + k0, ld, j->q + (size_t)t0 * j->ldq + h * hs, j->ldq, kt + (size_t)k0 * hs, KEY_TILE, hs, 0, NULL);
     // causal softmax per query; the masked keys get weight 0 for the product below
     for (int a = 0; a < TILE_T; a++) {
         float *row = s + (size_t)a * ld;
@@ -1442,9 +1448,9 @@ static void attention_tile(const AttentionJob *j, int h, int t0, float *s, int l
     const float *v = j->vcache + (size_t)h * j->maxT * hs;
     int i0 = 0;
 #if USE_AVX512
-    for (; i0 + TILE_WIDE * TILE_O <= hs; i0 += TILE_WIDE * TILE_O) tile_6x64(o + i0, C, s, ld, v + i0, hs, n, 0);
+    for (; i0 + TILE_WIDE * TILE_O <= hs; i0 += TILE_WIDE * TILE_O) tile_6x64(o + i0, C, s, ld, v + i0, hs, n, 0, NULL);
 #endif
-    for (; i0 < hs; i0 += TILE_O) tile_6x16(o + i0, C, s, ld, v + i0, hs, n, 0);
+    for (; i0 < hs; i0 += TILE_O) tile_6x16(o + i0, C, s, ld, v + i0, hs, n, 0, NULL);
     for (int a = 0; a < TILE_T; a++)
         for (int i = 0; i < hs; i++) o[(size_t)a * C + i] *= inv[a];
 }
