@@ -445,9 +445,8 @@ static float matmul_one(const MatmulJob *j, int t, int o) {
 
 #if USE_AVX2
 
-// out (TILE_T, TILE_O) = (load ? out : 0) + x (TILE_T, k) . wt (k, TILE_O), then + bias (TILE_O)
-// unless NULL, before the store (the last slice's: out is not read again for it); the rows of out,
-// x and wt are ldo, ldx and ldw floats apart.
+// out (TILE_T, TILE_O) = (load ? out : 0) + x (TILE_T, k) . wt (k, TILE_O) + bias (TILE_O, unless
+// NULL), added before the store; the rows of out, x and wt are ldo, ldx and ldw floats apart.
 static void tile_6x16(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k, int load,
                       const float *bias) {
     // Twelve named accumulators, not an array: GCC keeps these in registers, an array it spills.
@@ -496,12 +495,12 @@ static inline __attribute__((always_inline)) __m512 madd16(__m512 c, __m512 b, _
     return _mm512_fmadd_ps(b, w, c);
 }
 
-// out (TILE_T, 64) = (load ? out : 0) + x (TILE_T, k) . wt (k, 64), then + bias: tile_6x16's loop with four
-// 16-lane strips of outputs at once, so that each step's 6 broadcasts and 4 loads feed 24 FMAs. Each
-// output is the same chain of FMAs, so the same bits. With pairs, x and wt hold a pair of bf16
-// where they hold one float32 otherwise (x (TILE_T, k pairs), wt (k pairs, 64)): the products of
-// two bf16 are exact in float32, and only the order of the sums differs from the float32 tile's
-// (and dpbf16ps flushes denormals, below 1e-38, to zero).
+// out (TILE_T, 64) = (load ? out : 0) + x (TILE_T, k) . wt (k, 64) + bias: tile_6x16's loop with
+// four 16-lane strips of outputs at once, so that each step's 6 broadcasts and 4 loads feed 24
+// FMAs. Each output is the same chain of FMAs, so the same bits. With pairs, x and wt hold a pair
+// of bf16 where they hold one float32 otherwise (x (TILE_T, k pairs), wt (k pairs, 64)): the
+// products of two bf16 are exact in float32, and only the order of the sums differs from the
+// float32 tile's (and dpbf16ps flushes denormals, below 1e-38, to zero).
 static inline __attribute__((always_inline)) void tile_6x64_of(float *out, int ldo, const float *x, int ldx,
                                                                const float *wt, int ldw, int k, int load,
                                                                const float *bias, int pairs) {
@@ -569,13 +568,13 @@ static void amx_begin(void) {
     _tile_loadconfig(&c);
 }
 
-// out (AMX_T, 64) = (load ? out : 0) + x (AMX_T, k pairs) . wt (k pairs, 64) (+ bias after the
-// tile stores, unless NULL), k a multiple of 16, in
-// two halves of 32 outputs: tile_bf16_6x64's products, summed in the order tdpbf16ps takes them (so
-// the last bits can differ from the other tile's; every thread count gives the same). For each 16
-// pairs, tdpbf16ps adds to each of the four accumulators (two blocks of 16 tokens by two of 16
-// outputs) the 16 x 16 x 32 products of a block of x and a block of wt, in the layouts they already
-// have: a tile row is 16 pairs, 64 bytes, of one token (x) or one input pair's 16 outputs (wt).
+// out (AMX_T, 64) = (load ? out : 0) + x (AMX_T, k pairs) . wt (k pairs, 64) + bias (added after
+// the tile stores, unless NULL), k a multiple of 16, in two halves of 32 outputs: tile_bf16_6x64's
+// products, summed in the order tdpbf16ps takes them (so the last bits can differ from the other
+// tile's; every thread count gives the same). For each 16 pairs, tdpbf16ps adds to each of the four
+// accumulators (two blocks of 16 tokens by two of 16 outputs) the 16 x 16 x 32 products of a block
+// of x and a block of wt, in the layouts they already have: a tile row is 16 pairs, 64 bytes, of
+// one token (x) or one input pair's 16 outputs (wt).
 static void amx_bf16_32x64(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k, int load,
                            const float *bias) {
     // The compiler does not see the tile instructions' loads and stores: memory is in place before
@@ -617,8 +616,8 @@ static void amx_bf16_32x64(float *out, int ldo, const float *x, int ldx, const f
 #endif
 #endif
 #elif USE_NEON
-// Half the tile, out (TILE_T, 8) = (load ? out : 0) + x (TILE_T, k) . wt (k, 8) (+ bias), in 12 accumulators
-// of four. Each token's inputs are loaded four at a time and applied from their lanes (fmla by
+// Half the tile, out (TILE_T, 8) = (load ? out : 0) + x (TILE_T, k) . wt (k, 8) + bias, in 12
+// accumulators of four. Each token's inputs are loaded four at a time and applied from their lanes (fmla by
 // element); 24 accumulators for the whole tile would leave too few of the 32 registers for that.
 // Each output is the AVX2 tile's chain of fused multiply-adds, in the same order.
 static inline void tile_6x8(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k,
@@ -677,7 +676,6 @@ static void tile_6x16(float *out, int ldo, const float *x, int ldx, const float 
 #endif
 
 #if USE_TILES
-
 #if USE_AVX512
 // Rows p = 0..15 of out (ldo apart) = lane p of r[0..15]: a 16 x 16 transpose in registers, in
 // three rounds of shuffles (pairs of rows, then fours within 128-bit lanes, then the lanes).
@@ -1435,7 +1433,8 @@ static void attention_tile(const AttentionJob *j, int h, int t0, float *s, int l
     float inv[TILE_T];
     // scores (6, n) = q (6, hs) . k^T, KEY_TILE keys at a time
     for (int k0 = 0; k0 < n; k0 += KEY_TILE)
-        KEY_TILE_FN(s + k0, ld, j->q + (size_t)t0 * j->ldq + h * hs, j->ldq, kt + (size_t)k0 * hs, KEY_TILE, hs, 0, NULL);
+        KEY_TILE_FN(s + k0, ld, j->q + (size_t)t0 * j->ldq + h * hs, j->ldq, kt + (size_t)k0 * hs, KEY_TILE, hs, 0,
+                    NULL);
     // causal softmax per query; the masked keys get weight 0 for the product below
     for (int a = 0; a < TILE_T; a++) {
         float *row = s + (size_t)a * ld;

@@ -90,7 +90,8 @@ void gpt2_quantize_row(int8_t *q, float *scale, const float *x, int n) {
         for (int i = 0; i < m; i++)
             for (int h = 0; h < 32; h += 16) { // to nearest, ties even; in range after the clamp
                 const size_t k = (size_t)(g + i) * 32 + h;
-                __m512 y = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(x + k), _mm512_set1_ps(inv[i])), lo), hi);
+                __m512 y = _mm512_mul_ps(_mm512_loadu_ps(x + k), _mm512_set1_ps(inv[i]));
+                y = _mm512_min_ps(_mm512_max_ps(y, lo), hi);
                 _mm_storeu_si128((__m128i *)(void *)(q + k), _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(y)));
             }
     }
