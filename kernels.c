@@ -1458,16 +1458,20 @@ static void attention_tile(const AttentionJob *j, int h, int t0, float *s, int l
 // KEY_TILE), zeros past n. Packed once per head, used by every query tile.
 static void pack_keys(float *kt, const AttentionJob *j, int h, int n) {
     const int hs = j->C / j->NH;
-    for (int k0 = 0; k0 < n; k0 += KEY_TILE)
-        for (int b = 0; b < KEY_TILE; b++) {
-            float *dst = kt + (size_t)k0 * hs + b;
-            if (k0 + b >= n) {
-                for (int p = 0; p < hs; p++) dst[p * KEY_TILE] = 0.0f;
-                continue;
-            }
-            const float *key = j->kcache + ((size_t)h * j->maxT + k0 + b) * hs;
-            for (int p = 0; p < hs; p++) dst[p * KEY_TILE] = key[p];
+    const float *keys = j->kcache + (size_t)h * j->maxT * hs;
+    int k = 0;
+#if USE_AVX512 // 16 keys by 16 channels at a time through registers (transpose16), as pack_panel
+    for (; k + 16 <= n; k += 16)
+        for (int p = 0; p < hs; p += 16) {
+            __m512 r[16];
+            for (int b = 0; b < 16; b++) r[b] = _mm512_loadu_ps(keys + (size_t)(k + b) * hs + p);
+            transpose16(kt + (size_t)(k / KEY_TILE * KEY_TILE) * hs + (size_t)p * KEY_TILE + k % KEY_TILE, KEY_TILE, r);
         }
+#endif
+    for (; k < (n + KEY_TILE - 1) / KEY_TILE * KEY_TILE; k++) { // (zeros past n)
+        float *dst = kt + (size_t)(k / KEY_TILE * KEY_TILE) * hs + k % KEY_TILE;
+        for (int p = 0; p < hs; p++) dst[p * KEY_TILE] = k < n ? keys[(size_t)k * hs + p] : 0.0f;
+    }
 }
 #endif
 
