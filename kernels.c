@@ -495,12 +495,12 @@ static inline __attribute__((always_inline)) __m512 madd16(__m512 c, __m512 b, _
     return _mm512_fmadd_ps(b, w, c);
 }
 
-// out (TILE_T, 64) = (load ? out : 0) + x (TILE_T, k) . wt (k, 64) + bias: tile_6x16's loop with
-// four 16-lane strips of outputs at once, so that each step's 6 broadcasts and 4 loads feed 24
-// FMAs. Each output is the same chain of FMAs, so the same bits. With pairs, x and wt hold a pair
-// of bf16 where they hold one float32 otherwise (x (TILE_T, k pairs), wt (k pairs, 64)): the
-// products of two bf16 are exact in float32, and only the order of the sums differs from the
-// float32 tile's (and dpbf16ps flushes denormals, below 1e-38, to zero).
+// out (TILE_T, 64) = (load ? out : 0) + x (TILE_T, k) . wt (k, 64) + bias (unless NULL):
+// tile_6x16's loop with four 16-lane strips of outputs at once, so that each step's 6 broadcasts
+// and 4 loads feed 24 FMAs. Each output is the same chain of FMAs, so the same bits. With pairs, x
+// and wt hold a pair of bf16 where they hold one float32 otherwise (x (TILE_T, k pairs), wt (k
+// pairs, 64)): the products of two bf16 are exact in float32, and only the order of the sums
+// differs from the float32 tile's (and dpbf16ps flushes denormals, below 1e-38, to zero).
 static inline __attribute__((always_inline)) void tile_6x64_of(float *out, int ldo, const float *x, int ldx,
                                                                const float *wt, int ldw, int k, int load,
                                                                const float *bias, int pairs) {
@@ -616,10 +616,11 @@ static void amx_bf16_32x64(float *out, int ldo, const float *x, int ldx, const f
 #endif
 #endif
 #elif USE_NEON
-// Half the tile, out (TILE_T, 8) = (load ? out : 0) + x (TILE_T, k) . wt (k, 8) + bias, in 12
-// accumulators of four. Each token's inputs are loaded four at a time and applied from their lanes (fmla by
-// element); 24 accumulators for the whole tile would leave too few of the 32 registers for that.
-// Each output is the AVX2 tile's chain of fused multiply-adds, in the same order.
+// Half the tile, out (TILE_T, 8) = (load ? out : 0) + x (TILE_T, k) . wt (k, 8) + bias (unless
+// NULL), in 12 accumulators of four. Each token's inputs are loaded four at a time and applied from
+// their lanes (fmla by element); 24 accumulators for the whole tile would leave too few of the 32
+// registers for that. Each output is the AVX2 tile's chain of fused multiply-adds, in the same
+// order.
 static inline void tile_6x8(float *out, int ldo, const float *x, int ldx, const float *wt, int ldw, int k,
                             int load, const float *bias) {
     float32x4_t c00 = vdupq_n_f32(0.0f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
@@ -762,7 +763,7 @@ static void matmul_tiles(const MatmulJob *j, int tT, int o0, int oT) {
     // on cache lines: a vector or a tile row that straddles two lines costs two loads
     _Alignas(64) float wt[TILE_K * TILE_O * TILE_WIDE];
     _Alignas(64) float xpad[TILE_T_MAX * TILE_K], opad[TILE_T_MAX * TILE_O * TILE_WIDE]; // the last rest < tt
-    if (rest) { // padding rows of zeros, never NaNs or denormals left in the stack (later, finite inputs)
+    if (rest) { // padding rows start as zeros, never NaNs left in the stack (they then hold only finite sums, dropped)
         memset(xpad, 0, (size_t)tt * TILE_K * sizeof(float));
         memset(opad, 0, (size_t)tt * TILE_O * TILE_WIDE * sizeof(float));
     }
@@ -1304,8 +1305,9 @@ static float exp_shifted(float *s, int n, float max) {
 #if USE_AVX2
     __m256 acc = _mm256_setzero_ps(), m = _mm256_set1_ps(max);
 #if USE_AVX512 // the same sums: the 16 values' two halves added to acc one after the other
+    const __m512 m16 = _mm512_set1_ps(max);
     for (; k + 16 <= n; k += 16) {
-        __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(s + k), _mm512_set1_ps(max)));
+        __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(s + k), m16));
         _mm512_storeu_ps(s + k, e);
         acc = _mm256_add_ps(_mm256_add_ps(acc, _mm512_castps512_ps256(e)), _mm512_extractf32x8_ps(e, 1));
     }
@@ -1389,10 +1391,10 @@ static float scale_max(float *s, int n, float scale) {
     float max = -INFINITY;
 #if USE_AVX2
     __m256 m = _mm256_set1_ps(-INFINITY), f = _mm256_set1_ps(scale);
-#if USE_AVX512 // (the largest of the same values: the order of max does not matter)
-    __m512 m16 = _mm512_set1_ps(-INFINITY);
+#if USE_AVX512 // the largest of the same values (a zero max's sign can differ: exp_shifted's s - max does not)
+    __m512 m16 = _mm512_set1_ps(-INFINITY), f16 = _mm512_set1_ps(scale);
     for (; k + 16 <= n; k += 16) {
-        __m512 v = _mm512_mul_ps(_mm512_loadu_ps(s + k), _mm512_set1_ps(scale));
+        __m512 v = _mm512_mul_ps(_mm512_loadu_ps(s + k), f16);
         _mm512_storeu_ps(s + k, v);
         m16 = _mm512_max_ps(v, m16);
     }

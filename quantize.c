@@ -73,8 +73,10 @@ void gpt2_quantize_row(int8_t *q, float *scale, const float *x, int n) {
     int g = 0;
 #if USE_AVX512 && GPT2_Q8_GROUP == 32
     // quantize_group's maths 16 groups at a time, so that each of its two divisions is one vector
-    // division for all 16 rather than 16 scalar ones in a row (the same values: IEEE division)
-    for (const int G = n / GPT2_Q8_GROUP; g < G; g += 16) {
+    // division for all 16 rather than 16 scalar ones in a row (the same values: IEEE division); the
+    // last batch takes the rest, so the loop below runs only without AVX-512
+    const int G = n / GPT2_Q8_GROUP;
+    for (; g < G; g += 16) {
         const int m = G - g < 16 ? G - g : 16;
         _Alignas(64) float amax[16] = {0}, inv[16];
         for (int i = 0; i < m; i++) {
