@@ -19,6 +19,14 @@
 // when tuning for Zen 4: one load per FMA where one per vector does, and load-bound tiles).
 #define KEEP_IN_REGISTER(v) __asm__("" : "+v"(v))
 
+// The 8-lane vector of the AVX2 paths under the names the NEON paths use (below), so that dot8 is
+// written once for both, and dot4 in the same words.
+typedef __m256 F32x8;
+static inline F32x8 zero8(void) { return _mm256_setzero_ps(); }
+static inline F32x8 load8(const float *p) { return _mm256_loadu_ps(p); }
+static inline F32x8 add8(F32x8 a, F32x8 b) { return _mm256_add_ps(a, b); }
+static inline F32x8 fma8(F32x8 acc, F32x8 a, F32x8 b) { return _mm256_fmadd_ps(a, b, acc); }
+
 static inline float hsum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -105,71 +113,41 @@ static inline F32x8 load_bf16x8(const uint16_t *p) {
 static float dot_f32(const float *w, const float *x, int n) { return dot16(w, 0, x, n); }
 static float dot_bf16(const uint16_t *w, const float *x, int n) { return dot16(w, 1, x, n); }
 #else
-static float dot_f32(const float *w, const float *x, int n) {
+// w[i] and w[i..i+8) as float32 (w is uint16_t when bf16, which widens exactly).
+static inline float wload1(const void *w, int bf16, size_t i) {
+    return bf16 ? bf16_to_f32(((const uint16_t *)w)[i]) : ((const float *)w)[i];
+}
+#if USE_AVX2 || USE_NEON
+static inline F32x8 wload8(const void *w, int bf16, size_t i) {
+    return bf16 ? load_bf16x8((const uint16_t *)w + i) : load8((const float *)w + i);
+}
+#endif
+// Accumulator q sums the products 32m + 8q..+7 of every 32; the last whole 8s go to the first, the
+// rest is added one by one after the horizontal sum.
+static inline __attribute__((always_inline)) float dot8(const void *w, int bf16, const float *x, int n) {
     int i = 0;
     float sum = 0.0f;
-#if USE_AVX2
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (; i + 32 <= n; i += 32) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 24), _mm256_loadu_ps(x + i + 24), a3);
-    }
-    for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
-    sum = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-#elif USE_NEON
+#if USE_AVX2 || USE_NEON
     F32x8 a0 = zero8(), a1 = a0, a2 = a0, a3 = a0;
     for (; i + 32 <= n; i += 32) {
-        a0 = fma8(a0, load8(w + i), load8(x + i));
-        a1 = fma8(a1, load8(w + i + 8), load8(x + i + 8));
-        a2 = fma8(a2, load8(w + i + 16), load8(x + i + 16));
-        a3 = fma8(a3, load8(w + i + 24), load8(x + i + 24));
+        a0 = fma8(a0, wload8(w, bf16, i), load8(x + i));
+        a1 = fma8(a1, wload8(w, bf16, i + 8), load8(x + i + 8));
+        a2 = fma8(a2, wload8(w, bf16, i + 16), load8(x + i + 16));
+        a3 = fma8(a3, wload8(w, bf16, i + 24), load8(x + i + 24));
     }
-    for (; i + 8 <= n; i += 8) a0 = fma8(a0, load8(w + i), load8(x + i));
+    for (; i + 8 <= n; i += 8) a0 = fma8(a0, wload8(w, bf16, i), load8(x + i));
     sum = hsum8(add8(add8(a0, a1), add8(a2, a3)));
 #else
     float s[4] = {0};
     for (; i + 4 <= n; i += 4)
-        for (int j = 0; j < 4; j++) s[j] += w[i + j] * x[i + j];
+        for (int j = 0; j < 4; j++) s[j] += wload1(w, bf16, i + j) * x[i + j];
     sum = (s[0] + s[1]) + (s[2] + s[3]);
 #endif
-    for (; i < n; i++) sum += w[i] * x[i];
+    for (; i < n; i++) sum += wload1(w, bf16, i) * x[i];
     return sum;
 }
-
-static float dot_bf16(const uint16_t *w, const float *x, int n) {
-    int i = 0;
-    float sum = 0.0f;
-#if USE_AVX2
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (; i + 32 <= n; i += 32) {
-        a0 = _mm256_fmadd_ps(load_bf16x8(w + i), _mm256_loadu_ps(x + i), a0);
-        a1 = _mm256_fmadd_ps(load_bf16x8(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
-        a2 = _mm256_fmadd_ps(load_bf16x8(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
-        a3 = _mm256_fmadd_ps(load_bf16x8(w + i + 24), _mm256_loadu_ps(x + i + 24), a3);
-    }
-    for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(load_bf16x8(w + i), _mm256_loadu_ps(x + i), a0);
-    sum = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-#elif USE_NEON
-    F32x8 a0 = zero8(), a1 = a0, a2 = a0, a3 = a0;
-    for (; i + 32 <= n; i += 32) {
-        a0 = fma8(a0, load_bf16x8(w + i), load8(x + i));
-        a1 = fma8(a1, load_bf16x8(w + i + 8), load8(x + i + 8));
-        a2 = fma8(a2, load_bf16x8(w + i + 16), load8(x + i + 16));
-        a3 = fma8(a3, load_bf16x8(w + i + 24), load8(x + i + 24));
-    }
-    for (; i + 8 <= n; i += 8) a0 = fma8(a0, load_bf16x8(w + i), load8(x + i));
-    sum = hsum8(add8(add8(a0, a1), add8(a2, a3)));
-#else
-    float s[4] = {0};
-    for (; i + 4 <= n; i += 4)
-        for (int j = 0; j < 4; j++) s[j] += bf16_to_f32(w[i + j]) * x[i + j];
-    sum = (s[0] + s[1]) + (s[2] + s[3]);
-#endif
-    for (; i < n; i++) sum += bf16_to_f32(w[i]) * x[i];
-    return sum;
-}
+static float dot_f32(const float *w, const float *x, int n) { return dot8(w, 0, x, n); }
+static float dot_bf16(const uint16_t *w, const float *x, int n) { return dot8(w, 1, x, n); }
 #endif
 
 #if USE_AVX2
@@ -1526,20 +1504,18 @@ const char *gpt2_kernels(void) {
 // 8 weights loaded (and widened from bf16) once for the four rows. (AVX-512 builds sum as dot16
 // does, and batch with dot_tile below.)
 static inline void dot4(float out[4], const void *w, int bf16, const float *x, size_t ldx, int n) {
-    const float *wf = w, *x0 = x, *x1 = x + ldx, *x2 = x1 + ldx, *x3 = x2 + ldx;
-    const uint16_t *wh = w;
-#define WLOAD(i) (bf16 ? load_bf16x8(wh + (i)) : _mm256_loadu_ps(wf + (i)))
-#define FMA4(k, i)                                                      \
-    do {                                                                \
-        __m256 wv = WLOAD(i);                                           \
-        a0##k = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x0 + (i)), a0##k);  \
-        a1##k = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x1 + (i)), a1##k);  \
-        a2##k = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x2 + (i)), a2##k);  \
-        a3##k = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x3 + (i)), a3##k);  \
+    const float *x0 = x, *x1 = x + ldx, *x2 = x1 + ldx, *x3 = x2 + ldx;
+#define FMA4(k, i)                                      \
+    do {                                                \
+        F32x8 wv = wload8(w, bf16, i);                  \
+        a0##k = fma8(a0##k, wv, load8(x0 + (i)));       \
+        a1##k = fma8(a1##k, wv, load8(x1 + (i)));       \
+        a2##k = fma8(a2##k, wv, load8(x2 + (i)));       \
+        a3##k = fma8(a3##k, wv, load8(x3 + (i)));       \
     } while (0)
     // a<row><accumulator>, named rather than an array so that they stay in registers
-    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-    __m256 a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+    F32x8 a00 = zero8(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    F32x8 a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
     int i = 0;
     for (; i + 32 <= n; i += 32) {
         FMA4(0, i);
@@ -1549,16 +1525,12 @@ static inline void dot4(float out[4], const void *w, int bf16, const float *x, s
     }
     for (; i + 8 <= n; i += 8) FMA4(0, i);
 #undef FMA4
-#undef WLOAD
-    out[0] = hsum8(_mm256_add_ps(_mm256_add_ps(a00, a01), _mm256_add_ps(a02, a03)));
-    out[1] = hsum8(_mm256_add_ps(_mm256_add_ps(a10, a11), _mm256_add_ps(a12, a13)));
-    out[2] = hsum8(_mm256_add_ps(_mm256_add_ps(a20, a21), _mm256_add_ps(a22, a23)));
-    out[3] = hsum8(_mm256_add_ps(_mm256_add_ps(a30, a31), _mm256_add_ps(a32, a33)));
+    out[0] = hsum8(add8(add8(a00, a01), add8(a02, a03)));
+    out[1] = hsum8(add8(add8(a10, a11), add8(a12, a13)));
+    out[2] = hsum8(add8(add8(a20, a21), add8(a22, a23)));
+    out[3] = hsum8(add8(add8(a30, a31), add8(a32, a33)));
     for (int r = 0; r < 4; r++)
-        for (int k = i; k < n; k++) {
-            float wk = bf16 ? bf16_to_f32(wh[k]) : wf[k];
-            out[r] += wk * x[(size_t)r * ldx + k];
-        }
+        for (int k = i; k < n; k++) out[r] += wload1(w, bf16, k) * x[(size_t)r * ldx + k];
 }
 #define DOT_ROWS 4 // input rows per weight row load (dot4)
 #else
