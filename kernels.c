@@ -20,10 +20,11 @@
 #define KEEP_IN_REGISTER(v) __asm__("" : "+v"(v))
 
 // The 8-lane vector of the AVX2 paths under the names the NEON paths use (below), so that dot8 is
-// written once for both, and dot4 in the same words.
+// written once for both, and dot4 and chain_tile in the same words.
 typedef __m256 F32x8;
 static inline F32x8 zero8(void) { return _mm256_setzero_ps(); }
 static inline F32x8 load8(const float *p) { return _mm256_loadu_ps(p); }
+static inline void store8(float *p, F32x8 v) { _mm256_storeu_ps(p, v); }
 static inline F32x8 add8(F32x8 a, F32x8 b) { return _mm256_add_ps(a, b); }
 static inline F32x8 fma8(F32x8 acc, F32x8 a, F32x8 b) { return _mm256_fmadd_ps(a, b, acc); }
 
@@ -123,7 +124,7 @@ static inline F32x8 wload8(const void *w, int bf16, size_t i) {
 }
 #endif
 // Accumulator q sums the products 32m + 8q..+7 of every 32; the last whole 8s go to the first, the
-// rest is added one by one after the horizontal sum.
+// rest is added one by one after the horizontal sum (the batched chain_tile sums exactly so too).
 static inline __attribute__((always_inline)) float dot8(const void *w, int bf16, const float *x, int n) {
     int i = 0;
     float sum = 0.0f;
@@ -1549,6 +1550,10 @@ typedef struct {
     Epilogue epi;
 } RowsJob;
 
+// Inputs a batched tile takes at a time (a multiple of 32): the chunk of its weight rows, 12 KB of
+// float32, stays in L1 while every input row passes it.
+#define CHUNK 512
+
 #if USE_AVX512
 // acc (R, O) = (i0 > 0 ? acc : 0) + the products of R input rows (ldx apart) with O weight rows (ldw
 // apart) over inputs i0..i1-1, as dot16 computes them (i0 a multiple of 16; i1 too, or n,
@@ -1603,7 +1608,6 @@ static void dot_rows(__m512 *acc, const void *w, size_t ldw, int bf16, const flo
 // of the weight rows (12 KB of float32) stay in L1 while the group's rows pass them, TILE_R at a time.
 #define TILE_GROUP 16 // rows whose sums are kept at once: 16 TILE_W vectors, 6 KB
 _Static_assert(TILE_GROUP / TILE_R <= TILE_W, "each tile of a group prefetches at least one weight row");
-#define CHUNK 512     // a multiple of 16
 static void matmul_rows_tiles(const RowsJob *j, int ob, int o1) {
     const int C = j->C, B = j->B;
     const int bf16 = j->w->type == GPT2_BF16;
@@ -1631,8 +1635,117 @@ static void matmul_rows_tiles(const RowsJob *j, int ob, int o1) {
 }
 #endif
 
+#if (USE_AVX2 && !USE_AVX512) || USE_NEON
+// dot8's products of R input rows (ldx apart) with CHAIN_O weight rows, along its accumulator q
+// alone, over inputs i0..i1-1 (i0 a multiple of 32): the 8 inputs 32m + 8q.. of each whole 32, and
+// for q = 0 the whole 8s after them (dot8's tail, when i1 ends the row), added to acc (R, CHAIN_O,
+// 4) at [r][o][q] (from zero when i0 = 0). Lane j of acc[r][o][q] is then lane j of dot8's
+// accumulator q for that pair. The weights come packed by pack_chains, CHAIN_O vectors a step. One
+// accumulator at a time, as all four would need four times the registers: per step, R + CHAIN_O
+// loads for R CHAIN_O FMAs.
+#define CHAIN_R 2 // input rows of a tile
+#define CHAIN_O 6 // weight rows of a tile: 12 sums, 2 inputs and a weight in 15 of the 16 registers
+static inline __attribute__((always_inline)) void chain_tile(F32x8 *acc, const float *pw, const float *x,
+                                                             size_t ldx, int i0, int i1, int q, int R) {
+    F32x8 a[CHAIN_R][CHAIN_O]; // (registers once R is a constant and the loops unrolled)
+    for (int r = 0; r < R; r++)
+        for (int o = 0; o < CHAIN_O; o++) a[r][o] = i0 == 0 ? zero8() : acc[(r * CHAIN_O + o) * 4 + q];
+#if USE_AVX2
+#define KEEP(v) KEEP_IN_REGISTER(v)
+#else
+#define KEEP(v) (void)(v) // (arm64's FMAs take no memory operands)
+#endif
+#define STEP(i)                                                             \
+    do {                                                                    \
+        F32x8 xv[CHAIN_R];                                                  \
+        for (int r = 0; r < R; r++) xv[r] = load8(x + r * ldx + (i));        \
+        for (int o = 0; o < CHAIN_O; o++) {                                 \
+            F32x8 wv = load8(pw + 8 * o);                                   \
+            KEEP(wv);                                                       \
+            for (int r = 0; r < R; r++) a[r][o] = fma8(a[r][o], wv, xv[r]); \
+        }                                                                   \
+        pw += 8 * CHAIN_O;                                                  \
+    } while (0)
+    int i = i0;
+    for (; i + 32 <= i1; i += 32) STEP(i + 8 * q);
+    if (q == 0)
+        for (; i + 8 <= i1; i += 8) STEP(i);
+#undef STEP
+#undef KEEP
+    for (int r = 0; r < R; r++)
+        for (int o = 0; o < CHAIN_O; o++) acc[(r * CHAIN_O + o) * 4 + q] = a[r][o];
+}
+
+// Steps of accumulator q over inputs i0..i1-1 (chain_tile's), and where its packed weights start.
+static int chain_steps(int i0, int i1, int q) { return (i1 - i0) / 32 + (q == 0 ? (i1 - i0) % 32 / 8 : 0); }
+static size_t chain_start(int i0, int i1, int q) {
+    return q == 0 ? 0 : (size_t)(chain_steps(i0, i1, 0) + (q - 1) * chain_steps(i0, i1, 1)) * CHAIN_O * 8;
+}
+
+// pw = inputs i0..i1-1 of the CHAIN_O weight rows w (ldw apart) as float32, in the order chain_tile
+// reads them: for each accumulator q, each step's CHAIN_O vectors. Packed once, they are read from L1
+// by every tile of input rows (rows of C = 3072 floats, 12 KB apart, would share one L1 set), and
+// bf16 is widened once rather than once per tile.
+static void pack_chains(float *pw, const void *w, size_t ldw, int bf16, int i0, int i1) {
+    const int n32 = (i1 - i0) / 32, n8 = (i1 - i0) % 32 / 8;
+    float *p[4];
+    for (int q = 0; q < 4; q++) p[q] = pw + chain_start(i0, i1, q);
+    for (int o = 0; o < CHAIN_O; o++) {
+        const size_t wo = o * ldw + i0;
+        for (int m = 0; m < n32; m++)
+            for (int q = 0; q < 4; q++) store8(p[q] + (m * CHAIN_O + o) * 8, wload8(w, bf16, wo + 32 * m + 8 * q));
+        for (int m = 0; m < n8; m++) // (dot8's tail: accumulator 0's steps of 8 after the whole 32s)
+            store8(p[0] + ((n32 + m) * CHAIN_O + o) * 8, wload8(w, bf16, wo + 32 * n32 + 8 * m));
+    }
+}
+
+// chain_tile for each accumulator q and R = 1 or 2 rows, each shape its own unrolled copy.
+static void chain_rows(F32x8 *acc, const float *pw, const float *x, size_t ldx, int i0, int i1, int R) {
+    for (int q = 0; q < 4; q++) {
+        const float *p = pw + chain_start(i0, i1, q);
+        if (R == 2) chain_tile(acc, p, x, ldx, i0, i1, q, 2);
+        else chain_tile(acc, p, x, ldx, i0, i1, q, 1);
+    }
+}
+
+// The weight rows ob..ob+CHAIN_O-1 against every input row, CHAIN_GROUP rows at a time, CHUNK
+// inputs at a time: the chunk of the weight rows is packed, then every tile of the group's rows
+// passes it. Then each pair's four accumulators are summed as dot8 sums them.
+#define CHAIN_GROUP 16 // rows whose sums are kept at once: 16 CHAIN_O sets of 4 vectors, 12 KB
+static void matmul_rows_chains(const RowsJob *j, int ob) {
+    const int C = j->C, B = j->B;
+    const int bf16 = j->w->type == GPT2_BF16;
+    const void *w = (const char *)j->w->data + (size_t)ob * C * (bf16 ? 2 : 4);
+    for (int b0 = 0; b0 < B; b0 += CHAIN_GROUP) {
+        const int nb = B - b0 < CHAIN_GROUP ? B - b0 : CHAIN_GROUP;
+        const float *x = j->inp + (size_t)b0 * C;
+        F32x8 acc[CHAIN_GROUP * CHAIN_O * 4]; // (chain_tile starts them from zero)
+        _Alignas(64) float pw[CHAIN_O * CHUNK];
+        for (int c0 = 0; c0 < C; c0 += CHUNK) {
+            const int c1 = c0 + CHUNK < C ? c0 + CHUNK : C;
+            pack_chains(pw, w, (size_t)C, bf16, c0, c1);
+            for (int r = 0; r < nb; r += CHAIN_R)
+                chain_rows(acc + r * CHAIN_O * 4, pw, x + (size_t)r * C, (size_t)C, c0, c1,
+                           nb - r < CHAIN_R ? nb - r : CHAIN_R);
+        }
+        for (int r = 0; r < nb; r++)
+            for (int o = 0; o < CHAIN_O; o++) {
+                const F32x8 *a = acc + (r * CHAIN_O + o) * 4;
+                float y = hsum8(add8(add8(a[0], a[1]), add8(a[2], a[3])));
+                for (int k = C / 8 * 8; k < C; k++) y += wload1(w, bf16, (size_t)o * C + k) * x[(size_t)r * C + k];
+                finish(j->out + (size_t)(b0 + r) * j->OC + ob + o, j->bias ? y + j->bias[ob + o] : y, j->epi);
+            }
+    }
+}
+#define CHAINS 1
+#define CHAIN_MIN_B 12 // below it, dot4: fewer rows leave the packing unpaid (8: 14% slower, 12: 5% faster)
+#else
+#define CHAINS 0
+#endif
+
 // Outputs o0..o1-1 of every row: with AVX-512, TILE_W weight rows at a time through
-// matmul_rows_tiles; with AVX2, each weight row once for DOT_ROWS input rows (dot4); the rest one
+// matmul_rows_tiles; with AVX2 or NEON and at least CHAIN_MIN_B rows, CHAIN_O at a time through
+// matmul_rows_chains; with AVX2, each weight row once for DOT_ROWS input rows (dot4); the rest one
 // dot product at a time. Then the epilogue, as matmul_task's.
 static void matmul_rows_task(void *ctx, int task) {
     const RowsJob *j = ctx;
@@ -1643,6 +1756,9 @@ static void matmul_rows_task(void *ctx, int task) {
 #if USE_AVX512
     if (w->type != GPT2_Q8)
         for (; o + TILE_W <= o1; o += TILE_W) matmul_rows_tiles(j, o, o1);
+#elif CHAINS
+    if (w->type != GPT2_Q8 && B >= CHAIN_MIN_B)
+        for (; o + CHAIN_O <= o1; o += CHAIN_O) matmul_rows_chains(j, o);
 #endif
     for (; o < o1; o++) {
         int b = 0;
