@@ -4,8 +4,13 @@
 # ---- Build -------------------------------------------------------------------------------------
 CC ?= cc
 PYTHON ?= python3
+# A flag the compiler takes, or nothing.
+probe = $(shell $(CC) $(1) -x c -c /dev/null -o /dev/null 2>/dev/null && echo $(1))
+ALIGN_LOOPS := $(call probe,-falign-loops=64)
 # -O3 rather than -Ofast: we need IEEE semantics (tanh in GELU, -inf in top-k, NaN checks on flags).
-CFLAGS ?= -O3
+# Loops aligned to 64 bytes: the speed of the hot loops otherwise moves with where the code before
+# them ends (int8 prefill 10% slower on AMD Zen 2 after an unrelated function was added).
+CFLAGS ?= -O3 $(ALIGN_LOOPS)
 # What the sources need, kept apart from CFLAGS so that `make CFLAGS=-O2` keeps it: C11 with POSIX;
 # a source that needs more of its system defines it itself.
 GPT2_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -pthread
@@ -26,7 +31,6 @@ endif
 # (where -march=native is refused, as by clang for some arm64 targets), else none; probed, not
 # assumed. Cross builds: AVX2 and FMA for x86-64, the baseline (NEON) for arm64. make NATIVE=...
 # chooses (e.g. NATIVE=-march=armv8.2-a+dotprod).
-probe = $(shell $(CC) $(1) -x c -c /dev/null -o /dev/null 2>/dev/null && echo $(1))
 NATIVE := $(if $(CROSS),$(if $(filter x86_64,$(TARGET_ARCH)),-mavx2 -mfma),$(or $(call probe,-march=native),$(call probe,-mcpu=native)))
 # Windows programs link winpthread and the C runtime in, so that gpt2.exe runs on its own.
 LDLIBS = -lm -pthread $(if $(WINDOWS),-static)
