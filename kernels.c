@@ -1558,14 +1558,15 @@ typedef struct {
 // acc (R, O) = (i0 > 0 ? acc : 0) + the products of R input rows (ldx apart) with O weight rows (ldw
 // apart) over inputs i0..i1-1, as dot16 computes them (i0 a multiple of 16; i1 too, or n,
 // whose tail is masked as dot16's): lane j of acc[r][o] is lane j of dot16's accumulator for that
-// pair, so hsum16 of it is dot16's result. Per step of 16 inputs, R + O loads for R O FMAs. Lines
-// of 64 bytes from `next` on are prefetched meanwhile into L1, spread over the steps (on Zen 5 8%
-// faster than into L2, at 4 to 16 rows).
+// pair, so hsum16 of it is dot16's result. Per step of 16 inputs, R + TILE_W loads for R x TILE_W
+// FMAs. Meanwhile pf_lines lines of 64 bytes from pf on are prefetched into L1 (on Zen 5 8% faster
+// than into L2, at B = 4 to 16): up to `per` before each step from the first on, the rest (when
+// there is no whole step) at the end.
 #define TILE_R 4 // input rows of a tile
 #define TILE_W 6 // weight rows of a tile: 24 accumulators, R loaded inputs and one weight in registers
 static inline __attribute__((always_inline)) void dot_tile(__m512 *acc, const void *w, size_t ldw, int bf16,
                                                            const float *x, size_t ldx, int i0, int i1, int n,
-                                                           int R, const char *next, int lines) {
+                                                           int R, const char *pf, int pf_lines) {
     __m512 a[TILE_R][TILE_W]; // (registers once R is a constant and the loops unrolled)
     for (int r = 0; r < R; r++) // (from zero at the first inputs)
         for (int o = 0; o < TILE_W; o++) a[r][o] = i0 == 0 ? _mm512_setzero_ps() : acc[r * TILE_W + o];
@@ -1580,26 +1581,27 @@ static inline __attribute__((always_inline)) void dot_tile(__m512 *acc, const vo
             for (int r = 0; r < R; r++) a[r][o] = _mm512_fmadd_ps(wv, xv[r], a[r][o]);  \
         }                                                                             \
     } while (0)
-    int i = i0;
-    const int steps = (i1 - i0) / 16 > 0 ? (i1 - i0) / 16 : 1, per = (lines + steps - 1) / steps;
-    for (int line = 0; line < lines && i + 16 <= i1; i += 16) {
-        for (int k = 0; k < per && line < lines; k++, line++) _mm_prefetch(next + line * 64, _MM_HINT_T0);
+    int i = i0, line = 0; // line: the next of pf's lines to prefetch
+    const int steps = (i1 - i0) / 16, per = steps ? (pf_lines + steps - 1) / steps : 0;
+    for (; line < pf_lines && i + 16 <= i1; i += 16) {
+        for (int k = 0; k < per && line < pf_lines; k++, line++) _mm_prefetch(pf + line * 64, _MM_HINT_T0);
         STEP(0xffff);
     }
     for (; i + 16 <= i1; i += 16) STEP(0xffff);
     if (i < i1) STEP(tail_mask(n));
 #undef STEP
+    for (; line < pf_lines; line++) _mm_prefetch(pf + line * 64, _MM_HINT_T0);
     for (int r = 0; r < R; r++)
         for (int o = 0; o < TILE_W; o++) acc[r * TILE_W + o] = a[r][o];
 }
 
 // dot_tile for R = 1..TILE_R rows (matmul_rows_tiles passes no other), each its own unrolled copy.
 static void dot_rows(__m512 *acc, const void *w, size_t ldw, int bf16, const float *x, size_t ldx, int i0, int i1,
-                     int n, int R, const char *next, int lines) {
+                     int n, int R, const char *pf, int pf_lines) {
 #define SHAPE(r)                                                                       \
     if (R == r) {                                                                      \
-        if (bf16) dot_tile(acc, w, ldw, 1, x, ldx, i0, i1, n, r, next, lines);        \
-        else dot_tile(acc, w, ldw, 0, x, ldx, i0, i1, n, r, next, lines);             \
+        if (bf16) dot_tile(acc, w, ldw, 1, x, ldx, i0, i1, n, r, pf, pf_lines);       \
+        else dot_tile(acc, w, ldw, 0, x, ldx, i0, i1, n, r, pf, pf_lines);            \
         return;                                                                        \
     }
     SHAPE(1) SHAPE(2) SHAPE(3) SHAPE(4)
@@ -1610,25 +1612,30 @@ static void dot_rows(__m512 *acc, const void *w, size_t ldw, int bf16, const flo
 // of the weight rows (12 KB of float32) stay in L1 while the group's rows pass them, TILE_R at a time.
 // Meanwhile the first group's tiles prefetch the next TILE_W rows, contiguous in memory, a share
 // each in address order: one stream, which memory serves faster than several short ones at once
-// (a row per tile: 7-15% fewer tokens/s at 8 and 16 rows on Zen 5).
+// (each tile prefetching rows of its own instead: 7-15% fewer tokens/s at B = 8 and 16 on Zen 5).
 #define TILE_GROUP 16 // rows whose sums are kept at once: 16 TILE_W vectors, 6 KB
 static void matmul_rows_tiles(const RowsJob *j, int ob, int o1) {
     const int C = j->C, B = j->B;
     const int bf16 = j->w->type == GPT2_BF16;
     const size_t row = (size_t)C * (bf16 ? 2 : 4); // bytes of a weight row
     const char *w = (const char *)j->w->data + ob * row;
-    const char *next = ob + 2 * TILE_W <= o1 ? w + TILE_W * row : NULL; // prefetched by the first group
+    // the next block of the task (none after its last: nothing is prefetched), and its lines
+    const char *next = ob + 2 * TILE_W <= o1 ? w + TILE_W * row : NULL;
+    const int lines = next ? (int)((TILE_W * row + 63) / 64) : 0;
     const int nt = ((B < TILE_GROUP ? B : TILE_GROUP) + TILE_R - 1) / TILE_R; // the first group's tiles
-    const int calls = (C + CHUNK - 1) / CHUNK * nt, lines = next ? (int)((TILE_W * row + 63) / 64) : 0;
+    const int calls = (C + CHUNK - 1) / CHUNK * nt; // the first group's calls of dot_rows
     for (int b0 = 0; b0 < B; b0 += TILE_GROUP) {
         const int nb = B - b0 < TILE_GROUP ? B - b0 : TILE_GROUP;
         __m512 acc[TILE_GROUP * TILE_W]; // (dot_tile starts them from zero)
         for (int c0 = 0; c0 < C; c0 += CHUNK)
             for (int r = 0; r < nb; r += TILE_R) {
+                // call k of the first group, in the order they run, prefetches lines l0..l1-1 of
+                // the next block: shares that cover it once, in address order
                 const int k = c0 / CHUNK * nt + r / TILE_R, l0 = lines * k / calls, l1 = lines * (k + 1) / calls;
+                const int share = b0 == 0 ? l1 - l0 : 0;
                 dot_rows(acc + r * TILE_W, w, (size_t)C, bf16, j->inp + (size_t)(b0 + r) * C, (size_t)C, c0,
                          c0 + CHUNK < C ? c0 + CHUNK : C, C, nb - r < TILE_R ? nb - r : TILE_R,
-                         b0 == 0 && next ? next + (size_t)l0 * 64 : NULL, b0 == 0 ? l1 - l0 : 0);
+                         share ? next + (size_t)l0 * 64 : NULL, share);
             }
         for (int r = 0; r < nb; r++)
             for (int o = 0; o < TILE_W; o++) {
@@ -1797,9 +1804,10 @@ void gpt2_matmul_rows(GPT2Pool *pool, float *out, float *inp, const GPT2Matrix *
     const int16_t *x16 = NULL;
     if (w->type == GPT2_Q8) quantize_input(pool, xq, xqs, inp, B, C, &xc, &xg, &x16);
     if (w->type == GPT2_BF16) round_to_bf16(pool, inp, NULL, B, C);
-    // About eight tasks per thread, each a whole number of blocks of 48 output rows (a multiple of 16,
-    // so that GELU's vector and scalar parts fall where they do for T = 1, and of TILE_W): long
-    // streams of weights from memory, and tasks short enough that the threads finish together.
+    // At most eight tasks per thread (fewer for narrow layers), each a whole number of blocks of 48
+    // output rows (a multiple of 16, so that GELU's vector and scalar parts fall where they do for
+    // T = 1, and of TILE_W and CHAIN_O): long streams of weights from memory, and tasks short enough
+    // that the threads finish together.
     const int t = gpt2_pool_threads(pool), rows = ((OC + 8 * t - 1) / (8 * t) + 47) / 48 * 48;
     RowsJob j = {.out = out, .inp = inp, .xq = xq, .xqs = xqs, .xc = xc, .w = w, .bias = bias, .B = B, .C = C,
                  .OC = OC, .rows = rows, .epi = epi};

@@ -109,8 +109,9 @@ void gpt2_attention(GPT2Pool *pool, float *out, const float *q, int ldq, const f
 
 // ---- batched decode: one new token for each of B sequences, every row computed exactly as the
 // kernels above compute it with T = 1, so that a sequence gives the same bits in any batch.
-// out (B, OC) = inp (B, C) · w^T + bias: each weight row streamed once for all B rows, each output
-// with the T = 1 dot product (dot_f32, dot_bf16, dot_q8) in its order; threads over output rows.
+// out (B, OC) = inp (B, C) · w^T + bias: each weight row read from memory once for all B rows,
+// each output with the T = 1 dot product (dot_f32, dot_bf16, dot_q8) in its order; threads over
+// output rows.
 // xq (gpt2_q8_scratch(B, C) bytes, 4-byte aligned) and xqs (B, C / GPT2_Q8_GROUP): scratch for the
 // int8 input (GPT2_Q8 only).
 void gpt2_matmul_rows(GPT2Pool *pool, float *out, float *inp, const GPT2Matrix *w, const float *bias, int B,
