@@ -100,9 +100,10 @@ def test_threads(exe, model):
           and "more threads than cores" in err)
 
 
-def interrupt(args, ready, delay=0.0):
-    """gpt2 ARGS, Ctrl-C (SIGINT) delay seconds after ready(stdout so far) holds or, for None, after
-    3 s: (exit status, all of stdout, stderr)."""
+def interrupt(args, ready, wait=0.0):
+    """gpt2 ARGS, Ctrl-C (SIGINT) once ready(stdout so far) holds or, for None, after 3 s, and then
+    `wait` times the seconds that took: (exit status, all of stdout, stderr)."""
+    start = time.monotonic()
     p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     got = b""
     if ready is None:
@@ -113,7 +114,7 @@ def interrupt(args, ready, delay=0.0):
             if not data:
                 break
             got += data
-    time.sleep(delay)
+    time.sleep(wait * (time.monotonic() - start))
     p.send_signal(signal.SIGINT)
     try:
         rest, err = p.communicate(timeout=60)
@@ -148,8 +149,10 @@ def test_interrupt(exe, tmp, model):
     tail = out.decode().splitlines()[-6:]
     check(f"Ctrl-C during --score: exit {code}, the text so far, then the summary marked partial: {str(tail)[-400:]}",
           code == 130 and not err and tail[0].startswith("tokens: ") and tail[-1].startswith("partial: interrupted after"))
+    # once the first setting's row is out, a third of the time it took: in the middle of the second
+    # setting, which costs about as much, on a machine of any speed
     code, out, err = interrupt([exe, "-m", model, "-n", "400", "-t", "1", "--sweep", "t=1;t=1,k=40;t=1,p=0.9;t=0.5"],
-                               lambda got: got.count(b"\n") >= 3, delay=1.0)
+                               lambda got: got.count(b"\n") >= 3, wait=1 / 3)
     lines = out.decode().splitlines()
     check(f"Ctrl-C during --sweep: exit {code}, the rows so far (the last one partial), then 'partial': {lines[-4:]}",
           code == 130 and not err and len(lines) == 5 and lines[3].startswith("t=1,k=40 ")
